@@ -1,0 +1,1 @@
+/* auth/password.c — placeholder until written */

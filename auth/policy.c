@@ -1,0 +1,1 @@
+/* auth/policy.c — placeholder until written */

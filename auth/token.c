@@ -1,0 +1,1 @@
+/* auth/token.c — placeholder until written */

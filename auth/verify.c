@@ -1,0 +1,1 @@
+/* auth/verify.c — placeholder until written */

@@ -1,0 +1,237 @@
+/*
+ * config/config.h — the public face of the config module: what the user declared in
+ * restable.json, loaded once, validated once, immutable afterwards (workers share it
+ * read-only). Also home of the two tiny helpers every module uses: the user-facing error
+ * struct (rs_error) and a growable string builder (sb).
+ *
+ * Depends on nothing but jansson.
+ */
+#ifndef RESTABLE_CONFIG_H
+#define RESTABLE_CONFIG_H
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* ---- errors fit for a user -------------------------------------------------------------- */
+
+/* Filled by any function that can fail. status is an HTTP-ish hint only server/ interprets
+ * (0 when the error has no HTTP meaning); field names the one field at fault, or "". */
+struct rs_error {
+    int status;
+    char field[64];
+    char message[256];
+};
+
+void rs_error_set(struct rs_error *error, int status, const char *field, const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
+void rs_error_clear(struct rs_error *error);
+
+/* ---- string builder ---------------------------------------------------------------------- */
+
+/* A growable NUL-terminated buffer. A zeroed struct is a valid empty builder. Allocation
+ * failure aborts: there is nothing sensible a request can do without memory. */
+struct sb {
+    char *data;
+    size_t length;
+    size_t capacity;
+};
+
+void sb_append(struct sb *builder, const char *text);
+void sb_append_n(struct sb *builder, const char *text, size_t length);
+void sb_append_char(struct sb *builder, char c);
+void sb_appendf(struct sb *builder, const char *format, ...) __attribute__((format(printf, 2, 3)));
+void sb_vappendf(struct sb *builder, const char *format, va_list args);
+void sb_reset(struct sb *builder);                 /* length 0, keeps the memory */
+char *sb_take(struct sb *builder);                 /* caller frees; builder is empty after */
+void sb_free(struct sb *builder);
+static inline const char *sb_text(const struct sb *builder)
+{
+    return builder->data ? builder->data : "";
+}
+
+/* ---- the declaration -------------------------------------------------------------------- */
+
+enum cfg_type {
+    CFG_TYPE_VARCHAR,
+    CFG_TYPE_TEXT,
+    CFG_TYPE_EMAIL,
+    CFG_TYPE_INTEGER,
+    CFG_TYPE_BIGINT,
+    CFG_TYPE_SMALLINT,
+    CFG_TYPE_SERIAL,
+    CFG_TYPE_BIGSERIAL,
+    CFG_TYPE_BOOLEAN,
+    CFG_TYPE_NUMERIC,
+    CFG_TYPE_REAL,
+    CFG_TYPE_DOUBLE,
+    CFG_TYPE_TIMESTAMP,
+    CFG_TYPE_TIMESTAMPTZ,
+    CFG_TYPE_DATE,
+    CFG_TYPE_TIME,
+    CFG_TYPE_INTERVAL,
+    CFG_TYPE_UUID,
+    CFG_TYPE_JSON,
+    CFG_TYPE_JSONB,
+    CFG_TYPE_BYTEA,
+    CFG_TYPE_ARRAY,
+    CFG_TYPE_FOREIGN_KEY,
+    CFG_TYPE_COUNT
+};
+
+/* The config spelling of a type ("varchar", "foreign_key"...); NULL when out of range. */
+const char *cfg_type_name(enum cfg_type type);
+/* Looks a spelling up; returns 0 and sets *type, or -1 when unknown. */
+int cfg_type_from_name(const char *name, enum cfg_type *type);
+
+enum cfg_default_kind {
+    CFG_DEFAULT_NONE,  /* no default declared */
+    CFG_DEFAULT_VALUE, /* default_value holds a JSON value (may be JSON null) */
+    CFG_DEFAULT_NOW,   /* "now": current timestamp / date / time */
+    CFG_DEFAULT_UUID4, /* "uuid4": gen_random_uuid() */
+};
+
+enum cfg_fk_action {
+    CFG_FK_NO_ACTION,
+    CFG_FK_RESTRICT,
+    CFG_FK_CASCADE,
+    CFG_FK_SET_NULL,
+    CFG_FK_SET_DEFAULT,
+};
+
+/* SQL spelling of an action ("NO ACTION", "SET NULL"...). */
+const char *cfg_fk_action_sql(enum cfg_fk_action action);
+
+struct cfg_table;
+
+struct cfg_column {
+    char *name;
+    enum cfg_type type;
+    /* For arrays: the element type (never ARRAY or FOREIGN_KEY). For foreign keys: the
+     * referenced primary key's type, with serial/bigserial mapped to integer/bigint.
+     * Otherwise equal to type. */
+    enum cfg_type value_type;
+    int length;               /* varchar/email (and array of varchar) max length; 0 = unbounded */
+    int precision, scale;     /* numeric; 0 = unspecified */
+    bool is_nullable;
+    bool is_unique;
+    bool has_index;
+    bool is_primary_key;
+    bool is_secret;
+    bool is_implicit;         /* the implicit "id serial" primary key */
+    enum cfg_default_kind default_kind;
+    json_t *default_value;    /* owned; set only for CFG_DEFAULT_VALUE */
+    char *references;         /* foreign key: referenced table name */
+    const struct cfg_table *referenced_table; /* resolved after load */
+    enum cfg_fk_action on_delete, on_update;
+    json_t *choices;          /* owned JSON array of allowed values, or NULL */
+    char *help_text;          /* or NULL */
+};
+
+enum cfg_policy_kind { CFG_POLICY_PUBLIC, CFG_POLICY_AUTHENTICATED, CFG_POLICY_GRANTS };
+
+/* "public", "authenticated", or a list of grants ("scope:NAME" / "role:NAME"), one suffices. */
+struct cfg_policy {
+    enum cfg_policy_kind kind;
+    char **grants;
+    size_t grant_count;
+};
+
+struct cfg_table {
+    char *name;
+    struct cfg_column *columns;   /* declaration order; the implicit id, when added, is first */
+    size_t column_count;
+    size_t primary_key;           /* index into columns */
+    const struct cfg_column *readable; /* the "readable" column, or NULL */
+    int page_size;                /* default 15 */
+    int max_page_size;            /* default 1000 */
+    int max_joins;                /* default 0 */
+    bool read_only;
+    bool allow_bulk_delete;
+    bool allow_bulk_update;
+    struct cfg_policy read, write, delete_; /* resolved: the table's own, else auth.default */
+};
+
+enum cfg_jwt_algorithm {
+    CFG_JWT_NONE, /* no key configured: tokens are not verified, auth is off */
+    CFG_JWT_HS256,
+    CFG_JWT_HS384,
+    CFG_JWT_HS512,
+    CFG_JWT_RS256,
+    CFG_JWT_ES256,
+};
+
+struct cfg_config {
+    char *path;       /* the file it came from, as given */
+    char *directory;  /* the file's folder: relative paths resolve against it */
+
+    struct {
+        char *host;             /* default "0.0.0.0" */
+        int port;               /* default 8080 */
+        int threads;            /* 0 = number of cores */
+        size_t max_body_bytes;  /* default 1048576 */
+        char *base_path;        /* normalised to start and end with '/'; default "/" */
+        char **cors_origins;
+        size_t cors_origin_count;
+    } server;
+
+    struct {
+        char *url;
+        int pool_size;              /* default 8 */
+        int acquire_timeout_ms;     /* default 5000 */
+        int statement_timeout_ms;   /* default 10000; 0 = none */
+    } database;
+
+    struct {
+        enum cfg_jwt_algorithm algorithm; /* CFG_JWT_NONE when neither secret nor key file */
+        char *secret;             /* HS*: the shared secret, or NULL */
+        char *public_key_file;    /* RS256/ES256: absolute path, or NULL */
+        char *issuer;             /* or NULL: not checked */
+        char *audience;           /* or NULL: not checked */
+        int leeway_s;             /* default 30 */
+        bool login_enabled;       /* default false */
+        int login_ttl_s;          /* default 3600 */
+        int login_rate_per_minute;/* default 10 */
+        int password_iterations;  /* default 600000 */
+        struct cfg_policy default_read, default_write, default_delete;
+    } auth;
+
+    char *migrations_dir;         /* absolute (resolved against directory); default "migrations" */
+
+    struct cfg_table *tables;     /* declaration order */
+    size_t table_count;
+};
+
+/* Every problem found while loading, one line each, already formatted as
+ * "FILE: JSON.PATH: reason". */
+struct cfg_errors {
+    char **messages;
+    size_t count;
+};
+
+void cfg_errors_free(struct cfg_errors *errors);
+
+/* Loads, substitutes ${VAR} / ${VAR:-default}, applies environment overrides, validates.
+ * Returns a config the caller frees with cfg_free, or NULL with every problem in *errors
+ * (which the caller frees with cfg_errors_free). */
+struct cfg_config *cfg_load(const char *path, struct cfg_errors *errors);
+
+/* Same, from text already in memory; path is only used in messages and to resolve
+ * relative paths. */
+struct cfg_config *cfg_load_string(const char *text, const char *path, struct cfg_errors *errors);
+
+void cfg_free(struct cfg_config *config);
+
+const struct cfg_table *cfg_table_find(const struct cfg_config *config, const char *name);
+const struct cfg_column *cfg_column_find(const struct cfg_table *table, const char *name);
+static inline const struct cfg_column *cfg_primary_key(const struct cfg_table *table)
+{
+    return &table->columns[table->primary_key];
+}
+
+/* Writes the `restable config check` summary: one line per table. */
+void cfg_print_summary(const struct cfg_config *config, FILE *out);
+
+#endif

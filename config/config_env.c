@@ -1,0 +1,1 @@
+/* config/config_env.c — placeholder until written */

@@ -1,0 +1,1 @@
+/* config/config_errors.c — placeholder until written */

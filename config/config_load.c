@@ -1,0 +1,1 @@
+/* config/config_load.c — placeholder until written */

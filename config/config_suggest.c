@@ -1,0 +1,1 @@
+/* config/config_suggest.c — placeholder until written */

@@ -1,0 +1,1 @@
+/* config/config_summary.c — placeholder until written */

@@ -1,0 +1,46 @@
+/*
+ * orm/connect.c — the session settings every connection uses, and a blocking connect for the
+ * CLI. The settings make PostgreSQL render values the way the API promises: timestamps in
+ * UTC ISO 8601, intervals as ISO 8601 durations.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "orm/orm.h"
+
+char *orm_session_options(int statement_timeout_ms)
+{
+    struct sb options = {0};
+    sb_append(&options, "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=iso_8601 "
+                        "-c extra_float_digits=1");
+    if (statement_timeout_ms > 0)
+        sb_appendf(&options, " -c statement_timeout=%d", statement_timeout_ms);
+    return sb_take(&options);
+}
+
+PGconn *orm_connect_sync(const char *url, struct rs_error *error)
+{
+    char *options = orm_session_options(0);
+    const char *keywords[] = {"dbname", "options", "application_name", "connect_timeout", NULL};
+    const char *values[] = {url, options, "restable", "10", NULL};
+    PGconn *conn = PQconnectdbParams(keywords, values, 1);
+    free(options);
+    if (!conn) {
+        rs_error_set(error, 503, NULL, "cannot connect to the database: out of memory");
+        return NULL;
+    }
+    if (PQstatus(conn) != CONNECTION_OK) {
+        const char *message = PQerrorMessage(conn);
+        rs_error_set(error, 503, NULL, "cannot connect to the database: %.200s", message);
+        /* libpq messages end with a newline; the user sees one line */
+        for (char *p = error->message; *p; p++)
+            if (*p == '\n')
+                *p = ' ';
+        PQfinish(conn);
+        return NULL;
+    }
+    /* quiet NOTICEs (e.g. "relation already exists, skipping") on the CLI */
+    PGresult *result = PQexec(conn, "SET client_min_messages = warning");
+    PQclear(result);
+    return conn;
+}

@@ -1,0 +1,1 @@
+/* orm/migrate.c — placeholder until written */

@@ -1,0 +1,271 @@
+/*
+ * orm/orm.h — the public face of the ORM: column types, a pure SQL query builder, an async
+ * libpq connection pool, and schema migrations. A C program could use it without the server:
+ * it knows nothing of HTTP. Tables come from config/ (struct cfg_table / cfg_column).
+ *
+ * Values travel as PostgreSQL text: the type layer turns query-string text or JSON into the
+ * canonical text PostgreSQL accepts for that type (or NULL for SQL NULL), the builder binds
+ * that text as $n with an explicit cast, and PostgreSQL renders rows as JSON.
+ */
+#ifndef RESTABLE_ORM_H
+#define RESTABLE_ORM_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "config/config.h"
+
+/* ---- types (orm/types.c) ---------------------------------------------------------------- */
+
+/* Parses a query-string value for the column (an array column takes one element). Returns
+ * the PostgreSQL text the caller frees, or NULL with error->status 400 and error->field set to
+ * field_name. The text "null" is not special here: the caller decides what it means. */
+char *orm_value_from_text(const struct cfg_column *column, const char *text, const char *field_name,
+                          struct rs_error *error);
+
+/* Parses and validates a JSON body value for the column: JSON type, length, range, choices,
+ * email/uuid/timestamp syntax, null against nullability. On success returns 0 and sets *out
+ * to PostgreSQL text the caller frees (NULL for SQL NULL). On failure returns -1 with
+ * error->status 422 and error->field the column name. */
+int orm_value_from_json(const struct cfg_column *column, const json_t *value, char **out,
+                        struct rs_error *error);
+
+/* The SQL type used in DDL: "varchar(100)", "serial", "numeric(10,2)", "integer[]"... */
+void orm_column_ddl_type(const struct cfg_column *column, struct sb *out);
+
+/* The type a bound value of this column is cast to: "integer", "timestamptz", "varchar[]".
+ * For arrays this is the array type; orm_column_element_cast gives the element's. */
+const char *orm_column_cast(const struct cfg_column *column);
+const char *orm_column_element_cast(const struct cfg_column *column);
+
+/* The column's declared default as a JSON value for GET /T/new/ ("now" renders the current
+ * time in the type's format, "uuid4" a fresh uuid). Caller owns the result; JSON null when
+ * the column has no default. */
+json_t *orm_column_default_json(const struct cfg_column *column);
+
+/* A JSON Schema fragment describing one column (type, format, maxLength, enum, nullability). */
+json_t *orm_column_json_schema(const struct cfg_column *column);
+
+/* True for varchar, text and email: filters on them match text (contains by default). */
+bool orm_column_is_text(const struct cfg_column *column);
+
+/* ---- query builder (orm/query.c): pure, no I/O ------------------------------------------ */
+
+#define ORM_MAX_JOIN_DEPTH 4
+
+enum orm_operator {
+    ORM_OP_EQUAL, /* "e"; the default. Text columns honour the match mode. Arrays: contains. */
+    ORM_OP_NOT_EQUAL,
+    ORM_OP_LESS,
+    ORM_OP_LESS_EQUAL,
+    ORM_OP_GREATER,
+    ORM_OP_GREATER_EQUAL,
+    ORM_OP_IS_NULL,
+    ORM_OP_NOT_NULL,
+};
+
+enum orm_match { ORM_MATCH_CONTAINS, ORM_MATCH_EXACT, ORM_MATCH_STARTS, ORM_MATCH_ENDS };
+
+/* One condition on a column of the base table. values are PostgreSQL texts from
+ * orm_value_from_text; a NULL entry means "IS NULL". With several values the condition holds
+ * when it holds for any of them (IN / ANY), bound as one array parameter so the statement
+ * text does not depend on how many values there are. */
+struct orm_filter {
+    const struct cfg_column *column;
+    enum orm_operator op;
+    enum orm_match match;
+    char *const *values;
+    size_t value_count;
+};
+
+struct orm_order {
+    const struct cfg_column *column;
+    bool descending;
+};
+
+/* A visible field: path[0] is a column of the base table; each further element is a column
+ * of the table the previous foreign key references. depth = number of elements (>= 1). */
+struct orm_field {
+    const struct cfg_column *path[ORM_MAX_JOIN_DEPTH + 1];
+    size_t depth;
+};
+
+struct orm_select {
+    const struct cfg_table *table;
+    const struct orm_filter *filters;
+    size_t filter_count;
+    const struct orm_order *orders; /* none: primary key descending */
+    size_t order_count;
+    const struct orm_field *fields; /* none: every non-secret column of the table */
+    size_t field_count;
+    bool readable;  /* add "<fk>_readable" for each foreign key in the output */
+    long limit;     /* < 0: no limit */
+    long offset;    /* <= 0: none */
+};
+
+/* A column value to write: value is PostgreSQL text (NULL = SQL NULL). */
+struct orm_assignment {
+    const struct cfg_column *column;
+    const char *value;
+};
+
+struct orm_row {
+    const struct orm_assignment *assignments;
+    size_t assignment_count;
+};
+
+/* SQL text and its parameters; params are owned copies (NULL entries bind SQL NULL). */
+struct orm_sql {
+    struct sb text;
+    char **params;
+    size_t param_count;
+    size_t param_capacity;
+};
+
+void orm_sql_free(struct orm_sql *sql);
+/* Appends a parameter (copied; NULL binds SQL NULL) and returns its 1-based number. */
+int orm_sql_bind(struct orm_sql *sql, const char *value);
+/* Appends "name" with embedded quotes doubled. */
+void orm_quote_identifier(struct sb *out, const char *name);
+/* True when name is a valid identifier per the config rules ([a-z_][a-z0-9_]{0,62}). */
+bool orm_identifier_is_valid(const char *name);
+
+/* Each builder returns 0, or -1 with error (status 400: e.g. a join deeper than the table's
+ * max_joins, an operator that does not fit the column). Result shapes (one row, one column,
+ * JSON text unless said otherwise):
+ *   list:   JSON array of row objects ('[]' when none)
+ *   list_with_total: two columns: the JSON array, and the count of all matching rows (bigint)
+ *   get:    one JSON object, or zero rows; where = the primary key equals pk_value
+ *   count:  one bigint
+ *   insert: JSON array of {"<pk name>": value} in row order
+ *   update: JSON array of updated row objects (rendered as list renders them)
+ *   delete: one bigint, the number of rows deleted
+ *   ids:    JSON object {"<pk>": "<readable>"} ordered by primary key
+ */
+int orm_build_list(const struct orm_select *select, struct orm_sql *out, struct rs_error *error);
+int orm_build_list_with_total(const struct orm_select *select, struct orm_sql *out,
+                              struct rs_error *error);
+int orm_build_get(const struct orm_select *select, const char *pk_value, struct orm_sql *out,
+                  struct rs_error *error);
+int orm_build_count(const struct orm_select *select, struct orm_sql *out, struct rs_error *error);
+int orm_build_insert(const struct cfg_table *table, const struct orm_row *rows, size_t row_count,
+                     struct orm_sql *out, struct rs_error *error);
+/* Updates rows matching filters. With reset_missing, every writable column not assigned goes
+ * back to its default (or NULL): the PUT semantics. */
+int orm_build_update(const struct cfg_table *table, const struct orm_row *set, bool reset_missing,
+                     const struct orm_filter *filters, size_t filter_count, struct orm_sql *out,
+                     struct rs_error *error);
+int orm_build_delete(const struct cfg_table *table, const struct orm_filter *filters,
+                     size_t filter_count, struct orm_sql *out, struct rs_error *error);
+/* search: case-insensitive contains on the readable text, or NULL. */
+int orm_build_ids(const struct cfg_table *table, const char *search, long limit, long offset,
+                  struct orm_sql *out, struct rs_error *error);
+
+/* ---- pool (orm/pool.c): async, one event-loop thread ------------------------------------ */
+
+struct orm_pool;
+
+struct orm_pool_options {
+    const char *url;            /* libpq connection string or URI */
+    int size;                   /* connections */
+    int acquire_timeout_ms;     /* how long a query may wait for a free connection */
+    int statement_timeout_ms;   /* per connection; 0 = none */
+    int queue_limit;            /* waiting queries beyond this fail at once; 0 = 4096 */
+};
+
+enum orm_status {
+    ORM_OK = 0,
+    ORM_E_UNAVAILABLE,   /* no connection to the database could be used (down, reconnecting) */
+    ORM_E_TIMEOUT,       /* waited acquire_timeout_ms without getting a connection */
+    ORM_E_QUEUE_FULL,    /* too many waiting already */
+    ORM_E_QUERY,         /* PostgreSQL answered with an error: see sqlstate / constraint */
+    ORM_E_SHUTDOWN,      /* the pool is closing */
+};
+
+/* What a query came to. On ORM_OK result holds the last statement's result and belongs to the
+ * callback (PQclear it, or hand it on). Otherwise result is NULL and message says why. */
+struct orm_outcome {
+    enum orm_status status;
+    PGresult *result;
+    char sqlstate[6];
+    char constraint[64];
+    char column[64];
+    char message[256];
+};
+
+/* Runs on the pool's thread. It must not block; it owns outcome->result. */
+typedef void (*orm_result_cb)(void *context, struct orm_outcome *outcome);
+
+struct orm_statement {
+    const char *sql;
+    const char *const *params;
+    int param_count;
+};
+
+/* Starts the event-loop thread and begins connecting (does not wait for the database: a
+ * database that is down is retried with back-off). NULL with error on bad options. */
+struct orm_pool *orm_pool_new(const struct orm_pool_options *options, struct rs_error *error);
+
+/* Queues statements to run, pipelined, as one transaction on one connection (statements up to
+ * the last run in the same implicit transaction; any error rolls them all back). SQL and
+ * params are copied. The callback runs exactly once, on the pool thread — possibly before this
+ * returns when the query fails at once (queue full, shutting down, no connection up). */
+void orm_pool_submit(struct orm_pool *pool, const struct orm_statement *statements,
+                     size_t statement_count, orm_result_cb callback, void *context);
+
+/* Blocking convenience for the CLI and tests: submits and waits. Caller PQclears
+ * outcome->result. Must not be called from the pool thread. */
+void orm_pool_run_sync(struct orm_pool *pool, const struct orm_statement *statements,
+                       size_t statement_count, struct orm_outcome *outcome);
+
+/* True when at least one connection is up. Thread-safe. */
+bool orm_pool_is_ready(struct orm_pool *pool);
+
+struct orm_pool_stats {
+    int size, connected, busy, waiting;
+    unsigned long long completed, failed, reconnects;
+};
+void orm_pool_stats(struct orm_pool *pool, struct orm_pool_stats *stats);
+
+/* Fails waiting queries with ORM_E_SHUTDOWN, waits for in-flight ones, closes connections,
+ * joins the thread, frees. */
+void orm_pool_free(struct orm_pool *pool);
+
+/* ---- blocking connection for the CLI (orm/connect.c) ------------------------------------ */
+
+/* Connects with the same session settings the pool uses. NULL with error (status 503). */
+PGconn *orm_connect_sync(const char *url, struct rs_error *error);
+
+/* The libpq "options" value every connection uses: UTC, ISO dates, ISO 8601 intervals,
+ * and statement_timeout when > 0. Caller frees. */
+char *orm_session_options(int statement_timeout_ms);
+
+/* ---- schema and migrations (orm/schema.c, orm/migrate.c) -------------------------------- */
+
+/* CREATE TABLE / INDEX statements for the declared tables, in foreign-key dependency order. */
+void orm_schema_create_sql(const struct cfg_config *config, struct sb *out);
+
+/* `restable migrations new [--auto] [--name NAME]`: writes a file into migrations_dir and
+ * returns its path (caller frees) or NULL with error. */
+char *orm_migrations_new(const struct cfg_config *config, PGconn *conn, bool is_auto,
+                         const char *name, struct rs_error *error);
+
+struct orm_forwards_options {
+    const char *to;   /* stop after this migration id, or NULL for all */
+    bool preview;     /* print SQL, change nothing */
+    bool fake;        /* record as applied without running */
+};
+/* Applies pending migrations under an advisory lock; reports progress on out. */
+int orm_migrations_forwards(const struct cfg_config *config, PGconn *conn,
+                            const struct orm_forwards_options *options, FILE *out,
+                            struct rs_error *error);
+/* Reverts the last `count` migrations, or down to (not including) `to` when set. */
+int orm_migrations_backwards(const struct cfg_config *config, PGconn *conn, const char *to,
+                             int count, FILE *out, struct rs_error *error);
+/* Lists applied/pending and drift; returns 0 when clean, 1 when pending or drifted, -1 on
+ * error. */
+int orm_migrations_check(const struct cfg_config *config, PGconn *conn, FILE *out,
+                         struct rs_error *error);
+
+#endif

@@ -1,0 +1,1 @@
+/* orm/pool.c — placeholder until written */

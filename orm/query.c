@@ -1,0 +1,1 @@
+/* orm/query.c — placeholder until written */

@@ -1,0 +1,1 @@
+/* orm/schema.c — placeholder until written */

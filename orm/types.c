@@ -1,0 +1,1 @@
+/* orm/types.c — placeholder until written */
