@@ -1,0 +1,203 @@
+/*
+ * server/app.h — private to server/: the running application (config, pool, verifier), the
+ * per-request context, and the functions the HTTP layer, router and handlers share.
+ *
+ * Threads: MHD worker threads run the access handler (routing, auth, validation, query
+ * building); the pool thread runs query callbacks, which render the response and resume the
+ * connection. A request context is touched by one thread at a time: the worker until it
+ * suspends, the pool thread until it resumes, then the worker again.
+ */
+#ifndef RESTABLE_SERVER_APP_H
+#define RESTABLE_SERVER_APP_H
+
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "auth/auth.h"
+#include "config/config.h"
+#include "orm/orm.h"
+
+struct srv_app {
+    const struct cfg_config *config;
+    struct orm_pool *pool;
+    struct auth_verifier *verifier;
+    struct MHD_Daemon *daemon;
+    atomic_long in_flight;          /* requests started and not yet completed */
+    atomic_ullong request_counter;  /* for request ids */
+    unsigned int request_id_prefix; /* random per process */
+    atomic_ullong responses_by_class[6]; /* 1xx..5xx */
+    atomic_ullong duration_us_total;
+    struct timespec started_at;
+};
+
+enum srv_route_kind {
+    SRV_ROUTE_NOT_FOUND,
+    SRV_ROUTE_ROOT,         /* GET {base_path}: table index */
+    SRV_ROUTE_HEALTHZ,
+    SRV_ROUTE_READYZ,
+    SRV_ROUTE_METRICS,
+    SRV_ROUTE_OPENAPI,
+    SRV_ROUTE_LOGIN,
+    SRV_ROUTE_COLLECTION,   /* /T/ */
+    SRV_ROUTE_COUNT,        /* /T/count/ */
+    SRV_ROUTE_SCHEMA,       /* /T/schema/ */
+    SRV_ROUTE_IDS,          /* /T/ids/ */
+    SRV_ROUTE_NEW,          /* /T/new/ */
+    SRV_ROUTE_REFERENCES,   /* /T/references/ */
+    SRV_ROUTE_ROW,          /* /T/{pk}/ */
+};
+
+struct srv_route {
+    enum srv_route_kind kind;
+    const struct cfg_table *table;
+    char *pk_text; /* decoded {pk} for SRV_ROUTE_ROW; owned by the route */
+};
+
+/* Parses url (the path MHD gives, without query) against base_path and the tables. */
+void srv_route_parse(const struct cfg_config *config, const char *url, struct srv_route *route);
+void srv_route_clear(struct srv_route *route);
+/* The methods a route answers, for 405 and Allow ("GET, HEAD, POST"); never NULL. */
+const char *srv_route_allowed_methods(const struct srv_route *route);
+
+struct srv_request;
+typedef void (*srv_query_done)(struct srv_request *request, struct orm_outcome *outcome);
+
+/* A query-string argument, in the order MHD reported them. value may be NULL ("?flag"). */
+struct srv_arg {
+    const char *key;
+    const char *value;
+};
+
+struct srv_request {
+    struct srv_app *app;
+    struct MHD_Connection *connection;
+    char request_id[24];
+    const char *method;
+    char *path; /* copy, for the log */
+    struct timespec started_at;
+
+    struct sb body;
+    bool body_too_large;
+    bool did_suspend;  /* written by the worker thread only */
+    bool is_chained;   /* a query callback submitted a follow-up query */
+    srv_query_done query_done;
+    bool is_processed; /* the handler has run (response queued or pending) */
+
+    struct srv_route route;
+    struct auth_principal principal;
+    struct srv_arg *args;
+    size_t arg_count, arg_capacity;
+
+    /* Set by a handler or a query callback; queued by the HTTP layer. */
+    struct MHD_Response *response;
+    unsigned int status;
+
+    /* Handler scratch owned by the request: freed when the request completes. */
+    void *handler_state;
+    void (*handler_state_free)(void *state);
+};
+
+/* ---- responses (server/respond.c) ------------------------------------------------------- */
+
+/* Each sets request->response and request->status. */
+void srv_respond_json_text(struct srv_request *request, unsigned int status, const char *json);
+void srv_respond_json(struct srv_request *request, unsigned int status, json_t *value); /* steals */
+/* Zero-copy: body is prefix + PQgetvalue(result, 0, 0) + suffix; the result is PQclear'ed
+ * when MHD is done with the response. prefix/suffix must be static strings. */
+void srv_respond_result(struct srv_request *request, unsigned int status, const char *prefix,
+                        PGresult *result, const char *suffix);
+/* Same, for a one-element JSON array: the body is the element ("[{...}]" → "{...}"). */
+void srv_respond_result_only_element(struct srv_request *request, unsigned int status,
+                                     PGresult *result);
+void srv_respond_empty(struct srv_request *request, unsigned int status);
+/* {"error": {"status", "message", "field"?}} */
+void srv_respond_error(struct srv_request *request, unsigned int status, const char *field,
+                       const char *format, ...) __attribute__((format(printf, 4, 5)));
+void srv_respond_rs_error(struct srv_request *request, const struct rs_error *error);
+/* {"error": {"status", "message", "errors": [{"field", "message"}...]}} — steals errors. */
+void srv_respond_errors(struct srv_request *request, unsigned int status, const char *message,
+                        json_t *errors);
+/* Maps a failed pool outcome to 409/422/503/500... */
+void srv_respond_outcome_error(struct srv_request *request, const struct orm_outcome *outcome);
+void srv_add_header(struct srv_request *request, const char *name, const char *value);
+/* Access-Control-* headers when the request's Origin is allowed (server/request.c). */
+void srv_add_cors_headers(struct srv_request *request);
+
+/* ---- running queries (server/dispatch.c) ------------------------------------------------ */
+
+/* Suspends the connection and submits sql (plus the RLS claims prelude when the request has
+ * an authenticated principal). done runs on the pool thread; it must set a response (or call
+ * srv_run_query again to chain) — the connection is resumed after it returns unless it chained.
+ * Takes ownership of nothing: sql may be freed after the call. */
+void srv_run_query(struct srv_request *request, const struct orm_sql *sql, srv_query_done done);
+
+/* ---- handlers ---------------------------------------------------------------------------- */
+
+void srv_handle_request(struct srv_request *request, const char *upload, size_t upload_size);
+void srv_handle_list(struct srv_request *request);
+void srv_handle_count(struct srv_request *request);
+void srv_handle_get(struct srv_request *request);
+void srv_handle_ids(struct srv_request *request);
+void srv_handle_new(struct srv_request *request);
+void srv_handle_schema(struct srv_request *request);
+void srv_handle_references(struct srv_request *request);
+void srv_handle_create(struct srv_request *request);
+void srv_handle_update_one(struct srv_request *request, bool is_put);
+void srv_handle_delete_one(struct srv_request *request);
+void srv_handle_bulk_delete(struct srv_request *request);
+void srv_handle_bulk_update(struct srv_request *request);
+void srv_handle_healthz(struct srv_request *request);
+void srv_handle_readyz(struct srv_request *request);
+void srv_handle_metrics(struct srv_request *request);
+void srv_handle_openapi(struct srv_request *request);
+void srv_handle_login(struct srv_request *request);
+void srv_handle_root(struct srv_request *request);
+
+/* ---- request helpers (server/params.c) --------------------------------------------------- */
+
+/* Parses list/count/bulk query parameters into a select. Returns 0, or -1 after responding
+ * with 400/403. Everything allocated belongs to *parsed, freed by srv_list_params_free. */
+struct srv_list_params {
+    struct orm_select select;
+    struct orm_filter *filters;
+    size_t filter_count;
+    struct orm_order *orders;
+    size_t order_count;
+    struct orm_field *fields;
+    size_t field_count;
+    char **owned_values; /* every parsed value, freed at the end */
+    size_t owned_count, owned_capacity;
+    char ***value_lists;
+    size_t value_list_count;
+    bool range_header;
+    char *range_header_name;
+    long page, page_size;
+};
+
+enum srv_params_use { SRV_PARAMS_LIST, SRV_PARAMS_COUNT, SRV_PARAMS_BULK, SRV_PARAMS_GET };
+int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
+                          struct srv_list_params *parsed);
+void srv_list_params_free(struct srv_list_params *parsed);
+
+/* Parses a JSON body for writing; 400/415/422 responded on failure (returns NULL). */
+json_t *srv_parse_json_body(struct srv_request *request);
+
+/* Parses the {pk} of a row route by the primary key's type (server/handlers_read.c);
+ * responds 400 and returns NULL when it does not parse. Caller frees. */
+char *srv_parse_pk(struct srv_request *request);
+
+/* The query-string value of key, or NULL. */
+const char *srv_arg_get(const struct srv_request *request, const char *key);
+
+/* ---- logging (server/log.c) -------------------------------------------------------------- */
+
+void srv_log_request(const struct srv_request *request, long duration_us);
+void srv_log(const char *level, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- the HTTP server (server/http.c) ----------------------------------------------------- */
+
+int srv_http_start(struct srv_app *app, struct rs_error *error);
+void srv_http_stop(struct srv_app *app);
+
+#endif

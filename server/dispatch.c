@@ -1,0 +1,48 @@
+/*
+ * server/dispatch.c — hands a built query to the pool without blocking the worker thread:
+ * suspend the connection, submit, and resume it from the pool thread once the callback has
+ * left a response. Adds the row-level-security prelude (request.jwt.claims) for requests made
+ * with a token; it is pipelined with the query, so it costs no extra round trip.
+ */
+#include "server/app.h"
+
+static const char claims_sql[] = "SELECT set_config('request.jwt.claims', $1::text, true)";
+
+static void query_finished(void *context, struct orm_outcome *outcome)
+{
+    struct srv_request *request = context;
+    request->is_chained = false;
+    request->query_done(request, outcome);
+    if (outcome->result) {
+        /* the done callback did not take the result */
+        PQclear(outcome->result);
+        outcome->result = NULL;
+    }
+    if (!request->is_chained)
+        MHD_resume_connection(request->connection);
+}
+
+void srv_run_query(struct srv_request *request, const struct orm_sql *sql, srv_query_done done)
+{
+    if (!request->did_suspend) {
+        /* Only ever on the worker thread, inside the access handler, before the submit: the
+         * callback may resume the connection as soon as the submit is made. */
+        request->did_suspend = true;
+        MHD_suspend_connection(request->connection);
+    } else {
+        request->is_chained = true;
+    }
+    request->query_done = done;
+
+    struct orm_statement statements[2];
+    size_t count = 0;
+    const char *claims_params[1];
+    if (request->principal.is_authenticated && request->principal.claims_json) {
+        claims_params[0] = request->principal.claims_json;
+        statements[count++] = (struct orm_statement){claims_sql, claims_params, 1};
+    }
+    statements[count++] = (struct orm_statement){sb_text(&sql->text),
+                                                 (const char *const *)sql->params,
+                                                 (int)sql->param_count};
+    orm_pool_submit(request->app->pool, statements, count, query_finished, request);
+}

@@ -1,0 +1,82 @@
+/*
+ * server/handlers_ops.c — the operator's routes: /healthz (the process is up), /readyz (the
+ * database answers a query, else 503), /metrics (Prometheus text).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/app.h"
+
+void srv_handle_healthz(struct srv_request *request)
+{
+    srv_respond_json_text(request, 200, "{\"status\":\"ok\"}");
+}
+
+static void readyz_done(struct srv_request *request, struct orm_outcome *outcome)
+{
+    if (outcome->status != ORM_OK)
+        srv_respond_error(request, 503, NULL, "the database is not reachable: %s",
+                          outcome->message[0] ? outcome->message : "unavailable");
+    else
+        srv_respond_json_text(request, 200, "{\"status\":\"ready\"}");
+}
+
+void srv_handle_readyz(struct srv_request *request)
+{
+    struct orm_sql sql = {0};
+    sb_append(&sql.text, "SELECT 1");
+    srv_run_query(request, &sql, readyz_done);
+    orm_sql_free(&sql);
+}
+
+void srv_handle_metrics(struct srv_request *request)
+{
+    struct srv_app *app = request->app;
+    struct orm_pool_stats stats;
+    orm_pool_stats(app->pool, &stats);
+    struct sb text = {0};
+    sb_append(&text, "# HELP restable_http_responses_total HTTP responses by status class.\n"
+                     "# TYPE restable_http_responses_total counter\n");
+    for (int i = 1; i < 6; i++)
+        sb_appendf(&text, "restable_http_responses_total{class=\"%dxx\"} %llu\n", i,
+                   atomic_load(&app->responses_by_class[i]));
+    sb_appendf(&text,
+               "# HELP restable_http_request_duration_seconds_total Time spent answering.\n"
+               "# TYPE restable_http_request_duration_seconds_total counter\n"
+               "restable_http_request_duration_seconds_total %.6f\n"
+               "# HELP restable_http_requests_in_flight Requests being answered.\n"
+               "# TYPE restable_http_requests_in_flight gauge\n"
+               "restable_http_requests_in_flight %ld\n"
+               "# HELP restable_db_pool_connections Pool connections by state.\n"
+               "# TYPE restable_db_pool_connections gauge\n"
+               "restable_db_pool_connections{state=\"configured\"} %d\n"
+               "restable_db_pool_connections{state=\"connected\"} %d\n"
+               "restable_db_pool_connections{state=\"busy\"} %d\n"
+               "# HELP restable_db_pool_waiting Queries waiting for a connection.\n"
+               "# TYPE restable_db_pool_waiting gauge\n"
+               "restable_db_pool_waiting %d\n"
+               "# HELP restable_db_queries_total Queries by outcome.\n"
+               "# TYPE restable_db_queries_total counter\n"
+               "restable_db_queries_total{outcome=\"ok\"} %llu\n"
+               "restable_db_queries_total{outcome=\"error\"} %llu\n"
+               "# HELP restable_db_reconnects_total Reconnections to the database.\n"
+               "# TYPE restable_db_reconnects_total counter\n"
+               "restable_db_reconnects_total %llu\n",
+               (double)atomic_load(&app->duration_us_total) / 1e6,
+               atomic_load(&app->in_flight), stats.size, stats.connected, stats.busy,
+               stats.waiting, stats.completed, stats.failed, stats.reconnects);
+    char *body = sb_take(&text);
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer_with_free_callback_cls(strlen(body), body, free, body);
+    if (request->response)
+        MHD_destroy_response(request->response);
+    request->response = response;
+    request->status = 200;
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8");
+}
+
+void srv_handle_login(struct srv_request *request)
+{
+    srv_respond_error(request, 404, NULL, "login is not enabled");
+}

@@ -1,0 +1,279 @@
+/*
+ * server/handlers_write.c — the routes that change rows: create (one or many, one statement,
+ * so one transaction), replace (PUT), patch, delete one, bulk delete and bulk update. Each
+ * validates everything before SQL, then runs a single statement (UPDATE/DELETE ... RETURNING):
+ * there is no check-then-act race.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/validate.h"
+
+#define MAX_CREATE_ROWS 10000
+
+static void pass_through_done(struct srv_request *request, struct orm_outcome *outcome,
+                              unsigned int status, const char *prefix, const char *suffix)
+{
+    if (outcome->status != ORM_OK) {
+        srv_respond_outcome_error(request, outcome);
+        return;
+    }
+    srv_respond_result(request, status, prefix, outcome->result, suffix);
+    outcome->result = NULL;
+}
+
+static void create_done(struct srv_request *request, struct orm_outcome *outcome)
+{
+    pass_through_done(request, outcome, 201, NULL, NULL);
+}
+
+static void respond_invalid(struct srv_request *request, json_t *errors)
+{
+    srv_respond_errors(request, 422, "the body did not validate", errors);
+}
+
+void srv_handle_create(struct srv_request *request)
+{
+    const struct cfg_table *table = request->route.table;
+    if (request->arg_count > 0) {
+        srv_respond_error(request, 400, request->args[0].key, "unknown parameter \"%s\"",
+                          request->args[0].key);
+        return;
+    }
+    json_t *body = srv_parse_json_body(request);
+    if (!body)
+        return;
+    bool is_many = json_is_array(body);
+    size_t row_count = is_many ? json_array_size(body) : 1;
+    if (!is_many && !json_is_object(body)) {
+        srv_respond_error(request, 400, NULL, "the body must be a JSON object or an array of "
+                                              "objects");
+        json_decref(body);
+        return;
+    }
+    if (row_count == 0 || row_count > MAX_CREATE_ROWS) {
+        srv_respond_error(request, 400, NULL, "send between 1 and %d rows", MAX_CREATE_ROWS);
+        json_decref(body);
+        return;
+    }
+    struct srv_row_values *values = calloc(row_count, sizeof *values);
+    struct orm_row *rows = calloc(row_count, sizeof *rows);
+    if (!values || !rows)
+        abort();
+    json_t *errors = json_array();
+    for (size_t i = 0; i < row_count; i++) {
+        json_t *row = is_many ? json_array_get(body, i) : body;
+        size_t before = json_array_size(errors);
+        srv_row_validate(table, row, SRV_WRITE_CREATE, NULL, &values[i], errors);
+        if (is_many) {
+            /* name the row: "2.rating" */
+            for (size_t e = before; e < json_array_size(errors); e++) {
+                json_t *error = json_array_get(errors, e);
+                char field[128];
+                snprintf(field, sizeof field, "%zu.%s", i,
+                         json_string_value(json_object_get(error, "field")));
+                json_object_set_new(error, "row", json_integer((json_int_t)i));
+                json_object_set_new(error, "field", json_string(field));
+            }
+        }
+        rows[i] = (struct orm_row){values[i].assignments, values[i].count};
+    }
+    if (json_array_size(errors) > 0) {
+        respond_invalid(request, errors);
+    } else {
+        json_decref(errors);
+        struct orm_sql sql = {0};
+        struct rs_error error = {0};
+        if (orm_build_insert(table, rows, row_count, &sql, &error) < 0)
+            srv_respond_rs_error(request, &error);
+        else
+            srv_run_query(request, &sql, create_done);
+        orm_sql_free(&sql);
+    }
+    for (size_t i = 0; i < row_count; i++)
+        srv_row_values_free(&values[i]);
+    free(values);
+    free(rows);
+    json_decref(body);
+}
+
+static void patch_one_done(struct srv_request *request, struct orm_outcome *outcome)
+{
+    if (outcome->status != ORM_OK) {
+        srv_respond_outcome_error(request, outcome);
+        return;
+    }
+    const char *rows = PQgetvalue(outcome->result, 0, 0);
+    if (strcmp(rows, "[]") == 0) {
+        srv_respond_error(request, 404, NULL, "%s %s not found", request->route.table->name,
+                          request->route.pk_text);
+        return;
+    }
+    /* one row: "[{...}]" → pass the object through without copying it */
+    srv_respond_result_only_element(request, 200, outcome->result);
+    outcome->result = NULL;
+}
+
+static void put_one_done(struct srv_request *request, struct orm_outcome *outcome)
+{
+    if (outcome->status != ORM_OK) {
+        srv_respond_outcome_error(request, outcome);
+        return;
+    }
+    if (strcmp(PQgetvalue(outcome->result, 0, 0), "[]") == 0)
+        srv_respond_error(request, 404, NULL, "%s %s not found", request->route.table->name,
+                          request->route.pk_text);
+    else
+        srv_respond_empty(request, 204);
+}
+
+static struct orm_filter pk_filter(const struct cfg_table *table, char **pk)
+{
+    return (struct orm_filter){.column = cfg_primary_key(table), .op = ORM_OP_EQUAL,
+                               .match = ORM_MATCH_EXACT, .values = pk, .value_count = 1};
+}
+
+void srv_handle_update_one(struct srv_request *request, bool is_put)
+{
+    const struct cfg_table *table = request->route.table;
+    if (request->arg_count > 0) {
+        srv_respond_error(request, 400, request->args[0].key, "unknown parameter \"%s\"",
+                          request->args[0].key);
+        return;
+    }
+    char *pk = srv_parse_pk(request);
+    if (!pk)
+        return;
+    json_t *body = srv_parse_json_body(request);
+    if (!body) {
+        free(pk);
+        return;
+    }
+    if (!json_is_object(body)) {
+        srv_respond_error(request, 400, NULL, "the body must be a JSON object");
+        json_decref(body);
+        free(pk);
+        return;
+    }
+    json_t *errors = json_array();
+    struct srv_row_values values;
+    if (srv_row_validate(table, body, is_put ? SRV_WRITE_REPLACE : SRV_WRITE_PATCH, pk, &values,
+                         errors) < 0) {
+        respond_invalid(request, errors);
+    } else {
+        json_decref(errors);
+        struct orm_row set = {values.assignments, values.count};
+        struct orm_filter filter = pk_filter(table, &pk);
+        struct orm_sql sql = {0};
+        struct rs_error error = {0};
+        if (orm_build_update(table, &set, is_put, &filter, 1, &sql, &error) < 0)
+            srv_respond_rs_error(request, &error);
+        else
+            srv_run_query(request, &sql, is_put ? put_one_done : patch_one_done);
+        orm_sql_free(&sql);
+    }
+    srv_row_values_free(&values);
+    json_decref(body);
+    free(pk);
+}
+
+static void delete_one_done(struct srv_request *request, struct orm_outcome *outcome)
+{
+    if (outcome->status != ORM_OK) {
+        srv_respond_outcome_error(request, outcome);
+        return;
+    }
+    if (strtoll(PQgetvalue(outcome->result, 0, 0), NULL, 10) == 0)
+        srv_respond_error(request, 404, NULL, "%s %s not found", request->route.table->name,
+                          request->route.pk_text);
+    else
+        srv_respond_empty(request, 204);
+}
+
+void srv_handle_delete_one(struct srv_request *request)
+{
+    if (request->arg_count > 0) {
+        srv_respond_error(request, 400, request->args[0].key, "unknown parameter \"%s\"",
+                          request->args[0].key);
+        return;
+    }
+    char *pk = srv_parse_pk(request);
+    if (!pk)
+        return;
+    struct orm_filter filter = pk_filter(request->route.table, &pk);
+    struct orm_sql sql = {0};
+    struct rs_error error = {0};
+    if (orm_build_delete(request->route.table, &filter, 1, &sql, &error) < 0)
+        srv_respond_rs_error(request, &error);
+    else
+        srv_run_query(request, &sql, delete_one_done);
+    orm_sql_free(&sql);
+    free(pk);
+}
+
+static void bulk_delete_done(struct srv_request *request, struct orm_outcome *outcome)
+{
+    if (outcome->status != ORM_OK)
+        srv_respond_outcome_error(request, outcome);
+    else
+        srv_respond_empty(request, 204);
+}
+
+void srv_handle_bulk_delete(struct srv_request *request)
+{
+    struct srv_list_params params;
+    if (srv_list_params_parse(request, SRV_PARAMS_BULK, &params) == 0) {
+        struct orm_sql sql = {0};
+        struct rs_error error = {0};
+        if (orm_build_delete(request->route.table, params.filters, params.filter_count, &sql,
+                             &error) < 0)
+            srv_respond_rs_error(request, &error);
+        else
+            srv_run_query(request, &sql, bulk_delete_done);
+        orm_sql_free(&sql);
+    }
+    srv_list_params_free(&params);
+}
+
+static void bulk_update_done(struct srv_request *request, struct orm_outcome *outcome)
+{
+    pass_through_done(request, outcome, 200, "{\"rows\":", "}");
+}
+
+void srv_handle_bulk_update(struct srv_request *request)
+{
+    if (!srv_arg_get(request, "__ids")) {
+        srv_respond_error(request, 400, "__ids", "bulk update needs __ids=1,2,...");
+        return;
+    }
+    struct srv_list_params params;
+    if (srv_list_params_parse(request, SRV_PARAMS_BULK, &params) < 0) {
+        srv_list_params_free(&params);
+        return;
+    }
+    json_t *body = srv_parse_json_body(request);
+    if (body && !json_is_object(body)) {
+        srv_respond_error(request, 400, NULL, "the body must be a JSON object");
+    } else if (body) {
+        json_t *errors = json_array();
+        struct srv_row_values values;
+        if (srv_row_validate(request->route.table, body, SRV_WRITE_PATCH, NULL, &values,
+                             errors) < 0) {
+            respond_invalid(request, errors);
+        } else {
+            json_decref(errors);
+            struct orm_row set = {values.assignments, values.count};
+            struct orm_sql sql = {0};
+            struct rs_error error = {0};
+            if (orm_build_update(request->route.table, &set, false, params.filters,
+                                 params.filter_count, &sql, &error) < 0)
+                srv_respond_rs_error(request, &error);
+            else
+                srv_run_query(request, &sql, bulk_update_done);
+            orm_sql_free(&sql);
+        }
+        srv_row_values_free(&values);
+    }
+    json_decref(body);
+    srv_list_params_free(&params);
+}

@@ -1,0 +1,195 @@
+/*
+ * server/respond.c — building responses: JSON bodies, the error shape of SPEC §3, the
+ * zero-copy pass-through of JSON rendered by PostgreSQL, and the mapping of database errors
+ * to HTTP statuses (only server/ turns errors into statuses).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/app.h"
+
+static const char json_content_type[] = "application/json; charset=utf-8";
+
+static void set_response(struct srv_request *request, unsigned int status,
+                         struct MHD_Response *response)
+{
+    if (request->response)
+        MHD_destroy_response(request->response);
+    request->response = response;
+    request->status = status;
+    if (response)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, json_content_type);
+}
+
+void srv_add_header(struct srv_request *request, const char *name, const char *value)
+{
+    if (request->response)
+        MHD_add_response_header(request->response, name, value);
+}
+
+void srv_respond_json_text(struct srv_request *request, unsigned int status, const char *json)
+{
+    size_t length = strlen(json);
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(length, (void *)json, MHD_RESPMEM_MUST_COPY);
+    set_response(request, status, response);
+}
+
+void srv_respond_json(struct srv_request *request, unsigned int status, json_t *value)
+{
+    char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(value);
+    if (!text) {
+        srv_respond_json_text(request, 500, "{\"error\":{\"status\":500,\"message\":\"out of memory\"}}");
+        return;
+    }
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer_with_free_callback_cls(strlen(text), text, free, text);
+    set_response(request, status, response);
+}
+
+static void result_free(void *result)
+{
+    PQclear(result);
+}
+
+void srv_respond_result(struct srv_request *request, unsigned int status, const char *prefix,
+                        PGresult *result, const char *suffix)
+{
+    const char *value = PQgetvalue(result, 0, 0);
+    struct MHD_IoVec parts[3];
+    unsigned int count = 0;
+    if (prefix && *prefix)
+        parts[count++] = (struct MHD_IoVec){prefix, strlen(prefix)};
+    parts[count++] = (struct MHD_IoVec){value, (size_t)PQgetlength(result, 0, 0)};
+    if (suffix && *suffix)
+        parts[count++] = (struct MHD_IoVec){suffix, strlen(suffix)};
+    struct MHD_Response *response =
+        MHD_create_response_from_iovec(parts, count, result_free, result);
+    if (!response)
+        PQclear(result);
+    set_response(request, status, response);
+}
+
+void srv_respond_result_only_element(struct srv_request *request, unsigned int status,
+                                     PGresult *result)
+{
+    const char *value = PQgetvalue(result, 0, 0);
+    size_t length = (size_t)PQgetlength(result, 0, 0);
+    if (length < 2 || value[0] != '[' || value[length - 1] != ']') {
+        srv_respond_result(request, status, NULL, result, NULL);
+        return;
+    }
+    struct MHD_IoVec part = {value + 1, length - 2};
+    struct MHD_Response *response = MHD_create_response_from_iovec(&part, 1, result_free, result);
+    if (!response)
+        PQclear(result);
+    set_response(request, status, response);
+}
+
+void srv_respond_empty(struct srv_request *request, unsigned int status)
+{
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (request->response)
+        MHD_destroy_response(request->response);
+    request->response = response;
+    request->status = status;
+}
+
+static json_t *error_object(unsigned int status, const char *message)
+{
+    return json_pack("{s:{s:i,s:s}}", "error", "status", (int)status, "message", message);
+}
+
+void srv_respond_error(struct srv_request *request, unsigned int status, const char *field,
+                       const char *format, ...)
+{
+    char message[512];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof message, format, args);
+    va_end(args);
+    json_t *body = error_object(status, message);
+    if (field && *field)
+        json_object_set_new(json_object_get(body, "error"), "field", json_string(field));
+    srv_respond_json(request, status, body);
+    if (status == 405)
+        srv_add_header(request, MHD_HTTP_HEADER_ALLOW, srv_route_allowed_methods(&request->route));
+    if (status == 503)
+        srv_add_header(request, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+}
+
+void srv_respond_rs_error(struct srv_request *request, const struct rs_error *error)
+{
+    unsigned int status = error->status >= 400 ? (unsigned int)error->status : 400;
+    srv_respond_error(request, status, error->field, "%s", error->message);
+}
+
+void srv_respond_errors(struct srv_request *request, unsigned int status, const char *message,
+                        json_t *errors)
+{
+    json_t *body = error_object(status, message);
+    json_t *inner = json_object_get(body, "error");
+    if (json_array_size(errors) == 1) {
+        json_t *only = json_array_get(errors, 0);
+        json_object_set(inner, "field", json_object_get(only, "field"));
+        json_object_set(inner, "message", json_object_get(only, "message"));
+    }
+    json_object_set_new(inner, "errors", errors);
+    srv_respond_json(request, status, body);
+}
+
+void srv_respond_outcome_error(struct srv_request *request, const struct orm_outcome *outcome)
+{
+    switch (outcome->status) {
+    case ORM_E_UNAVAILABLE:
+    case ORM_E_SHUTDOWN:
+        srv_respond_error(request, 503, NULL, "the database is unavailable, try again shortly");
+        return;
+    case ORM_E_TIMEOUT:
+    case ORM_E_QUEUE_FULL:
+        srv_respond_error(request, 503, NULL, "the server is busy: no database connection "
+                                              "became free in time, try again shortly");
+        return;
+    case ORM_OK:
+    case ORM_E_QUERY:
+        break;
+    }
+    const char *state = outcome->sqlstate;
+    const char *column = outcome->column[0] ? outcome->column : NULL;
+    if (strcmp(state, "23505") == 0) {
+        srv_respond_error(request, 409, column, "unique constraint \"%s\" violated: a row with "
+                          "this value already exists", outcome->constraint);
+    } else if (strcmp(state, "23503") == 0) {
+        srv_respond_error(request, 409, column, "foreign key constraint \"%s\" violated: the "
+                          "referenced row does not exist or is still referenced",
+                          outcome->constraint);
+    } else if (strcmp(state, "23502") == 0) {
+        srv_respond_error(request, 422, column, "%s may not be null",
+                          column ? column : "a column");
+    } else if (strcmp(state, "23514") == 0) {
+        srv_respond_error(request, 422, column, "check constraint \"%s\" violated",
+                          outcome->constraint);
+    } else if (strncmp(state, "22", 2) == 0) {
+        srv_respond_error(request, 422, column, "invalid value: %s", outcome->message);
+    } else if (strcmp(state, "57014") == 0) {
+        srv_respond_error(request, 503, NULL, "the query took longer than the statement timeout");
+    } else if (strcmp(state, "42501") == 0) {
+        srv_respond_error(request, 403, NULL, "permission denied by the database: %s",
+                          outcome->message);
+    } else if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+               strcmp(state, "57P03") == 0) {
+        srv_respond_error(request, 503, NULL, "the database is unavailable, try again shortly");
+    } else if (strcmp(state, "42P01") == 0 || strcmp(state, "42703") == 0) {
+        srv_log("error", "request %s: schema out of date: %s (run restable migrations forwards)",
+                request->request_id, outcome->message);
+        srv_respond_error(request, 500, NULL, "internal error: the database schema does not match "
+                          "the config (request %s)", request->request_id);
+    } else {
+        srv_log("error", "request %s: database error %s: %s", request->request_id, state,
+                outcome->message);
+        srv_respond_error(request, 500, NULL, "internal error (a bug); see the server log for "
+                          "request %s", request->request_id);
+    }
+}

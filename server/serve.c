@@ -1,0 +1,107 @@
+/*
+ * server/serve.c — `restable serve`: wires config, auth, pool and HTTP together, then waits
+ * for SIGTERM/SIGINT and shuts down in order: stop accepting, let in-flight requests finish,
+ * close the pool, exit 0.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/app.h"
+#include "server/cli.h"
+
+static unsigned int random_prefix(void)
+{
+    unsigned int value = 0;
+    FILE *source = fopen("/dev/urandom", "rb");
+    if (source) {
+        if (fread(&value, sizeof value, 1, source) != 1)
+            value = 0;
+        fclose(source);
+    }
+    return value ? value : (unsigned int)time(NULL) ^ (unsigned int)getpid();
+}
+
+static void warn_about_open_tables(const struct cfg_config *config)
+{
+    if (config->auth.algorithm == CFG_JWT_NONE)
+        srv_log("warning", "no JWT key is configured (auth.jwt): every table is open to "
+                           "anyone who can reach this server");
+    for (size_t i = 0; i < config->table_count; i++) {
+        const struct cfg_table *table = &config->tables[i];
+        if (table->read_only)
+            continue;
+        if (table->write.kind == CFG_POLICY_PUBLIC || table->delete_.kind == CFG_POLICY_PUBLIC)
+            srv_log("warning", "table %s is writable by the public (auth %s is \"public\")",
+                    table->name,
+                    table->write.kind == CFG_POLICY_PUBLIC ? "write" : "delete");
+    }
+}
+
+int srv_cli_serve(const struct cfg_config *config, bool migrate)
+{
+    /* Block the signals before any thread starts, so every thread inherits the mask and only
+     * sigwait below receives them. */
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct rs_error error = {0};
+    if (migrate && srv_cli_migrate_forwards(config) != 0)
+        return 1;
+
+    struct srv_app app = {.config = config};
+    app.request_id_prefix = random_prefix();
+    clock_gettime(CLOCK_REALTIME, &app.started_at);
+    app.verifier = auth_verifier_new(config, &error);
+    if (!app.verifier) {
+        fprintf(stderr, "restable: %s\n", error.message);
+        return 1;
+    }
+    struct orm_pool_options options = {
+        .url = config->database.url,
+        .size = config->database.pool_size,
+        .acquire_timeout_ms = config->database.acquire_timeout_ms,
+        .statement_timeout_ms = config->database.statement_timeout_ms,
+    };
+    app.pool = orm_pool_new(&options, &error);
+    if (!app.pool) {
+        fprintf(stderr, "restable: %s\n", error.message);
+        auth_verifier_free(app.verifier);
+        return 1;
+    }
+    if (srv_http_start(&app, &error) < 0) {
+        fprintf(stderr, "restable: %s\n", error.message);
+        orm_pool_free(app.pool);
+        auth_verifier_free(app.verifier);
+        return 1;
+    }
+    warn_about_open_tables(config);
+    srv_log("info", "restable %s listening on http://%s:%d%s with %zu tables", RESTABLE_VERSION,
+            config->server.host, config->server.port, config->server.base_path,
+            config->table_count);
+
+    /* Say once whether the database is there; the pool keeps retrying either way. */
+    for (int waited = 0; waited < 30 && !orm_pool_is_ready(app.pool); waited++) {
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    if (!orm_pool_is_ready(app.pool))
+        srv_log("warning", "the database is not reachable yet; retrying with back-off "
+                           "(table routes answer 503 until it is)");
+
+    int received = 0;
+    sigwait(&signals, &received);
+    srv_log("info", "received %s: finishing in-flight requests", strsignal(received));
+    srv_http_stop(&app);
+    orm_pool_free(app.pool);
+    auth_verifier_free(app.verifier);
+    srv_log("info", "stopped");
+    return 0;
+}
