@@ -75,8 +75,3 @@ void srv_handle_metrics(struct srv_request *request)
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
                             "text/plain; version=0.0.4; charset=utf-8");
 }
-
-void srv_handle_login(struct srv_request *request)
-{
-    srv_respond_error(request, 404, NULL, "login is not enabled");
-}

@@ -1,0 +1,24 @@
+# restable — multi-stage image: build with the project's own scripts, run with only the
+# runtime libraries, as a non-root user.
+FROM debian:bookworm-slim AS build
+WORKDIR /src
+COPY scripts/install-deps scripts/install-deps
+RUN scripts/install-deps
+COPY . .
+RUN meson setup /build -Dbuildtype=release -Dtests=false && meson compile -C /build
+
+FROM debian:bookworm-slim
+RUN apt-get update -qq \
+    && apt-get install -y -qq --no-install-recommends \
+       libmicrohttpd12 libpq5 libjansson4 libjwt0 libssl3 ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin restable \
+    && mkdir -p /etc/restable
+COPY --from=build /build/restable /usr/local/bin/restable
+COPY examples/movies.json /etc/restable/restable.json
+USER restable
+WORKDIR /etc/restable
+ENV RESTABLE_CONFIG=/etc/restable/restable.json
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
+CMD ["restable", "serve"]

@@ -1,0 +1,221 @@
+"""tests/integration/harness.py — drives the built restable binary against a real PostgreSQL.
+
+Each Server gets its own fresh database (created with psql), its own config file in a temp
+dir, migrates it with the binary itself, and serves on a free loopback port. Requests go over
+real HTTP (http.client). Nothing is mocked.
+"""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.parse
+
+BINARY = None
+DATABASE_URL = None
+_database_counter = [0]
+
+
+def psql(url, sql, check=True):
+    result = subprocess.run(["psql", "-qAtX", "-v", "ON_ERROR_STOP=1", url, "-c", sql],
+                            capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"psql failed: {result.stderr}")
+    return result.stdout.strip()
+
+
+def fresh_database():
+    _database_counter[0] += 1
+    name = f"it_{os.getpid()}_{_database_counter[0]}"
+    psql(DATABASE_URL, f"DROP DATABASE IF EXISTS {name}")
+    psql(DATABASE_URL, f"CREATE DATABASE {name}")
+    parsed = urllib.parse.urlparse(DATABASE_URL)
+    return urllib.parse.urlunparse(parsed._replace(path="/" + name))
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_cli(args, config_path=None, env=None, input_text=None, timeout=60):
+    command = [BINARY] + (["-c", config_path] if config_path else []) + list(args)
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(command, capture_output=True, text=True, env=full_env,
+                          input=input_text, timeout=timeout)
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name):
+        for key, value in self.headers:
+            if key.lower() == name.lower():
+                return value
+        return None
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return f"<{self.status} {self.body[:300]!r}>"
+
+
+class Server:
+    """A restable process with its own database and config."""
+
+    def __init__(self, config, migrate=True, env=None, database_url=None):
+        self.database_url = database_url or fresh_database()
+        self.directory = tempfile.mkdtemp(prefix="restable-it-")
+        self.port = free_port()
+        config = json.loads(json.dumps(config))
+        config.setdefault("server", {})
+        config["server"].setdefault("host", "127.0.0.1")
+        config["server"]["port"] = self.port
+        config.setdefault("database", {})
+        config["database"].setdefault("url", self.database_url)
+        self.config = config
+        self.config_path = os.path.join(self.directory, "restable.json")
+        with open(self.config_path, "w") as handle:
+            json.dump(config, handle)
+        self.env = dict(env or {})
+        self.process = None
+        self.log_path = os.path.join(self.directory, "server.log")
+        if migrate:
+            self.cli_ok(["migrations", "new", "--auto", "--name", "initial"])
+            self.cli_ok(["migrations", "forwards"])
+
+    def cli(self, args, input_text=None, env=None):
+        merged = dict(self.env)
+        merged.update(env or {})
+        return run_cli(args, self.config_path, merged, input_text)
+
+    def cli_ok(self, args, input_text=None):
+        result = self.cli(args, input_text)
+        if result.returncode != 0:
+            raise AssertionError(f"restable {' '.join(args)} failed ({result.returncode}): "
+                                 f"{result.stderr}{result.stdout}")
+        return result
+
+    def sql(self, statement):
+        return psql(self.database_url, statement)
+
+    def start(self, wait_ready=True):
+        full_env = dict(os.environ)
+        full_env.update(self.env)
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen([BINARY, "-c", self.config_path, "serve"],
+                                        stdout=self.log, stderr=subprocess.STDOUT, env=full_env)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited with {self.process.returncode}: "
+                                     f"{self.read_log()}")
+            try:
+                response = self.request("GET", "/readyz" if wait_ready else "/healthz")
+                if response.status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("server did not become ready: " + self.read_log())
+
+    def read_log(self):
+        with open(self.log_path) as handle:
+            return handle.read()
+
+    def request(self, method, path, body=None, headers=None, raw=None, timeout=30):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        all_headers = dict(headers or {})
+        payload = raw
+        if body is not None:
+            payload = json.dumps(body).encode()
+            all_headers.setdefault("Content-Type", "application/json")
+        if isinstance(payload, str):
+            payload = payload.encode()
+        connection.request(method, path, body=payload, headers=all_headers)
+        response = connection.getresponse()
+        data = response.read().decode("utf-8", "replace")
+        result = Response(response.status, response.getheaders(), data)
+        connection.close()
+        return result
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                raise AssertionError("server did not stop on SIGTERM")
+        code = self.process.returncode if self.process else 0
+        if self.process:
+            self.log.close()
+            log = self.read_log()
+            if "ERROR: AddressSanitizer" in log or "runtime error:" in log or \
+                    "LeakSanitizer" in log:
+                raise AssertionError("sanitizer report in the server log:\n" + log[-4000:])
+        return code
+
+
+def expect(condition, message="expectation failed"):
+    if not condition:
+        raise AssertionError(message)
+
+
+def expect_status(response, status):
+    if response.status != status:
+        raise AssertionError(f"expected {status}, got {response!r}")
+
+
+def expect_error(response, status, field=None, contains=None):
+    expect_status(response, status)
+    body = response.json
+    expect("error" in body, f"no error object in {body}")
+    expect(body["error"]["status"] == status, f"error.status mismatch in {body}")
+    expect(isinstance(body["error"]["message"], str) and body["error"]["message"],
+           f"error.message missing in {body}")
+    if field is not None:
+        expect(body["error"].get("field") == field, f"expected field {field!r} in {body}")
+    if contains is not None:
+        expect(contains in body["error"]["message"], f"{contains!r} not in {body}")
+    return body
+
+
+def _pg_ctl(*args):
+    pg_bin = os.environ["RESTABLE_TEST_PG_BIN"]
+    command = [os.path.join(pg_bin, "pg_ctl"), "-D", os.environ["RESTABLE_TEST_PG_DATA"]]
+    command += list(args)
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "postgres", "--"] + command
+    subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+
+def pg_stop():
+    """Stops the shared test cluster (fast: open connections are terminated)."""
+    import shlex
+    data = os.environ["RESTABLE_TEST_PG_DATA"]
+    with open(os.path.join(data, "postmaster.opts")) as handle:
+        words = shlex.split(handle.read())
+    # keep everything after "-D DIR": the port, socket dir and settings pg-up chose
+    index = words.index("-D")
+    pg_stop.options = " ".join(shlex.quote(word) for word in words[index + 2:])
+    _pg_ctl("-m", "fast", "-w", "stop")
+
+
+def pg_start():
+    log = os.path.join(os.path.dirname(os.environ["RESTABLE_TEST_PG_DATA"]), "server.log")
+    _pg_ctl("-w", "-l", log, "-o", pg_stop.options, "start")

@@ -1,0 +1,84 @@
+"""The process's life: clean shutdown with a request in flight, a database that is down at
+start or goes away (503, then recovery without a restart), a port already in use."""
+import os
+import socket
+import subprocess
+import threading
+import time
+
+from fixtures import MOVIES
+from harness import (Server, expect, expect_error, expect_status, pg_start, pg_stop,
+                     run_cli)
+
+
+def test_sigterm_finishes_the_request_in_flight_and_exits_0():
+    server = Server(MOVIES).start()
+    server.sql("INSERT INTO director (name) VALUES ('x')")
+    # Hold a lock so the list query waits while SIGTERM arrives.
+    locker = subprocess.Popen(["psql", "-qAtX", server.database_url, "-c",
+                               "BEGIN; LOCK TABLE director IN ACCESS EXCLUSIVE MODE; "
+                               "SELECT pg_sleep(1.5); COMMIT;"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.4)
+    result = {}
+
+    def slow_request():
+        result["response"] = server.get("/director/")
+
+    thread = threading.Thread(target=slow_request)
+    thread.start()
+    time.sleep(0.3)
+    server.process.send_signal(15)
+    thread.join(timeout=20)
+    locker.wait(timeout=20)
+    expect("response" in result, "the in-flight request got no answer")
+    expect_status(result["response"], 200)
+    expect(result["response"].json["rows"][0]["name"] == "x")
+    expect(server.stop() == 0, "serve did not exit 0")
+
+
+def test_database_down_at_start_then_recovers():
+    server = Server(MOVIES)
+    server.start()
+    pg_stop()
+    try:
+        started = time.time()
+        expect_error(server.get("/movie/"), 503)
+        expect(time.time() - started < 3, "503 took too long")
+        response = server.get("/movie/")
+        expect(response.header("Retry-After") is not None, response.headers)
+        expect_status(server.get("/healthz"), 200)
+        expect_error(server.get("/readyz"), 503)
+    finally:
+        pg_start()
+    deadline = time.time() + 15
+    while time.time() < deadline and server.get("/movie/").status != 200:
+        time.sleep(0.2)
+    expect_status(server.get("/movie/"), 200)
+    expect_status(server.get("/readyz"), 200)
+    expect(server.stop() == 0)
+
+
+def test_server_starts_while_database_unreachable():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    server = Server(MOVIES, migrate=False,
+                    database_url=f"postgresql://postgres@127.0.0.1:{closed_port}/nope")
+    server.start(wait_ready=False)
+    expect_status(server.get("/healthz"), 200)
+    expect_error(server.get("/movie/"), 503)
+    expect_error(server.get("/readyz"), 503)
+    expect(server.stop() == 0)
+
+
+def test_port_in_use_is_a_clear_error():
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        port = sock.getsockname()[1]
+        server = Server(MOVIES, migrate=False)
+        result = run_cli(["serve"], server.config_path, {"RESTABLE_PORT": str(port)}, timeout=20)
+        expect(result.returncode == 1, result)
+        expect("cannot listen" in result.stderr and str(port) in result.stderr, result.stderr)
