@@ -1,19 +1,20 @@
 # restable — multi-stage image: build with the project's own scripts, run with only the
 # runtime libraries, as a non-root user.
-FROM debian:bookworm-slim AS build
+ARG BASE=debian:bookworm-slim
+FROM ${BASE} AS build
 WORKDIR /src
 COPY scripts/install-deps scripts/install-deps
 RUN scripts/install-deps
 COPY . .
 RUN meson setup /build -Dbuildtype=release -Dtests=false && meson compile -C /build
 
-FROM debian:bookworm-slim
+FROM ${BASE}
 RUN apt-get update -qq \
     && apt-get install -y -qq --no-install-recommends \
        libmicrohttpd12 libpq5 libjansson4 libjwt0 libssl3 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin restable \
-    && mkdir -p /etc/restable
+    && mkdir -p /etc/restable/movies-migrations && chown restable /etc/restable/movies-migrations
 COPY --from=build /build/restable /usr/local/bin/restable
 COPY examples/movies.json /etc/restable/restable.json
 USER restable

@@ -119,18 +119,44 @@ static PGconn *connect_or_say(const struct cfg_config *config)
     return conn;
 }
 
+/* Applies pending files; then, when the database still differs from the declared tables,
+ * writes the migration that closes the gap (as `new --auto` would) and applies it too, so
+ * `forwards` alone takes a fresh database to the declared schema. */
+static int forwards_and_catch_up(const struct cfg_config *config, PGconn *conn,
+                                 const struct orm_forwards_options *options)
+{
+    struct rs_error error = {0};
+    if (orm_migrations_forwards(config, conn, options, stdout, &error) < 0) {
+        fprintf(stderr, "restable: %s\n", error.message);
+        return 1;
+    }
+    if (options->preview || options->fake || options->to)
+        return 0;
+    char *path = orm_migrations_new(config, conn, true, "auto", &error);
+    if (!path) {
+        if (error.status == 0)
+            return 0;
+        fprintf(stderr, "restable: %s\n", error.message);
+        return 1;
+    }
+    printf("the database did not match the config: wrote %s\n", path);
+    free(path);
+    if (orm_migrations_forwards(config, conn, options, stdout, &error) < 0) {
+        fprintf(stderr, "restable: %s\n", error.message);
+        return 1;
+    }
+    return 0;
+}
+
 int srv_cli_migrate_forwards(const struct cfg_config *config)
 {
     PGconn *conn = connect_or_say(config);
     if (!conn)
         return 1;
     struct orm_forwards_options options = {0};
-    struct rs_error error = {0};
-    int status = orm_migrations_forwards(config, conn, &options, stdout, &error);
-    if (status < 0)
-        fprintf(stderr, "restable: %s\n", error.message);
+    int status = forwards_and_catch_up(config, conn, &options);
     PQfinish(conn);
-    return status < 0 ? 1 : 0;
+    return status;
 }
 
 static int cli_migrations(struct cli_args *args, const struct cfg_config *config)
@@ -180,9 +206,7 @@ static int cli_migrations(struct cli_args *args, const struct cfg_config *config
         PGconn *conn = connect_or_say(config);
         if (!conn)
             return 1;
-        status = orm_migrations_forwards(config, conn, &options, stdout, &error) < 0 ? 1 : 0;
-        if (status)
-            fprintf(stderr, "restable: %s\n", error.message);
+        status = forwards_and_catch_up(config, conn, &options);
         PQfinish(conn);
         return status;
     }

@@ -186,3 +186,56 @@ def test_body_must_be_object_or_array(server):
     expect_error(create(server, 42), 400)
     expect_error(create(server, []), 400)
     expect_error(server.request("PATCH", "/movie/1/", body=[1]), 400)
+
+
+def test_sql_injection_attempts_are_inert_or_400(server):
+    before = server.sql("SELECT count(*) FROM movie")
+    attempts = [
+        "/movie/?name=%27%3B%20DROP%20TABLE%20movie%3B%20--",
+        "/movie/?name%3B%20DROP%20TABLE%20movie=1",
+        "/movie/?__order=id%3B%20DROP%20TABLE%20movie",
+        "/movie/?__order=-(select%201)",
+        "/movie/?rating=1%20OR%201%3D1",
+        "/movie/?__visible_fields=name%22%2C%22api_key",
+        "/movie/?name__operator=e%27--&name=x",
+        "/movie/1%20OR%201=1/",
+    ]
+    for path in attempts:
+        response = server.get(path)
+        expect(response.status in (200, 400, 404), f"{path}: {response!r}")
+        if response.status == 200:
+            expect(response.json["rows"] == [] or "name=" in path, f"{path}: {response!r}")
+    response = create(server, {"name": "x'); DROP TABLE movie; --"})
+    expect_status(response, 201)
+    new_id = response.json[0]["id"]
+    expect(server.get(f"/movie/{new_id}/").json["name"] == "x'); DROP TABLE movie; --")
+    expect(int(server.sql("SELECT count(*) FROM movie")) == int(before) + 1)
+
+
+def test_quotes_and_backslashes_round_trip(server):
+    name = "He said \"hi\" \\ and 'bye'"
+    new_id = create(server, {"name": name, "tags": ["a\"b", "c\\d", "e,f", "{g}"]}).json[0]["id"]
+    row = server.get(f"/movie/{new_id}/").json
+    expect(row["name"] == name and row["tags"] == ["a\"b", "c\\d", "e,f", "{g}"], row)
+    expect(names_of(server.get("/movie/?name=said%20%22hi%22")) == [name])
+
+
+def names_of(response):
+    return [row["name"] for row in response.json["rows"]]
+
+
+def test_sixty_concurrent_creates_all_land(server):
+    import threading
+    results = []
+
+    def one(number):
+        response = create(server, {"name": f"concurrent {number}"})
+        results.append(response.status)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(60)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    expect(results.count(201) == 60, results)
+    expect(server.get("/movie/count/?name=concurrent").json["count"] == 60)

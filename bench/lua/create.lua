@@ -1,0 +1,9 @@
+-- POST /movie/ with one row
+dofile(os.getenv("BENCH_LUA_DIR") .. "/status.lua")
+local counter = 0
+request = function()
+    counter = counter + 1
+    local body = '{"name":"Bench ' .. counter .. '","rating":' .. (counter % 11) ..
+        ',"director":' .. (1 + counter % 1000) .. ',"released":true}'
+    return wrk.format("POST", "/movie/", {["Content-Type"] = "application/json"}, body)
+end
