@@ -45,14 +45,21 @@ void sb_append_char(struct sb *builder, char c)
 
 void sb_vappendf(struct sb *builder, const char *format, va_list args)
 {
+    /* Try the space already there first; most appends fit, and it avoids formatting twice. */
+    sb_reserve(builder, 64);
+    size_t room = builder->capacity - builder->length;
     va_list copy;
     va_copy(copy, args);
-    int needed = vsnprintf(NULL, 0, format, copy);
+    int needed = vsnprintf(builder->data + builder->length, room, format, copy);
     va_end(copy);
-    if (needed < 0)
+    if (needed < 0) {
+        builder->data[builder->length] = '\0';
         return;
-    sb_reserve(builder, (size_t)needed);
-    vsnprintf(builder->data + builder->length, (size_t)needed + 1, format, args);
+    }
+    if ((size_t)needed >= room) {
+        sb_reserve(builder, (size_t)needed);
+        vsnprintf(builder->data + builder->length, (size_t)needed + 1, format, args);
+    }
     builder->length += (size_t)needed;
 }
 

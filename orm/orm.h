@@ -248,6 +248,8 @@ void orm_schema_create_sql(const struct cfg_config *config, struct sb *out);
 
 /* `restable migrations new [--auto] [--name NAME]`: writes a file into migrations_dir and
  * returns its path (caller frees) or NULL with error. */
+/* NULL with error->status 0 means nothing to do (--auto found no difference: "no changes: the
+ * database matches the config"); error->status 1 is a real failure. */
 char *orm_migrations_new(const struct cfg_config *config, PGconn *conn, bool is_auto,
                          const char *name, struct rs_error *error);
 

@@ -24,13 +24,13 @@ typedef int (*orm_json_parser)(const struct orm_type_info *info, const struct cf
  * those columns are handled through column->value_type. */
 struct orm_type_info {
     enum cfg_type type;
-    const char *cast;        /* the type a bound value is cast to */
-    const char *array_cast;  /* the same as an array type, for ANY(...) parameters */
-    const char *expected;    /* "an integer", "a date (YYYY-MM-DD)": used in messages */
+    const char *cast;       /* the type a bound value is cast to */
+    const char *array_cast; /* the same as an array type, for ANY(...) parameters */
+    const char *expected;   /* "an integer", "a date (YYYY-MM-DD)": used in messages */
     orm_text_parser from_text;
     orm_json_parser from_json;
-    const char *schema_type;   /* JSON Schema "type", or NULL for any JSON */
-    const char *schema_format; /* JSON Schema "format", or NULL */
+    const char *schema_type;    /* JSON Schema "type", or NULL for any JSON */
+    const char *schema_format;  /* JSON Schema "format", or NULL */
     long long minimum, maximum; /* integer types */
 };
 
@@ -41,19 +41,23 @@ const struct orm_type_info *orm_type_info(enum cfg_type type);
 /* The descriptor a column's values are parsed with: value_type for arrays and foreign keys. */
 const struct orm_type_info *orm_column_value_info(const struct cfg_column *column);
 
+/* The array type of the column's value type ("integer[]" for an integer or a foreign key to
+ * one, "varchar[]" for varchar and for an array of varchar): what ANY($n) parameters use. */
+const char *orm_column_array_cast(const struct cfg_column *column);
+
 /* ---- parsers (orm/types_scalar.c, orm/types_time.c) ---- */
 int orm_parse_integer_text(const struct orm_type_info *, const struct cfg_column *, const char *,
                            struct sb *, struct rs_error *);
-int orm_parse_integer_json(const struct orm_type_info *, const struct cfg_column *,
-                           const json_t *, struct sb *, struct rs_error *);
+int orm_parse_integer_json(const struct orm_type_info *, const struct cfg_column *, const json_t *,
+                           struct sb *, struct rs_error *);
 int orm_parse_boolean_text(const struct orm_type_info *, const struct cfg_column *, const char *,
                            struct sb *, struct rs_error *);
-int orm_parse_boolean_json(const struct orm_type_info *, const struct cfg_column *,
-                           const json_t *, struct sb *, struct rs_error *);
+int orm_parse_boolean_json(const struct orm_type_info *, const struct cfg_column *, const json_t *,
+                           struct sb *, struct rs_error *);
 int orm_parse_decimal_text(const struct orm_type_info *, const struct cfg_column *, const char *,
                            struct sb *, struct rs_error *);
-int orm_parse_decimal_json(const struct orm_type_info *, const struct cfg_column *,
-                           const json_t *, struct sb *, struct rs_error *);
+int orm_parse_decimal_json(const struct orm_type_info *, const struct cfg_column *, const json_t *,
+                           struct sb *, struct rs_error *);
 int orm_parse_string_text(const struct orm_type_info *, const struct cfg_column *, const char *,
                           struct sb *, struct rs_error *);
 int orm_parse_uuid_text(const struct orm_type_info *, const struct cfg_column *, const char *,
@@ -64,26 +68,25 @@ int orm_parse_json_json(const struct orm_type_info *, const struct cfg_column *,
                         struct sb *, struct rs_error *);
 int orm_parse_bytea_text(const struct orm_type_info *, const struct cfg_column *, const char *,
                          struct sb *, struct rs_error *);
-int orm_parse_timestamp_text(const struct orm_type_info *, const struct cfg_column *,
-                             const char *, struct sb *, struct rs_error *);
+int orm_parse_timestamp_text(const struct orm_type_info *, const struct cfg_column *, const char *,
+                             struct sb *, struct rs_error *);
 int orm_parse_date_text(const struct orm_type_info *, const struct cfg_column *, const char *,
                         struct sb *, struct rs_error *);
 int orm_parse_time_text(const struct orm_type_info *, const struct cfg_column *, const char *,
                         struct sb *, struct rs_error *);
-int orm_parse_interval_text(const struct orm_type_info *, const struct cfg_column *,
-                            const char *, struct sb *, struct rs_error *);
-int orm_parse_interval_json(const struct orm_type_info *, const struct cfg_column *,
-                            const json_t *, struct sb *, struct rs_error *);
+int orm_parse_interval_text(const struct orm_type_info *, const struct cfg_column *, const char *,
+                            struct sb *, struct rs_error *);
+int orm_parse_interval_json(const struct orm_type_info *, const struct cfg_column *, const json_t *,
+                            struct sb *, struct rs_error *);
 /* For types whose JSON form is a string holding the text form (dates, uuids, text...). */
-int orm_parse_string_json(const struct orm_type_info *, const struct cfg_column *,
-                          const json_t *, struct sb *, struct rs_error *);
+int orm_parse_string_json(const struct orm_type_info *, const struct cfg_column *, const json_t *,
+                          struct sb *, struct rs_error *);
 
 /* ---- message helpers (orm/types.c) ---- */
 
 /* Sets error->message to `expected <info->expected>, got "<text>"` (text shortened and made
  * safe to embed in JSON) and returns -1. */
-int orm_type_fail_text(const struct orm_type_info *info, const char *text,
-                       struct rs_error *error);
+int orm_type_fail_text(const struct orm_type_info *info, const char *text, struct rs_error *error);
 /* Sets `expected <info->expected>, got <a string / a number / ...>` and returns -1. */
 int orm_type_fail_json(const struct orm_type_info *info, const json_t *value,
                        struct rs_error *error);

@@ -5,7 +5,6 @@
  * The per-type parsers live in types_scalar.c and types_time.c; JSON Schema and defaults in
  * types_schema.c.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +28,8 @@ static const struct orm_type_info type_table[CFG_TYPE_COUNT] = {
                          orm_parse_integer_text, orm_parse_integer_json, "integer", NULL,
                          INT64_RANGE},
     [CFG_TYPE_SMALLINT] = {CFG_TYPE_SMALLINT, "smallint", "smallint[]", "an integer",
-                           orm_parse_integer_text, orm_parse_integer_json, "integer", NULL,
-                           -32768, 32767},
+                           orm_parse_integer_text, orm_parse_integer_json, "integer", NULL, -32768,
+                           32767},
     [CFG_TYPE_SERIAL] = {CFG_TYPE_SERIAL, "integer", "integer[]", "an integer",
                          orm_parse_integer_text, orm_parse_integer_json, "integer", NULL,
                          INT32_RANGE},
@@ -46,21 +45,20 @@ static const struct orm_type_info type_table[CFG_TYPE_COUNT] = {
     [CFG_TYPE_DOUBLE] = {CFG_TYPE_DOUBLE, "double precision", "double precision[]", "a number",
                          orm_parse_decimal_text, orm_parse_decimal_json, "number", NULL, 0, 0},
     [CFG_TYPE_TIMESTAMP] = {CFG_TYPE_TIMESTAMP, "timestamp", "timestamp[]",
-                            "an ISO 8601 timestamp (YYYY-MM-DDTHH:MM:SS)",
-                            orm_parse_timestamp_text, orm_parse_string_json, "string",
-                            "date-time", 0, 0},
+                            "an ISO 8601 timestamp (YYYY-MM-DDTHH:MM:SS)", orm_parse_timestamp_text,
+                            orm_parse_string_json, "string", "date-time", 0, 0},
     [CFG_TYPE_TIMESTAMPTZ] = {CFG_TYPE_TIMESTAMPTZ, "timestamptz", "timestamptz[]",
                               "an ISO 8601 timestamp (YYYY-MM-DDTHH:MM:SS+HH:MM)",
                               orm_parse_timestamp_text, orm_parse_string_json, "string",
                               "date-time", 0, 0},
-    [CFG_TYPE_DATE] = {CFG_TYPE_DATE, "date", "date[]", "a date (YYYY-MM-DD)",
-                       orm_parse_date_text, orm_parse_string_json, "string", "date", 0, 0},
+    [CFG_TYPE_DATE] = {CFG_TYPE_DATE, "date", "date[]", "a date (YYYY-MM-DD)", orm_parse_date_text,
+                       orm_parse_string_json, "string", "date", 0, 0},
     [CFG_TYPE_TIME] = {CFG_TYPE_TIME, "time", "time[]", "a time (HH:MM[:SS[.ffffff]])",
                        orm_parse_time_text, orm_parse_string_json, "string", "time", 0, 0},
     [CFG_TYPE_INTERVAL] = {CFG_TYPE_INTERVAL, "interval", "interval[]",
                            "an ISO 8601 duration (e.g. PT2H30M) or a number of seconds",
-                           orm_parse_interval_text, orm_parse_interval_json, "string",
-                           "duration", 0, 0},
+                           orm_parse_interval_text, orm_parse_interval_json, "string", "duration",
+                           0, 0},
     [CFG_TYPE_UUID] = {CFG_TYPE_UUID, "uuid", "uuid[]",
                        "a uuid (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", orm_parse_uuid_text,
                        orm_parse_string_json, "string", "uuid", 0, 0},
@@ -68,12 +66,11 @@ static const struct orm_type_info type_table[CFG_TYPE_COUNT] = {
                        orm_parse_json_json, NULL, NULL, 0, 0},
     [CFG_TYPE_JSONB] = {CFG_TYPE_JSONB, "jsonb", "jsonb[]", "JSON", orm_parse_json_text,
                         orm_parse_json_json, NULL, NULL, 0, 0},
-    [CFG_TYPE_BYTEA] = {CFG_TYPE_BYTEA, "bytea", "bytea[]", "base64 text (standard alphabet, "
-                        "padded)", orm_parse_bytea_text, orm_parse_string_json, "string",
-                        "byte", 0, 0},
+    [CFG_TYPE_BYTEA] = {CFG_TYPE_BYTEA, "bytea", "bytea[]",
+                        "base64 text (standard alphabet, padded)", orm_parse_bytea_text,
+                        orm_parse_string_json, "string", "byte", 0, 0},
     [CFG_TYPE_ARRAY] = {CFG_TYPE_ARRAY, NULL, NULL, "an array", NULL, NULL, "array", NULL, 0, 0},
-    [CFG_TYPE_FOREIGN_KEY] = {CFG_TYPE_FOREIGN_KEY, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0,
-                              0},
+    [CFG_TYPE_FOREIGN_KEY] = {CFG_TYPE_FOREIGN_KEY, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0},
 };
 
 const struct orm_type_info *orm_type_info(enum cfg_type type)
@@ -262,6 +259,12 @@ const char *orm_column_cast(const struct cfg_column *column)
     return column->type == CFG_TYPE_ARRAY ? info->array_cast : info->cast;
 }
 
+const char *orm_column_array_cast(const struct cfg_column *column)
+{
+    const struct orm_type_info *info = orm_column_value_info(column);
+    return info ? info->array_cast : "text[]";
+}
+
 bool orm_column_is_text(const struct cfg_column *column)
 {
     return column->type == CFG_TYPE_VARCHAR || column->type == CFG_TYPE_TEXT ||
@@ -280,7 +283,8 @@ static int check_choices(const struct orm_type_info *info, const struct cfg_colu
     struct sb listed = {0};
     size_t index;
     json_t *choice;
-    json_array_foreach(element->choices, index, choice) {
+    json_array_foreach(element->choices, index, choice)
+    {
         struct sb text = {0};
         struct rs_error ignored = {0};
         bool is_same = info->from_json(info, element, choice, &text, &ignored) == 0 &&
@@ -312,8 +316,8 @@ static struct cfg_column element_of(const struct cfg_column *column)
     return element;
 }
 
-char *orm_value_from_text(const struct cfg_column *column, const char *text,
-                          const char *field_name, struct rs_error *error)
+char *orm_value_from_text(const struct cfg_column *column, const char *text, const char *field_name,
+                          struct rs_error *error)
 {
     const struct orm_type_info *info = orm_column_value_info(column);
     const char *field = field_name ? field_name : column->name;

@@ -20,8 +20,8 @@
 static int integer_range_error(const struct orm_type_info *info, struct rs_error *error,
                                const char *shown)
 {
-    rs_error_set(error, 0, NULL, "expected an integer between %lld and %lld, got %s",
-                 info->minimum, info->maximum, shown);
+    rs_error_set(error, 0, NULL, "expected an integer between %lld and %lld, got %s", info->minimum,
+                 info->maximum, shown);
     return -1;
 }
 
@@ -31,11 +31,10 @@ int orm_parse_integer_text(const struct orm_type_info *info, const struct cfg_co
 {
     (void)column;
     const char *digits = text[0] == '-' ? text + 1 : text;
-    if (!*digits || strspn(digits, "0123456789") != strlen(digits))
-        return orm_type_fail_text(info, text, error);
+    bool is_integer = *digits && strspn(digits, "0123456789") == strlen(digits);
     errno = 0;
-    long long value = strtoll(text, NULL, 10);
-    if (errno == ERANGE || value < info->minimum || value > info->maximum) {
+    long long value = is_integer ? strtoll(text, NULL, 10) : 0;
+    if (!is_integer || errno == ERANGE || value < info->minimum || value > info->maximum) {
         char shown[64];
         char quoted[70];
         orm_text_for_message(text, shown, sizeof shown, 40);
@@ -223,8 +222,7 @@ int orm_parse_decimal_text(const struct orm_type_info *info, const struct cfg_co
             rs_error_set(error, 0, NULL,
                          "%s is out of range: numeric(%d,%d) holds at most %d digit%s before "
                          "the point",
-                         shown, column->precision, column->scale,
-                         column->precision - column->scale,
+                         shown, column->precision, column->scale, column->precision - column->scale,
                          column->precision - column->scale == 1 ? "" : "s");
             return -1;
         }
@@ -341,7 +339,8 @@ static int json_write(const json_t *value, struct sb *out, struct rs_error *erro
         json_t *member;
         bool is_first = true;
         sb_append_char(out, '{');
-        json_object_foreach((json_t *)value, key, member) {
+        json_object_foreach((json_t *)value, key, member)
+        {
             json_t *name = json_string(key);
             if (!name) {
                 rs_error_set(error, 0, NULL, "expected JSON with UTF-8 keys");
@@ -363,7 +362,8 @@ static int json_write(const json_t *value, struct sb *out, struct rs_error *erro
         size_t index;
         json_t *item;
         sb_append_char(out, '[');
-        json_array_foreach(value, index, item) {
+        json_array_foreach(value, index, item)
+        {
             if (index > 0)
                 sb_append_char(out, ',');
             if (json_write(item, out, error) < 0)

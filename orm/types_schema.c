@@ -25,8 +25,8 @@ static json_t *now_json(enum cfg_type type)
     char text[64];
     char day[16];
     char clock[16];
-    snprintf(day, sizeof day, "%04d-%02d-%02d", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday);
-    snprintf(clock, sizeof clock, "%02d:%02d:%02d", utc.tm_hour, utc.tm_min, utc.tm_sec);
+    strftime(day, sizeof day, "%Y-%m-%d", &utc);
+    strftime(clock, sizeof clock, "%H:%M:%S", &utc);
     long microseconds = now.tv_nsec / 1000;
     switch (type) {
     case CFG_TYPE_TIMESTAMPTZ:
@@ -162,9 +162,9 @@ json_t *orm_column_json_schema(const struct cfg_column *column)
         return NULL;
     const struct orm_type_info *info = orm_column_value_info(column);
     if (column->type == CFG_TYPE_ARRAY && info) {
-        json_object_set_new(schema, "type", column->is_nullable ? json_pack("[s,s]", "array",
-                                                                             "null")
-                                                                : json_string("array"));
+        json_object_set_new(schema, "type",
+                            column->is_nullable ? json_pack("[s,s]", "array", "null")
+                                                : json_string("array"));
         json_t *items = json_object();
         if (items) {
             describe_value(items, info, column, false);

@@ -96,10 +96,13 @@ static bool parse_offset(const char **p, struct moment *m)
     int hours, minutes = 0;
     if (!read_digits(p, 2, &hours))
         return false;
-    if (**p == ':')
+    if (**p == ':') {
         (*p)++;
-    if (**p >= '0' && **p <= '9' && !read_digits(p, 2, &minutes))
+        if (!read_digits(p, 2, &minutes))
+            return false;
+    } else if (**p >= '0' && **p <= '9' && !read_digits(p, 2, &minutes)) {
         return false;
+    }
     if (hours > 15 || minutes > 59)
         return false;
     m->has_offset = true;
@@ -135,8 +138,8 @@ static void civil_from_days(long days, struct moment *m)
 /* Moves the wall time by -offset so it reads as UTC. */
 static void shift_to_utc(struct moment *m)
 {
-    long minutes = days_from_civil(m->year, m->month, m->day) * 1440 + m->hour * 60 +
-                   m->minute - m->offset_minutes;
+    long minutes = days_from_civil(m->year, m->month, m->day) * 1440 + m->hour * 60 + m->minute -
+                   m->offset_minutes;
     long days = minutes >= 0 ? minutes / 1440 : -((-minutes + 1439) / 1440);
     long minute_of_day = minutes - days * 1440;
     civil_from_days(days, m);
@@ -163,8 +166,8 @@ int orm_parse_timestamp_text(const struct orm_type_info *info, const struct cfg_
             rs_error_set(error, 0, NULL, "timestamp out of range");
             return -1;
         }
-        sb_appendf(out, "%04d-%02d-%02dT%02d:%02d:%02d%s", m.year, m.month, m.day, m.hour,
-                   m.minute, m.second, m.fraction);
+        sb_appendf(out, "%04d-%02d-%02dT%02d:%02d:%02d%s", m.year, m.month, m.day, m.hour, m.minute,
+                   m.second, m.fraction);
         return 0;
     }
     int offset = m.offset_minutes < 0 ? -m.offset_minutes : m.offset_minutes;
@@ -278,10 +281,17 @@ int orm_parse_interval_json(const struct orm_type_info *info, const struct cfg_c
     if (json_is_integer(value))
         snprintf(text, sizeof text, "%lld", (long long)json_integer_value(value));
     else if (json_is_real(value) && fabs(json_real_value(value)) < 1e15)
-        snprintf(text, sizeof text, "%.6f", json_real_value(value));
+        snprintf(text, sizeof text, "%.6f", json_real_value(value)); /* microseconds */
     else if (json_is_real(value))
         return orm_type_fail_json(info, value, error);
     else
         return orm_parse_string_json(info, column, value, out, error);
+    if (strchr(text, '.')) {
+        size_t length = strlen(text);
+        while (text[length - 1] == '0')
+            text[--length] = '\0';
+        if (text[length - 1] == '.')
+            text[--length] = '\0';
+    }
     return orm_parse_interval_text(info, column, text, out, error);
 }

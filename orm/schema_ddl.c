@@ -1,0 +1,432 @@
+/*
+ * orm/schema_ddl.c — the SQL spelling of one declared column: its type, its DEFAULT, its
+ * definition line, the names of its constraints, and the normaliser that lets a declared type
+ * be compared with PostgreSQL's format_type(). Pure text; no I/O.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "orm/orm.h"
+#include "orm/schema_internal.h"
+
+/* PostgreSQL's NAMEDATALEN - 1: longer identifiers are truncated by the server. */
+#define PG_MAX_IDENTIFIER 63
+/* A foreign key to a key that is itself a foreign key (one-to-one tables) is followed this
+ * far; a config cycle of such keys cannot recurse forever. */
+#define MAX_KEY_CHAIN 8
+
+void orm_schema_quote_literal(struct sb *out, const char *text)
+{
+    /* standard_conforming_strings is on (the default since PostgreSQL 9.1): backslashes are
+     * ordinary characters and only the quote needs doubling. */
+    sb_append_char(out, '\'');
+    for (const char *p = text; *p; p++) {
+        if (*p == '\'')
+            sb_append_char(out, '\'');
+        sb_append_char(out, *p);
+    }
+    sb_append_char(out, '\'');
+}
+
+void orm_schema_object_name(struct sb *out, const char *table, const char *column,
+                            const char *suffix)
+{
+    /* PostgreSQL's makeObjectName: drop characters from the longer part until it fits. Names
+     * are ASCII (config rule), so byte counts are character counts. */
+    size_t table_length = strlen(table);
+    size_t column_length = column ? strlen(column) : 0;
+    size_t overhead = strlen(suffix) + 1 + (column ? 1 : 0);
+    size_t available = PG_MAX_IDENTIFIER - overhead;
+    while (table_length + column_length > available) {
+        if (table_length > column_length)
+            table_length--;
+        else
+            column_length--;
+    }
+    struct sb name = {0};
+    sb_append_n(&name, table, table_length);
+    if (column) {
+        sb_append_char(&name, '_');
+        sb_append_n(&name, column, column_length);
+    }
+    sb_append_char(&name, '_');
+    sb_append(&name, suffix);
+    orm_quote_identifier(out, sb_text(&name));
+    sb_free(&name);
+}
+
+static enum cfg_type key_value_type(enum cfg_type type)
+{
+    if (type == CFG_TYPE_SERIAL)
+        return CFG_TYPE_INTEGER;
+    if (type == CFG_TYPE_BIGSERIAL)
+        return CFG_TYPE_BIGINT;
+    return type;
+}
+
+static void append_scalar_type(struct sb *out, enum cfg_type type, int length, int precision,
+                               int scale)
+{
+    switch (type) {
+    case CFG_TYPE_VARCHAR:
+        if (length > 0)
+            sb_appendf(out, "varchar(%d)", length);
+        else
+            sb_append(out, "varchar");
+        return;
+    case CFG_TYPE_EMAIL:
+        /* RFC 5321 caps a forward path at 254 characters; 255 is the customary column. */
+        sb_appendf(out, "varchar(%d)", length > 0 ? length : 255);
+        return;
+    case CFG_TYPE_NUMERIC:
+        if (precision > 0 && scale > 0)
+            sb_appendf(out, "numeric(%d,%d)", precision, scale);
+        else if (precision > 0)
+            sb_appendf(out, "numeric(%d)", precision);
+        else
+            sb_append(out, "numeric");
+        return;
+    case CFG_TYPE_TEXT:
+        sb_append(out, "text");
+        return;
+    case CFG_TYPE_INTEGER:
+        sb_append(out, "integer");
+        return;
+    case CFG_TYPE_BIGINT:
+        sb_append(out, "bigint");
+        return;
+    case CFG_TYPE_SMALLINT:
+        sb_append(out, "smallint");
+        return;
+    case CFG_TYPE_SERIAL:
+        sb_append(out, "serial");
+        return;
+    case CFG_TYPE_BIGSERIAL:
+        sb_append(out, "bigserial");
+        return;
+    case CFG_TYPE_BOOLEAN:
+        sb_append(out, "boolean");
+        return;
+    case CFG_TYPE_REAL:
+        sb_append(out, "real");
+        return;
+    case CFG_TYPE_DOUBLE:
+        sb_append(out, "double precision");
+        return;
+    case CFG_TYPE_TIMESTAMP:
+        sb_append(out, "timestamp");
+        return;
+    case CFG_TYPE_TIMESTAMPTZ:
+        sb_append(out, "timestamptz");
+        return;
+    case CFG_TYPE_DATE:
+        sb_append(out, "date");
+        return;
+    case CFG_TYPE_TIME:
+        sb_append(out, "time");
+        return;
+    case CFG_TYPE_INTERVAL:
+        sb_append(out, "interval");
+        return;
+    case CFG_TYPE_UUID:
+        sb_append(out, "uuid");
+        return;
+    case CFG_TYPE_JSON:
+        sb_append(out, "json");
+        return;
+    case CFG_TYPE_JSONB:
+        sb_append(out, "jsonb");
+        return;
+    case CFG_TYPE_BYTEA:
+        sb_append(out, "bytea");
+        return;
+    case CFG_TYPE_ARRAY:
+    case CFG_TYPE_FOREIGN_KEY:
+    case CFG_TYPE_COUNT:
+        break;
+    }
+    /* A validated config never gets here; text keeps the DDL valid if one does. */
+    sb_append(out, "text");
+}
+
+static void append_key_type(struct sb *out, const struct cfg_column *column, int depth)
+{
+    const struct cfg_table *target = column->referenced_table;
+    if (target && depth < MAX_KEY_CHAIN) {
+        /* The referenced key itself decides: a varchar(20) key needs a varchar(20) column. */
+        const struct cfg_column *key = cfg_primary_key(target);
+        if (key->type == CFG_TYPE_FOREIGN_KEY)
+            append_key_type(out, key, depth + 1);
+        else
+            append_scalar_type(out, key_value_type(key->type), key->length, key->precision,
+                               key->scale);
+        return;
+    }
+    append_scalar_type(out, key_value_type(column->value_type), column->length, column->precision,
+                       column->scale);
+}
+
+void orm_column_ddl_type(const struct cfg_column *column, struct sb *out)
+{
+    if (column->type == CFG_TYPE_FOREIGN_KEY) {
+        append_key_type(out, column, 0);
+    } else if (column->type == CFG_TYPE_ARRAY) {
+        append_scalar_type(out, key_value_type(column->value_type), column->length,
+                           column->precision, column->scale);
+        sb_append(out, "[]");
+    } else {
+        append_scalar_type(out, column->type, column->length, column->precision, column->scale);
+    }
+}
+
+/* ---- defaults ------------------------------------------------------------------------- */
+
+/* Compact JSON text of any value; caller frees. */
+static char *dump_or_abort(const json_t *value)
+{
+    char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text) {
+        fputs("restable: out of memory\n", stderr);
+        abort();
+    }
+    return text;
+}
+
+static void append_json_text(struct sb *out, const json_t *value)
+{
+    char *text = dump_or_abort(value);
+    orm_schema_quote_literal(out, text);
+    free(text);
+}
+
+/* A JSON number as SQL writes it: 0.1 stays 0.1 (the shortest text that reads back as the
+ * same double), not 0.10000000000000001. */
+static void append_number(struct sb *out, const json_t *value)
+{
+    if (json_is_integer(value)) {
+        sb_appendf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+        return;
+    }
+    double number = json_real_value(value);
+    char text[40];
+    for (int precision = 15; precision <= 17; precision++) {
+        snprintf(text, sizeof text, "%.*g", precision, number);
+        if (strtod(text, NULL) == number)
+            break;
+    }
+    sb_append(out, text);
+}
+
+/* One element of a PostgreSQL array literal ({...}), before the literal is SQL-quoted. */
+static void append_array_element(struct sb *out, const json_t *value)
+{
+    if (json_is_array(value)) {
+        sb_append_char(out, '{');
+        for (size_t i = 0; i < json_array_size(value); i++) {
+            if (i)
+                sb_append_char(out, ',');
+            append_array_element(out, json_array_get(value, i));
+        }
+        sb_append_char(out, '}');
+        return;
+    }
+    if (json_is_null(value)) {
+        sb_append(out, "NULL");
+        return;
+    }
+    if (json_is_number(value)) {
+        append_number(out, value);
+        return;
+    }
+    if (json_is_boolean(value)) {
+        sb_append(out, json_is_true(value) ? "true" : "false");
+        return;
+    }
+    /* Text is always double-quoted, so "NULL", "" and text with commas or braces stay
+     * strings; an object (a jsonb[] element) is its JSON text. */
+    char *owned = json_is_string(value) ? NULL : dump_or_abort(value);
+    const char *text = owned ? owned : json_string_value(value);
+    sb_append_char(out, '"');
+    for (const char *p = text; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            sb_append_char(out, '\\');
+        sb_append_char(out, *p);
+    }
+    sb_append_char(out, '"');
+    free(owned);
+}
+
+static void append_value_default(const struct cfg_column *column, const json_t *value,
+                                 struct sb *out)
+{
+    if (column->type == CFG_TYPE_JSON || column->type == CFG_TYPE_JSONB) {
+        append_json_text(out, value);
+        sb_append(out, column->type == CFG_TYPE_JSON ? "::json" : "::jsonb");
+    } else if (json_is_array(value)) {
+        struct sb literal = {0};
+        append_array_element(&literal, value);
+        orm_schema_quote_literal(out, sb_text(&literal));
+        sb_free(&literal);
+    } else if (json_is_string(value) && column->type == CFG_TYPE_BYTEA) {
+        /* bytea travels as base64 in JSON (SPEC §2), the default too */
+        sb_append(out, "decode(");
+        orm_schema_quote_literal(out, json_string_value(value));
+        sb_append(out, ", 'base64')");
+    } else if (json_is_string(value)) {
+        orm_schema_quote_literal(out, json_string_value(value));
+    } else if (json_is_true(value)) {
+        sb_append(out, "true");
+    } else if (json_is_false(value)) {
+        sb_append(out, "false");
+    } else if (json_is_number(value)) {
+        append_number(out, value);
+    } else {
+        /* an object for a non-JSON column: the config rejects it; keep the DDL valid */
+        append_json_text(out, value);
+    }
+}
+
+bool orm_schema_default_sql(const struct cfg_column *column, struct sb *out)
+{
+    if (column->type == CFG_TYPE_SERIAL || column->type == CFG_TYPE_BIGSERIAL)
+        return false;
+    switch (column->default_kind) {
+    case CFG_DEFAULT_NONE:
+        return false;
+    case CFG_DEFAULT_VALUE:
+        /* DEFAULT NULL is what a column has anyway; PostgreSQL would not even store it. */
+        if (!column->default_value || json_is_null(column->default_value))
+            return false;
+        append_value_default(column, column->default_value, out);
+        return true;
+    case CFG_DEFAULT_NOW:
+        /* the SQL-standard spellings, each returning exactly the column's type */
+        if (column->value_type == CFG_TYPE_TIMESTAMP)
+            sb_append(out, "LOCALTIMESTAMP");
+        else if (column->value_type == CFG_TYPE_DATE)
+            sb_append(out, "CURRENT_DATE");
+        else if (column->value_type == CFG_TYPE_TIME)
+            sb_append(out, "LOCALTIME");
+        else
+            sb_append(out, "now()");
+        return true;
+    case CFG_DEFAULT_UUID4:
+        sb_append(out, "gen_random_uuid()"); /* core since PostgreSQL 13: no extension */
+        return true;
+    }
+    return false;
+}
+
+void orm_schema_column_sql(const struct cfg_column *column, struct sb *out)
+{
+    orm_quote_identifier(out, column->name);
+    sb_append_char(out, ' ');
+    orm_column_ddl_type(column, out);
+    if (!column->is_nullable || column->is_primary_key)
+        sb_append(out, " NOT NULL");
+    struct sb expression = {0};
+    if (orm_schema_default_sql(column, &expression)) {
+        sb_append(out, " DEFAULT ");
+        sb_append(out, sb_text(&expression));
+    }
+    sb_free(&expression);
+}
+
+bool orm_schema_column_is_indexed(const struct cfg_column *column)
+{
+    if (column->is_primary_key || column->is_unique)
+        return false;
+    return column->has_index || column->type == CFG_TYPE_FOREIGN_KEY;
+}
+
+/* ---- the normaliser ------------------------------------------------------------------- */
+
+struct type_alias {
+    const char *name;
+    const char *canonical;
+};
+
+/* Spellings PostgreSQL accepts in DDL, mapped to what format_type() prints. */
+static const struct type_alias type_aliases[] = {
+    {"serial", "integer"},
+    {"serial4", "integer"},
+    {"int", "integer"},
+    {"int4", "integer"},
+    {"bigserial", "bigint"},
+    {"serial8", "bigint"},
+    {"int8", "bigint"},
+    {"smallserial", "smallint"},
+    {"serial2", "smallint"},
+    {"int2", "smallint"},
+    {"bool", "boolean"},
+    {"float4", "real"},
+    {"float8", "double precision"},
+    {"float", "double precision"},
+    {"varchar", "character varying"},
+    {"char", "character(1)"},
+    {"bpchar", "character"},
+    {"decimal", "numeric"},
+    {"timestamp", "timestamp without time zone"},
+    {"timestamptz", "timestamp with time zone"},
+    {"time", "time without time zone"},
+    {"timetz", "time with time zone"},
+};
+
+void orm_schema_normalize_type(const char *type, struct sb *out)
+{
+    /* lowercase, without spaces next to parentheses and commas, and split off the "[]"s */
+    struct sb base = {0};
+    for (const char *p = type; *p; p++) {
+        char c = (char)tolower((unsigned char)*p);
+        if (c == ' ' && (base.length == 0 || strchr("(,", base.data[base.length - 1]) ||
+                         strchr("(),[", p[1]) || p[1] == '\0'))
+            continue;
+        sb_append_char(&base, c);
+    }
+    size_t dimensions = 0;
+    while (base.length >= 2 && strcmp(base.data + base.length - 2, "[]") == 0) {
+        base.length -= 2;
+        base.data[base.length] = '\0';
+        dimensions++;
+    }
+    const char *text = sb_text(&base);
+    const char *modifier = strchr(text, '(');
+    size_t name_length = modifier ? (size_t)(modifier - text) : strlen(text);
+    if (!modifier)
+        modifier = "";
+    struct sb name = {0};
+    sb_append_n(&name, text, name_length);
+    for (size_t i = 0; i < sizeof type_aliases / sizeof type_aliases[0]; i++) {
+        if (strcmp(type_aliases[i].name, sb_text(&name)) == 0) {
+            sb_reset(&name);
+            sb_append(&name, type_aliases[i].canonical);
+            break;
+        }
+    }
+    const char *canonical = sb_text(&name);
+    const char *zone = strstr(canonical, " with");
+    if (strncmp(canonical, "character(", 10) == 0 && *modifier) {
+        /* "char(5)": the alias's implied length gives way to the written one */
+        sb_append(out, "character");
+        sb_append(out, modifier);
+    } else if (zone && strstr(canonical, "time") == canonical && *modifier) {
+        /* "timestamptz(3)" is "timestamp(3) with time zone" */
+        sb_append_n(out, canonical, (size_t)(zone - canonical));
+        sb_append(out, modifier);
+        sb_append(out, zone);
+    } else if (strcmp(canonical, "numeric") == 0 && *modifier && !strchr(modifier, ',')) {
+        /* numeric(p) is numeric(p,0), and format_type says so */
+        sb_append(out, canonical);
+        sb_append_n(out, modifier, strlen(modifier) - 1);
+        sb_append(out, ",0)");
+    } else {
+        sb_append(out, canonical);
+        sb_append(out, modifier);
+    }
+    sb_free(&name);
+    for (size_t i = 0; i < dimensions; i++)
+        sb_append(out, "[]");
+    sb_free(&base);
+}

@@ -1,0 +1,76 @@
+/*
+ * orm/schema_internal.h — private to orm/: the declared schema (the config's tables plus the
+ * tables restable itself needs, in foreign-key dependency order) and the DDL pieces that
+ * `schema sql`, `migrations new --auto` and `migrations check` share. Constraint and index
+ * names are fixed here, so 409 messages and drift checks can rely on them:
+ *   "<table>_pkey", "<table>_<column>_key", "<table>_<column>_fkey", "<table>_<column>_idx".
+ */
+#ifndef RESTABLE_ORM_SCHEMA_INTERNAL_H
+#define RESTABLE_ORM_SCHEMA_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "orm/orm.h"
+
+/* The login users table, part of the declared schema when auth.login is enabled. */
+#define ORM_USER_TABLE "restable_user"
+#define ORM_USER_COLUMN_COUNT 5
+
+struct orm_declared {
+    /* Every declared table, ordered so that a table comes after the tables its foreign keys
+     * reference (except inside a cycle; see orm_schema_create_tables). Points into the config
+     * or into user_table below. */
+    const struct cfg_table **tables;
+    size_t table_count;
+    struct cfg_table user_table;
+    struct cfg_column user_columns[ORM_USER_COLUMN_COUNT];
+};
+
+/* Builds the declared schema; the config must outlive it. Allocation failure aborts. */
+void orm_declared_init(struct orm_declared *declared, const struct cfg_config *config);
+void orm_declared_free(struct orm_declared *declared);
+/* Position of the table named name in declared->tables, or -1. */
+long orm_declared_find(const struct orm_declared *declared, const char *name);
+
+/* Appends a SQL string literal: 'text' with embedded quotes doubled. */
+void orm_schema_quote_literal(struct sb *out, const char *text);
+
+/* Appends a constraint or index name "<table>_<column>_<suffix>" (column may be NULL),
+ * quoted, shortened as PostgreSQL shortens the names it makes up so it fits in 63 bytes. */
+void orm_schema_object_name(struct sb *out, const char *table, const char *column,
+                            const char *suffix);
+
+/* Appends the column's DEFAULT expression ("0", "'it''s'", "now()", "'{}'"...). Returns false
+ * (appending nothing) when the column has no default in the database: none declared, a JSON
+ * null, or a serial column whose sequence provides it. */
+bool orm_schema_default_sql(const struct cfg_column *column, struct sb *out);
+
+/* Appends a column definition: "name" type [NOT NULL] [DEFAULT expr]. */
+void orm_schema_column_sql(const struct cfg_column *column, struct sb *out);
+
+/* Rewrites a SQL type as PostgreSQL's format_type() spells it, so a declared type and a live
+ * one compare as strings: "varchar(20)[]" → "character varying(20)[]", "serial" → "integer",
+ * "timestamptz" → "timestamp with time zone", "numeric(5)" → "numeric(5,0)". */
+void orm_schema_normalize_type(const char *type, struct sb *out);
+
+/* True for a column that gets its own index: "index": true, and every foreign key (PostgreSQL
+ * does not index the referencing side), unless a primary key or unique constraint already
+ * provides one. */
+bool orm_schema_column_is_indexed(const struct cfg_column *column);
+
+/* Appends the statements creating the tables for which is_missing[i] is true (NULL: all of
+ * them), each with its indexes, in declared order. A foreign key to a table that exists
+ * already, comes earlier or is the table itself is declared inline; one to a missing table
+ * that comes later (a cycle) is added by ALTER TABLE once every table exists. backwards (may
+ * be NULL) receives the statements undoing all that, in reverse. Returns the number of
+ * tables created. */
+size_t orm_schema_create_tables(const struct orm_declared *declared, const bool *is_missing,
+                                struct sb *forwards, struct sb *backwards);
+
+/* Appends the statements adding one column to an existing table, with its unique constraint,
+ * foreign key and index; backwards (may be NULL) gets the DROP COLUMN, which drops those too. */
+void orm_schema_add_column(const struct cfg_table *table, const struct cfg_column *column,
+                           struct sb *forwards, struct sb *backwards);
+
+#endif
