@@ -20,7 +20,7 @@ static json_t *error_response(const char *description)
 
 static json_t *json_body(json_t *schema)
 {
-    return json_pack("{s:{s:{s:o}}}", "application/json", "schema", schema);
+    return json_pack("{s:{s:o}}", "application/json", "schema", schema);
 }
 
 static json_t *ref(const char *table, const char *suffix)

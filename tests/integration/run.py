@@ -44,7 +44,7 @@ def main():
                     print(f"ok   {name}.{attribute} ({time.time() - started:.2f}s)", flush=True)
                 except Exception:  # a failing test must not stop the others
                     failed.append(f"{name}.{attribute}")
-                    print(f"FAIL {name}.{attribute}\n{traceback.format_exc()}", flush=True)
+                    print(f"FAIL {name}.{attribute}\n{traceback.format_exc(limit=-2)}", flush=True)
         finally:
             if hasattr(module, "teardown"):
                 module.teardown(context)
