@@ -60,11 +60,11 @@ void cfg_errors_free(struct cfg_errors *errors)
 
 /* ---- names ------------------------------------------------------------------------------ */
 
-static const char *const type_names[CFG_TYPE_COUNT] = {
+static const char *const type_names[CFG_TYPE_COUNT + 1] = {
     "varchar", "text",      "email",  "integer",     "bigint", "smallint", "serial",
     "bigserial", "boolean", "numeric", "real",       "double", "timestamp", "timestamptz",
     "date",    "time",      "interval", "uuid",      "json",   "jsonb",    "bytea",
-    "array",   "foreign_key",
+    "array",   "foreign_key", NULL,
 };
 
 const char *cfg_type_name(enum cfg_type type)
