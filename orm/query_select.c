@@ -185,6 +185,8 @@ static int render_members(struct plan *plan, const struct orm_field *owner, size
                           struct sb *object, struct rs_error *error)
 {
     size_t members = 0;
+    if (level > ORM_MAX_JOIN_DEPTH) /* never reached (depth is checked); bounds the recursion */
+        return 0;
     for (size_t i = 0; i < plan->field_count; i++) {
         const struct orm_field *field = &plan->fields[i];
         if (field->depth <= level || (owner && !same_path(field->path, owner->path, level)) ||
