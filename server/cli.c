@@ -27,6 +27,7 @@ static const char usage_text[] =
     "  migrations backwards [--to ID | N]\n"
     "  migrations check                          pending migrations and drift\n"
     "  schema sql                                CREATE statements for the tables\n"
+    "  schema generate                           config tables for an existing database\n"
     "  schema graph [--format dot]               the tables and their foreign keys\n"
     "  token --sub ID [--scope \"a b\"] [--role R] [--ttl SECONDS]\n"
     "  user create --username U [--password-stdin]\n"
@@ -264,6 +265,19 @@ static int cli_schema(struct cli_args *args, const struct cfg_config *config)
         sb_free(&sql);
         return 0;
     }
+    if (strcmp(action, "generate") == 0) {
+        if (check_options(args, 2, NULL, NULL) < 0)
+            return EXIT_USAGE;
+        PGconn *conn = connect_or_say(config);
+        if (!conn)
+            return 1;
+        struct rs_error error = {0};
+        int status = orm_schema_generate(conn, stdout, &error) < 0 ? 1 : 0;
+        if (status)
+            fprintf(stderr, "restable: %s\n", error.message);
+        PQfinish(conn);
+        return status;
+    }
     if (strcmp(action, "graph") == 0) {
         static const char *const valued[] = {"--format", NULL};
         int option_error = 0;
@@ -293,7 +307,7 @@ static int cli_schema(struct cli_args *args, const struct cfg_config *config)
         printf("}\n");
         return 0;
     }
-    fprintf(stderr, "restable: schema needs sql or graph\n");
+    fprintf(stderr, "restable: schema needs sql, generate or graph\n");
     return EXIT_USAGE;
 }
 
