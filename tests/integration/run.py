@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
 MODULES = ["test_cli", "test_config_errors", "test_read", "test_write", "test_errors",
-           "test_auth", "test_lifecycle"]
+           "test_auth", "test_login", "test_lifecycle"]
 
 
 def main():
