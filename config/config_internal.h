@@ -1,0 +1,111 @@
+/*
+ * config/config_internal.h — what the files of the config module share while loading: the
+ * loader state (where errors go), JSON-path helpers, typed getters that report what they
+ * expected, "did you mean", and the per-section loaders cfg_load_string calls in order.
+ * Nothing here is visible outside config/.
+ */
+#ifndef RESTABLE_CONFIG_INTERNAL_H
+#define RESTABLE_CONFIG_INTERNAL_H
+
+#include "config/config.h"
+
+/* Long enough for any path built from valid names; longer (invalid) names are cut, which
+ * only shortens a message. */
+#define CFG_PATH_MAX 512
+
+struct cfg_loader {
+    const char *file;          /* the path as given, first word of every message */
+    struct cfg_errors *errors; /* where messages go */
+    /* Paths whose ${VAR} could not be substituted: any later complaint about the same path
+     * is a consequence of that one, so it is dropped rather than shown twice. */
+    char **failed_paths;
+    size_t failed_count;
+    const char *secret_variable; /* "RESTABLE_JWT_SECRET" when it supplied auth.jwt.secret */
+    /* An auth.jwt problem was reported: checks that depend on the key being known stay quiet. */
+    bool is_jwt_broken;
+};
+
+/* ---- errors and paths (config_errors.c) ---------------------------------------------------- */
+
+char *cfg_strdup(const char *text); /* aborts on allocation failure, like sb_* */
+void cfg_error(struct cfg_loader *loader, const char *path, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+void cfg_mark_failed(struct cfg_loader *loader, const char *path);
+void cfg_loader_release(struct cfg_loader *loader);
+/* "a.b" from ("a", "b"); "b" from ("", "b"). Cut at CFG_PATH_MAX. */
+void cfg_path_key(char out[CFG_PATH_MAX], const char *path, const char *key);
+void cfg_path_index(char out[CFG_PATH_MAX], const char *path, size_t index);
+/* How a found value reads in "got ...": scalars as compact JSON (cut at 60 characters),
+ * containers as "an object" / "an array". */
+void cfg_describe(const json_t *value, char *out, size_t size);
+
+/* ---- did you mean (config_suggest.c) --------------------------------------------------- */
+
+/* The candidate a user most likely meant by word (case-insensitive, Damerau-Levenshtein
+ * distance <= 2, <= 1 for short words, plus a few well-known aliases), or NULL.
+ * candidates is NULL-terminated. */
+const char *cfg_suggest(const char *word, const char *const *candidates);
+/* Reports every key of object not in allowed (NULL-terminated), with a suggestion. */
+void cfg_check_keys(struct cfg_loader *loader, const json_t *object, const char *path,
+                    const char *const *allowed);
+/* Type names in enum order, NULL-terminated (for suggestions). */
+extern const char *const cfg_type_names[CFG_TYPE_COUNT + 1];
+/* Reports an unknown type name at path, with a suggestion or the list of types. */
+void cfg_report_unknown_type(struct cfg_loader *loader, const char *path, const char *name);
+
+/* ---- typed getters (config_values.c) ---------------------------------------------------- */
+/* object may be NULL (its section is absent): the fallback applies. A wrong value is
+ * reported at path.key and the fallback is kept. */
+
+int cfg_get_int(struct cfg_loader *loader, const json_t *object, const char *path,
+                const char *key, long long minimum, long long maximum, long long fallback,
+                long long *out);
+int cfg_get_bool(struct cfg_loader *loader, const json_t *object, const char *path,
+                 const char *key, bool fallback, bool *out);
+enum {
+    CFG_NULLABLE = 1, /* null means "not set" */
+    CFG_EMPTY_OK = 2, /* "" is a value (otherwise refused) */
+};
+/* A copy of the string (caller frees); when absent (or null with CFG_NULLABLE), or wrong, a
+ * copy of fallback, or NULL when fallback is NULL. */
+char *cfg_get_string(struct cfg_loader *loader, const json_t *object, const char *path,
+                     const char *key, const char *fallback, unsigned flags);
+/* The object at key, or NULL when absent or (reported) not an object. */
+const json_t *cfg_get_object(struct cfg_loader *loader, const json_t *object, const char *path,
+                             const char *key);
+
+/* ---- names and literals (config_names.c, config_literals.c) --------------------------------------------------- */
+
+bool cfg_name_is_valid(const char *name); /* [a-z_][a-z0-9_]{0,62} */
+bool cfg_is_integer_type(enum cfg_type type);
+bool cfg_is_text_type(enum cfg_type type); /* varchar, text, email */
+bool cfg_is_time_type(enum cfg_type type); /* the types "now" applies to */
+/* Checks one default (is_default) or choice against a column whose values are of type
+ * value_type; reports at path and returns false when it does not fit. */
+bool cfg_check_literal(struct cfg_loader *loader, const char *path,
+                       const struct cfg_column *column, enum cfg_type value_type,
+                       const json_t *value, bool is_default);
+
+/* ---- sections (config_env.c, config_server.c, config_auth.c, config_tables.c) ---------- */
+
+/* Applies environment overrides to the parsed tree and substitutes ${VAR} everywhere else. */
+void cfg_env_apply(struct cfg_loader *loader, json_t *root);
+void cfg_load_server(struct cfg_loader *loader, const json_t *root, struct cfg_config *config);
+void cfg_load_database(struct cfg_loader *loader, const json_t *root, struct cfg_config *config);
+/* Resolves path (relative to config->directory) into a new absolute path; caller frees. */
+char *cfg_resolve_path(const struct cfg_config *config, const char *path);
+void cfg_load_auth(struct cfg_loader *loader, const json_t *root, struct cfg_config *config);
+/* Parses a policy at object.key into *out; returns true when the key was present. */
+bool cfg_load_policy(struct cfg_loader *loader, const struct cfg_config *config,
+                     const json_t *object, const char *path, const char *key,
+                     struct cfg_policy *out);
+void cfg_policy_copy(struct cfg_policy *to, const struct cfg_policy *from);
+void cfg_policy_free(struct cfg_policy *policy);
+void cfg_load_tables(struct cfg_loader *loader, const json_t *root, struct cfg_config *config);
+void cfg_load_column(struct cfg_loader *loader, const char *path, const char *name,
+                     const json_t *spec, struct cfg_column *column);
+/* Checks a column's default and choices once its value type is final. */
+void cfg_check_column_values(struct cfg_loader *loader, const char *path,
+                             struct cfg_column *column);
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * config/config_server.c — the "server" and "database" sections (with their defaults), and
+ * how relative paths in the config resolve against the config file's folder.
+ */
+#include <ctype.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config_internal.h"
+
+/* ---- server ------------------------------------------------------------------------------ */
+
+static bool is_path_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+/* "api", "/api", "api/" and "//api//" all become "/api/". Only unreserved URL characters are
+ * taken, and no "." or ".." segments: the router compares raw request paths with this. */
+static char *normalise_base_path(struct cfg_loader *loader, const char *text)
+{
+    struct sb out = {0};
+    sb_append_char(&out, '/');
+    const char *p = text;
+    bool is_ok = true;
+    while (*p && is_ok) {
+        if (*p == '/') {
+            p++;
+            continue;
+        }
+        size_t length = 0;
+        while (p[length] && p[length] != '/')
+            is_ok &= is_path_char(p[length++]);
+        if ((length == 1 && p[0] == '.') || (length == 2 && p[0] == '.' && p[1] == '.'))
+            is_ok = false;
+        sb_append_n(&out, p, length);
+        sb_append_char(&out, '/');
+        p += length;
+    }
+    if (is_ok)
+        return sb_take(&out);
+    sb_free(&out);
+    json_t *value = json_string(text);
+    char shown[80];
+    cfg_describe(value, shown, sizeof shown);
+    json_decref(value);
+    cfg_error(loader, "server.base_path", "expected a URL path like \"/api/\" (letters, digits, "
+              "\"-\", \".\", \"_\" and \"~\" between slashes), got %s", shown);
+    return cfg_strdup("/");
+}
+
+/* "*", or scheme://host[:port] exactly as browsers send it in Origin: no path, no slash. */
+static bool is_origin(const char *text)
+{
+    if (strcmp(text, "*") == 0)
+        return true;
+    const char *host = strncmp(text, "https://", 8) == 0  ? text + 8
+                       : strncmp(text, "http://", 7) == 0 ? text + 7
+                                                          : NULL;
+    if (!host || !*host)
+        return false;
+    for (const char *p = host; *p; p++)
+        if (*p == '/' || *p == '?' || *p == '#' || *p == '@' || isspace((unsigned char)*p))
+            return false;
+    return true;
+}
+
+static void load_cors(struct cfg_loader *loader, const json_t *server, struct cfg_config *config)
+{
+    const json_t *cors = cfg_get_object(loader, server, "server", "cors");
+    if (!cors)
+        return;
+    static const char *const keys[] = {"origins", NULL};
+    cfg_check_keys(loader, cors, "server.cors", keys);
+    json_t *origins = json_object_get(cors, "origins");
+    if (!origins)
+        return;
+    char shown[80];
+    if (!json_is_array(origins)) {
+        cfg_describe(origins, shown, sizeof shown);
+        cfg_error(loader, "server.cors.origins", "expected a list of origins, got %s", shown);
+        return;
+    }
+    /* NULL-terminated as a courtesy to callers that walk it */
+    config->server.cors_origins = calloc(json_array_size(origins) + 1, sizeof(char *));
+    if (!config->server.cors_origins)
+        abort();
+    size_t index;
+    json_t *origin;
+    json_array_foreach(origins, index, origin) {
+        const char *text = json_string_value(origin);
+        if (text && is_origin(text)) {
+            config->server.cors_origins[config->server.cors_origin_count++] = cfg_strdup(text);
+            continue;
+        }
+        char item[CFG_PATH_MAX];
+        cfg_path_index(item, "server.cors.origins", index);
+        cfg_describe(origin, shown, sizeof shown);
+        cfg_error(loader, item, "expected \"*\" or an origin like \"https://app.example.com\" "
+                  "(scheme and host, no path), got %s", shown);
+    }
+}
+
+void cfg_load_server(struct cfg_loader *loader, const json_t *root, struct cfg_config *config)
+{
+    const json_t *server = cfg_get_object(loader, root, "", "server");
+    static const char *const keys[] = {"host", "port", "threads", "max_body_bytes",
+                                       "base_path", "cors", NULL};
+    if (server)
+        cfg_check_keys(loader, server, "server", keys);
+    long long number;
+    config->server.host = cfg_get_string(loader, server, "server", "host", "0.0.0.0", 0);
+    cfg_get_int(loader, server, "server", "port", 1, 65535, 8080, &number);
+    config->server.port = (int)number;
+    cfg_get_int(loader, server, "server", "threads", 0, 1024, 0, &number);
+    config->server.threads = (int)number;
+    cfg_get_int(loader, server, "server", "max_body_bytes", 1, 1LL << 30, 1048576, &number);
+    config->server.max_body_bytes = (size_t)number;
+    char *base_path = cfg_get_string(loader, server, "server", "base_path", "/", CFG_EMPTY_OK);
+    config->server.base_path = normalise_base_path(loader, base_path);
+    free(base_path);
+    load_cors(loader, server, config);
+}
+
+/* ---- database ---------------------------------------------------------------------------- */
+
+void cfg_load_database(struct cfg_loader *loader, const json_t *root, struct cfg_config *config)
+{
+    const json_t *database = cfg_get_object(loader, root, "", "database");
+    static const char *const keys[] = {"url", "pool_size", "acquire_timeout_ms",
+                                       "statement_timeout_ms", NULL};
+    if (database)
+        cfg_check_keys(loader, database, "database", keys);
+    long long number;
+    config->database.url = cfg_get_string(loader, database, "database", "url", NULL, 0);
+    bool is_section_wrong = json_object_get(root, "database") && !database;
+    if (!is_section_wrong && !(database && json_object_get(database, "url")))
+        cfg_error(loader, "database.url", "required (or set RESTABLE_DATABASE_URL or "
+                  "DATABASE_URL)");
+    cfg_get_int(loader, database, "database", "pool_size", 1, 1000, 8, &number);
+    config->database.pool_size = (int)number;
+    cfg_get_int(loader, database, "database", "acquire_timeout_ms", 0, INT_MAX, 5000, &number);
+    config->database.acquire_timeout_ms = (int)number;
+    cfg_get_int(loader, database, "database", "statement_timeout_ms", 0, INT_MAX, 10000, &number);
+    config->database.statement_timeout_ms = (int)number;
+}
+
+/* ---- paths ------------------------------------------------------------------------------- */
+
+char *cfg_resolve_path(const struct cfg_config *config, const char *path)
+{
+    struct sb out = {0};
+    if (path[0] != '/') {
+        sb_append(&out, config->directory);
+        while (path[0] == '.' && path[1] == '/')
+            for (path += 2; *path == '/'; path++)
+                ;
+        if (*path && !(path[0] == '.' && !path[1]))
+            sb_appendf(&out, "%s%s", out.length && out.data[out.length - 1] == '/' ? "" : "/",
+                       path);
+    } else {
+        sb_append(&out, path);
+    }
+    while (out.length > 1 && out.data[out.length - 1] == '/')
+        out.data[--out.length] = '\0';
+    return sb_take(&out);
+}
