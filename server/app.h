@@ -18,17 +18,21 @@
 #include "config/config.h"
 #include "orm/orm.h"
 
+struct srv_metrics;
+
 struct srv_app {
     const struct cfg_config *config;
     struct orm_pool *pool;
     struct auth_verifier *verifier;
     struct MHD_Daemon *daemon;
     atomic_long in_flight;          /* requests started and not yet completed */
+    atomic_bool is_stopping;        /* SIGTERM received: /readyz answers 503 */
     atomic_ullong request_counter;  /* for request ids */
     unsigned int request_id_prefix; /* random per process */
     atomic_ullong responses_by_class[6]; /* 1xx..5xx */
     atomic_ullong duration_us_total;
     struct timespec started_at;
+    struct srv_metrics *metrics;
 };
 
 enum srv_route_kind {
@@ -72,7 +76,7 @@ struct srv_arg {
 struct srv_request {
     struct srv_app *app;
     struct MHD_Connection *connection;
-    char request_id[24];
+    char request_id[64];
     const char *method;
     char *path; /* copy, for the log */
     struct timespec started_at;
@@ -189,6 +193,14 @@ char *srv_parse_pk(struct srv_request *request);
 
 /* The query-string value of key, or NULL. */
 const char *srv_arg_get(const struct srv_request *request, const char *key);
+
+/* ---- metrics (server/metrics.c) --------------------------------------------------------- */
+
+struct srv_metrics *srv_metrics_new(size_t table_count);
+void srv_metrics_free(struct srv_metrics *metrics);
+/* Lock-free; called once per completed request. */
+void srv_metrics_record(struct srv_app *app, const struct srv_request *request, long duration_us);
+void srv_metrics_render(struct srv_app *app, struct sb *out);
 
 /* ---- logging (server/log.c) -------------------------------------------------------------- */
 

@@ -23,6 +23,10 @@ static void readyz_done(struct srv_request *request, struct orm_outcome *outcome
 
 void srv_handle_readyz(struct srv_request *request)
 {
+    if (atomic_load(&request->app->is_stopping)) {
+        srv_respond_error(request, 503, NULL, "shutting down");
+        return;
+    }
     struct orm_sql sql = {0};
     sb_append(&sql.text, "SELECT 1");
     srv_run_query(request, &sql, readyz_done);
@@ -65,6 +69,7 @@ void srv_handle_metrics(struct srv_request *request)
                (double)atomic_load(&app->duration_us_total) / 1e6,
                atomic_load(&app->in_flight), stats.size, stats.connected, stats.busy,
                stats.waiting, stats.completed, stats.failed, stats.reconnects);
+    srv_metrics_render(app, &text);
     char *body = sb_take(&text);
     struct MHD_Response *response =
         MHD_create_response_from_buffer_with_free_callback_cls(strlen(body), body, free, body);

@@ -60,9 +60,19 @@ static struct srv_request *request_new(struct srv_app *app, struct MHD_Connectio
         return NULL;
     }
     clock_gettime(CLOCK_MONOTONIC, &request->started_at);
-    unsigned long long number = atomic_fetch_add(&app->request_counter, 1) + 1;
-    snprintf(request->request_id, sizeof request->request_id, "%08x-%llx",
-             app->request_id_prefix, number);
+    /* A client's (or balancer's) X-Request-Id is kept when it is a sane token, so one id
+     * follows the request across services; otherwise we make one. */
+    const char *given = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "X-Request-Id");
+    size_t given_length = given ? strlen(given) : 0;
+    if (given_length > 0 && given_length < sizeof request->request_id &&
+        strspn(given, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") ==
+            given_length) {
+        memcpy(request->request_id, given, given_length + 1);
+    } else {
+        unsigned long long number = atomic_fetch_add(&app->request_counter, 1) + 1;
+        snprintf(request->request_id, sizeof request->request_id, "%08x-%llx",
+                 app->request_id_prefix, number);
+    }
     atomic_fetch_add(&app->in_flight, 1);
     return request;
 }
@@ -169,6 +179,7 @@ static void request_completed(void *cls, struct MHD_Connection *connection, void
     long duration_us = (now.tv_sec - request->started_at.tv_sec) * 1000000L +
                        (now.tv_nsec - request->started_at.tv_nsec) / 1000;
     srv_log_request(request, duration_us);
+    srv_metrics_record(app, request, duration_us);
     unsigned int class_index = request->status / 100;
     if (class_index < 6)
         atomic_fetch_add(&app->responses_by_class[class_index], 1);
@@ -260,6 +271,7 @@ void srv_http_stop(struct srv_app *app)
 {
     if (!app->daemon)
         return;
+    atomic_store(&app->is_stopping, true);
     MHD_socket fd = MHD_quiesce_daemon(app->daemon);
     /* Let in-flight requests finish (their queries complete or fail), bounded. */
     for (int waited_ms = 0; atomic_load(&app->in_flight) > 0 && waited_ms < 15000;

@@ -58,10 +58,12 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
 
     struct srv_app app = {.config = config};
     app.request_id_prefix = random_prefix();
+    app.metrics = srv_metrics_new(config->table_count);
     clock_gettime(CLOCK_REALTIME, &app.started_at);
     app.verifier = auth_verifier_new(config, &error);
     if (!app.verifier) {
         fprintf(stderr, "restable: %s\n", error.message);
+        srv_metrics_free(app.metrics);
         return 1;
     }
     struct orm_pool_options options = {
@@ -74,12 +76,14 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
     if (!app.pool) {
         fprintf(stderr, "restable: %s\n", error.message);
         auth_verifier_free(app.verifier);
+        srv_metrics_free(app.metrics);
         return 1;
     }
     if (srv_http_start(&app, &error) < 0) {
         fprintf(stderr, "restable: %s\n", error.message);
         orm_pool_free(app.pool);
         auth_verifier_free(app.verifier);
+        srv_metrics_free(app.metrics);
         return 1;
     }
     warn_about_open_tables(config);
@@ -102,6 +106,7 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
     srv_http_stop(&app);
     orm_pool_free(app.pool);
     auth_verifier_free(app.verifier);
+    srv_metrics_free(app.metrics);
     srv_log("info", "stopped");
     return 0;
 }

@@ -282,3 +282,37 @@ def test_health_and_ready(server):
 
 def test_request_id_header(server):
     expect(server.get("/movie/").header("X-Request-Id"))
+
+
+def metric_value(text, prefix):
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_move_as_requests_are_made(server):
+    response = server.get("/metrics")
+    expect_status(response, 200)
+    expect(response.header("Content-Type").startswith("text/plain"), response.headers)
+    key = 'restable_http_requests_total{table="director",route="count",method="GET",status="200"}'
+    before = metric_value(response.body, key)
+    for _ in range(3):
+        server.get("/director/count/")
+    after = metric_value(server.get("/metrics").body, key)
+    expect(after == before + 3, (before, after))
+    expect("restable_http_request_duration_seconds_bucket" in response.body)
+    expect("restable_db_pool_connections" in response.body)
+
+
+def test_request_id_round_trip(server):
+    response = server.get("/movie/", headers={"X-Request-Id": "abc-123.x"})
+    expect(response.header("X-Request-Id") == "abc-123.x", response.headers)
+    response = server.get("/movie/", headers={"X-Request-Id": "bad id\twith spaces"})
+    expect(response.header("X-Request-Id") not in (None, "bad id\twith spaces"), response.headers)
+
+
+def test_cors_preflight_is_answered(server):
+    response = server.request("OPTIONS", "/movie/")
+    expect_status(response, 204)
+    expect("GET" in response.header("Allow"), response.headers)

@@ -6,7 +6,8 @@ from harness import Server, expect, expect_error, expect_status
 
 def setup():
     config = dict(MOVIES)
-    config["server"] = {"max_body_bytes": 4096}
+    config["server"] = {"max_body_bytes": 4096,
+                        "cors": {"origins": ["https://app.example.com"]}}
     server = Server(config)
     server.sql("INSERT INTO director (name) VALUES ('Akira Kurosawa'), ('Agnes Varda')")
     return server.start()
@@ -239,3 +240,16 @@ def test_sixty_concurrent_creates_all_land(server):
         thread.join(timeout=30)
     expect(results.count(201) == 60, results)
     expect(server.get("/movie/count/?name=concurrent").json["count"] == 60)
+
+
+def test_cors_allows_only_configured_origins(server):
+    allowed = server.get("/movie/", headers={"Origin": "https://app.example.com"})
+    expect(allowed.header("Access-Control-Allow-Origin") == "https://app.example.com",
+           allowed.headers)
+    expect(allowed.header("Vary") == "Origin", allowed.headers)
+    denied = server.get("/movie/", headers={"Origin": "https://evil.example.com"})
+    expect(denied.header("Access-Control-Allow-Origin") is None, denied.headers)
+    preflight = server.request("OPTIONS", "/movie/1/", headers={
+        "Origin": "https://app.example.com", "Access-Control-Request-Method": "PATCH"})
+    expect_status(preflight, 204)
+    expect("PATCH" in preflight.header("Access-Control-Allow-Methods"), preflight.headers)

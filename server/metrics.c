@@ -1,0 +1,183 @@
+/*
+ * server/metrics.c — request counters by table, route, method and status, a latency
+ * histogram, and their Prometheus text rendering for GET /metrics. Counters are plain atomics
+ * in one array sized at start-up (tables × routes × methods × statuses), so recording a
+ * request takes no lock and no allocation.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/app.h"
+
+static const char *const route_names[] = {"other", "list", "row", "count", "schema", "ids",
+                                          "new", "references"};
+#define ROUTE_COUNT (sizeof route_names / sizeof route_names[0])
+static const char *const method_names[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
+                                           "OPTIONS", "other"};
+#define METHOD_COUNT (sizeof method_names / sizeof method_names[0])
+static const unsigned int status_codes[] = {200, 201, 204, 400, 401, 403, 404, 405, 409,
+                                            413, 415, 422, 429, 500, 503, 0};
+#define STATUS_COUNT (sizeof status_codes / sizeof status_codes[0])
+static const double bucket_seconds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                        0.1,    0.25,  0.5,    1,     2.5};
+#define BUCKET_COUNT (sizeof bucket_seconds / sizeof bucket_seconds[0])
+
+struct srv_metrics {
+    size_t table_count; /* + 1 slot for requests outside tables */
+    atomic_ullong *requests;
+    atomic_ullong buckets[BUCKET_COUNT + 1];
+    atomic_ullong duration_us_sum;
+    atomic_ullong count;
+};
+
+struct srv_metrics *srv_metrics_new(size_t table_count)
+{
+    struct srv_metrics *metrics = calloc(1, sizeof *metrics);
+    if (!metrics)
+        abort();
+    metrics->table_count = table_count + 1;
+    metrics->requests = calloc(metrics->table_count * ROUTE_COUNT * METHOD_COUNT * STATUS_COUNT,
+                               sizeof *metrics->requests);
+    if (!metrics->requests)
+        abort();
+    return metrics;
+}
+
+void srv_metrics_free(struct srv_metrics *metrics)
+{
+    if (!metrics)
+        return;
+    free(metrics->requests);
+    free(metrics);
+}
+
+static size_t route_index(enum srv_route_kind kind)
+{
+    switch (kind) {
+    case SRV_ROUTE_COLLECTION:
+        return 1;
+    case SRV_ROUTE_ROW:
+        return 2;
+    case SRV_ROUTE_COUNT:
+        return 3;
+    case SRV_ROUTE_SCHEMA:
+        return 4;
+    case SRV_ROUTE_IDS:
+        return 5;
+    case SRV_ROUTE_NEW:
+        return 6;
+    case SRV_ROUTE_REFERENCES:
+        return 7;
+    default:
+        return 0;
+    }
+}
+
+void srv_metrics_record(struct srv_app *app, const struct srv_request *request, long duration_us)
+{
+    struct srv_metrics *metrics = app->metrics;
+    if (!metrics)
+        return;
+    size_t table = metrics->table_count - 1;
+    if (request->route.table)
+        table = (size_t)(request->route.table - app->config->tables);
+    size_t method = METHOD_COUNT - 1;
+    for (size_t i = 0; i + 1 < METHOD_COUNT; i++)
+        if (request->method && strcmp(request->method, method_names[i]) == 0)
+            method = i;
+    size_t status = STATUS_COUNT - 1;
+    for (size_t i = 0; i + 1 < STATUS_COUNT; i++)
+        if (request->status == status_codes[i])
+            status = i;
+    size_t index = ((table * ROUTE_COUNT + route_index(request->route.kind)) * METHOD_COUNT +
+                    method) * STATUS_COUNT + status;
+    atomic_fetch_add(&metrics->requests[index], 1);
+    double seconds = (double)duration_us / 1e6;
+    size_t bucket = 0;
+    while (bucket < BUCKET_COUNT && seconds > bucket_seconds[bucket])
+        bucket++;
+    atomic_fetch_add(&metrics->buckets[bucket], 1);
+    atomic_fetch_add(&metrics->duration_us_sum, (unsigned long long)(duration_us > 0 ? duration_us : 0));
+    atomic_fetch_add(&metrics->count, 1);
+}
+
+static long resident_kib(void)
+{
+    FILE *status = fopen("/proc/self/status", "r");
+    long kib = 0;
+    char line[256];
+    while (status && fgets(line, sizeof line, status))
+        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+            break;
+    if (status)
+        fclose(status);
+    return kib;
+}
+
+static long open_fds(void)
+{
+    long count = 0;
+    for (int fd = 0; fd < 65536; fd++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        if (access(path, F_OK) == 0)
+            count++;
+        else if (fd > 1024 && count > 0 && fd > count * 4)
+            break;
+    }
+    return count;
+}
+
+void srv_metrics_render(struct srv_app *app, struct sb *out)
+{
+    struct srv_metrics *metrics = app->metrics;
+    if (!metrics)
+        return;
+    sb_append(out, "# HELP restable_http_requests_total HTTP requests by table, route, method "
+                   "and status.\n# TYPE restable_http_requests_total counter\n");
+    for (size_t t = 0; t < metrics->table_count; t++) {
+        const char *table = t < app->config->table_count ? app->config->tables[t].name : "";
+        for (size_t r = 0; r < ROUTE_COUNT; r++)
+            for (size_t m = 0; m < METHOD_COUNT; m++)
+                for (size_t s = 0; s < STATUS_COUNT; s++) {
+                    size_t index = ((t * ROUTE_COUNT + r) * METHOD_COUNT + m) * STATUS_COUNT + s;
+                    unsigned long long value = atomic_load(&metrics->requests[index]);
+                    if (!value)
+                        continue;
+                    char status[8];
+                    snprintf(status, sizeof status, "%u", status_codes[s]);
+                    sb_appendf(out,
+                               "restable_http_requests_total{table=\"%s\",route=\"%s\","
+                               "method=\"%s\",status=\"%s\"} %llu\n",
+                               table, route_names[r], method_names[m],
+                               status_codes[s] ? status : "other", value);
+                }
+    }
+    sb_append(out, "# HELP restable_http_request_duration_seconds Time to answer a request.\n"
+                   "# TYPE restable_http_request_duration_seconds histogram\n");
+    unsigned long long cumulative = 0;
+    for (size_t b = 0; b < BUCKET_COUNT; b++) {
+        cumulative += atomic_load(&metrics->buckets[b]);
+        sb_appendf(out, "restable_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                   bucket_seconds[b], cumulative);
+    }
+    cumulative += atomic_load(&metrics->buckets[BUCKET_COUNT]);
+    sb_appendf(out,
+               "restable_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+               "restable_http_request_duration_seconds_sum %.6f\n"
+               "restable_http_request_duration_seconds_count %llu\n",
+               cumulative, (double)atomic_load(&metrics->duration_us_sum) / 1e6,
+               atomic_load(&metrics->count));
+    sb_appendf(out,
+               "# HELP restable_process_resident_memory_bytes Resident memory.\n"
+               "# TYPE restable_process_resident_memory_bytes gauge\n"
+               "restable_process_resident_memory_bytes %ld\n"
+               "# HELP restable_process_open_fds Open file descriptors.\n"
+               "# TYPE restable_process_open_fds gauge\n"
+               "restable_process_open_fds %ld\n"
+               "# HELP restable_build_info Build information.\n"
+               "# TYPE restable_build_info gauge\n"
+               "restable_build_info{version=\"%s\"} 1\n",
+               resident_kib() * 1024, open_fds(), RESTABLE_VERSION);
+}
