@@ -251,12 +251,12 @@ int srv_http_start(struct srv_app *app, struct rs_error *error)
                          MHD_USE_TURBO | MHD_USE_ERROR_LOG;
     app->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, access_handler, app,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_NOTIFY_COMPLETED, request_completed, app,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)10000,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_END);
     if (!app->daemon) {
         close(fd);
