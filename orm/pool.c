@@ -27,6 +27,11 @@
 #define MAX_BACKOFF_MS 5000
 #define CONNECT_TIMEOUT_MS 10000
 #define SHUTDOWN_GRACE_MS 5000
+/* Jobs in flight on one connection at once. Idle connections are always used first; only
+ * when every connection is busy does a job queue behind another on the same connection, which
+ * removes the round-trip gap between two queries (results come back in order, each job ends
+ * with its own Sync, so an error in one job never touches the next). */
+#define PIPELINE_DEPTH 4
 
 struct job_statement {
     char *sql;
@@ -58,6 +63,15 @@ struct cache_entry {
 
 enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_IDLE, CONN_BUSY };
 
+/* One job sent on a connection and not yet answered in full. */
+struct inflight {
+    struct job *job;
+    struct pipeline_item *items;
+    size_t item_count, item_index, item_capacity;
+    struct orm_outcome outcome;
+    bool has_error;
+};
+
 struct conn {
     struct orm_pool *pool;
     PGconn *pg;
@@ -71,11 +85,9 @@ struct conn {
     long long connect_deadline_ms;
     PostgresPollingStatusType poll;
 
-    struct job *job;
-    struct pipeline_item *items;
-    size_t item_count, item_index, item_capacity;
-    struct orm_outcome outcome;
-    bool has_error;
+    /* jobs in flight, oldest first: slots[(head + i) % PIPELINE_DEPTH], i < in_flight */
+    struct inflight slots[PIPELINE_DEPTH];
+    size_t head, in_flight;
 
     struct cache_entry cache[CACHE_SLOTS];
     size_t cache_count;
@@ -248,29 +260,61 @@ static void conn_schedule_retry(struct conn *conn)
     conn->backoff_ms = conn->backoff_ms * 2 > MAX_BACKOFF_MS ? MAX_BACKOFF_MS : conn->backoff_ms * 2;
 }
 
+static struct inflight *oldest(struct conn *conn)
+{
+    return conn->in_flight ? &conn->slots[conn->head] : NULL;
+}
+
+static void inflight_reset(struct inflight *slot)
+{
+    slot->job = NULL;
+    slot->item_count = slot->item_index = 0;
+    slot->has_error = false;
+    if (slot->outcome.result)
+        PQclear(slot->outcome.result);
+    memset(&slot->outcome, 0, sizeof slot->outcome);
+}
+
+/* Removes the oldest job from the connection and returns it. */
+static struct job *pop_oldest(struct conn *conn)
+{
+    struct inflight *slot = oldest(conn);
+    struct job *job = slot->job;
+    slot->job = NULL;
+    conn->head = (conn->head + 1) % PIPELINE_DEPTH;
+    conn->in_flight--;
+    if (conn->in_flight == 0) {
+        conn->state = CONN_IDLE;
+        atomic_fetch_sub(&conn->pool->busy, 1);
+    }
+    return job;
+}
+
 static void conn_down(struct conn *conn, const char *message)
 {
     struct orm_pool *pool = conn->pool;
-    struct job *job = conn->job;
-    conn->job = NULL;
+    struct job *failed[PIPELINE_DEPTH];
+    size_t failed_count = 0;
+    while (conn->in_flight > 0) {
+        if (oldest(conn)->outcome.result) {
+            PQclear(oldest(conn)->outcome.result);
+            oldest(conn)->outcome.result = NULL;
+        }
+        failed[failed_count++] = pop_oldest(conn);
+    }
     if (conn->state == CONN_IDLE || conn->state == CONN_BUSY)
         atomic_fetch_sub(&pool->connected, 1);
-    if (conn->state == CONN_BUSY)
-        atomic_fetch_sub(&pool->busy, 1);
     unwatch(conn);
     if (conn->pg)
         PQfinish(conn->pg);
     conn->pg = NULL;
     conn->state = CONN_DOWN;
     conn->is_first_attempt = false;
-    if (conn->outcome.result) {
-        PQclear(conn->outcome.result);
-        conn->outcome.result = NULL;
-    }
+    conn->head = 0;
     cache_clear(conn);
     conn_schedule_retry(conn);
-    if (job)
-        job_fail(pool, job, ORM_E_UNAVAILABLE, message);
+    for (size_t i = 0; i < failed_count; i++)
+        job_fail(pool, failed[i], ORM_E_UNAVAILABLE, message);
 }
 
 static void conn_start(struct conn *conn)
@@ -321,17 +365,17 @@ static void conn_continue_connect(struct conn *conn)
     watch(conn, EPOLLIN);
 }
 
-static void add_item(struct conn *conn, bool is_prepare, size_t statement, size_t slot)
+static void add_item(struct inflight *flight, bool is_prepare, size_t statement, size_t slot)
 {
-    if (conn->item_count == conn->item_capacity) {
-        size_t capacity = conn->item_capacity ? conn->item_capacity * 2 : 8;
-        struct pipeline_item *items = realloc(conn->items, capacity * sizeof *items);
+    if (flight->item_count == flight->item_capacity) {
+        size_t capacity = flight->item_capacity ? flight->item_capacity * 2 : 8;
+        struct pipeline_item *items = realloc(flight->items, capacity * sizeof *items);
         if (!items)
             abort();
-        conn->items = items;
-        conn->item_capacity = capacity;
+        flight->items = items;
+        flight->item_capacity = capacity;
     }
-    conn->items[conn->item_count++] = (struct pipeline_item){is_prepare, statement, slot};
+    flight->items[flight->item_count++] = (struct pipeline_item){is_prepare, statement, slot};
 }
 
 static void conn_flush(struct conn *conn)
@@ -346,12 +390,13 @@ static void conn_flush(struct conn *conn)
 static void conn_run(struct conn *conn, struct job *job)
 {
     struct orm_pool *pool = conn->pool;
-    conn->job = job;
-    conn->state = CONN_BUSY;
-    atomic_fetch_add(&pool->busy, 1);
-    conn->item_count = conn->item_index = 0;
-    conn->has_error = false;
-    memset(&conn->outcome, 0, sizeof conn->outcome);
+    struct inflight *flight = &conn->slots[(conn->head + conn->in_flight) % PIPELINE_DEPTH];
+    inflight_reset(flight);
+    flight->job = job;
+    if (conn->in_flight++ == 0) {
+        conn->state = CONN_BUSY;
+        atomic_fetch_add(&pool->busy, 1);
+    }
     for (size_t s = 0; s < job->statement_count; s++) {
         struct job_statement *statement = &job->statements[s];
         const char *const *params = (const char *const *)statement->params;
@@ -363,7 +408,7 @@ static void conn_run(struct conn *conn, struct job *job)
             snprintf(name, sizeof name, "r%u", conn->cache[slot].id);
             sent = PQsendQueryPrepared(conn->pg, name, statement->param_count, params, NULL,
                                        NULL, 0);
-            add_item(conn, false, s, slot);
+            add_item(flight, false, s, slot);
         } else if (conn->cache_count < CACHE_LIMIT) {
             unsigned int id = ++conn->next_statement_id;
             snprintf(name, sizeof name, "r%u", id);
@@ -372,14 +417,14 @@ static void conn_run(struct conn *conn, struct job *job)
                 abort();
             conn->cache_count++;
             sent = PQsendPrepare(conn->pg, name, statement->sql, statement->param_count, NULL);
-            add_item(conn, true, s, slot);
+            add_item(flight, true, s, slot);
             sent = sent && PQsendQueryPrepared(conn->pg, name, statement->param_count, params,
                                                NULL, NULL, 0);
-            add_item(conn, false, s, slot);
+            add_item(flight, false, s, slot);
         } else {
             sent = PQsendQueryParams(conn->pg, statement->sql, statement->param_count, NULL,
                                      params, NULL, NULL, 0);
-            add_item(conn, false, s, CACHE_SLOTS);
+            add_item(flight, false, s, CACHE_SLOTS);
         }
         if (!sent) {
             conn_down(conn, "the database connection was lost");
@@ -393,12 +438,12 @@ static void conn_run(struct conn *conn, struct job *job)
     conn_flush(conn);
 }
 
-static void capture_error(struct conn *conn, PGresult *result)
+static void capture_error(struct inflight *flight, PGresult *result)
 {
-    if (conn->has_error)
+    if (flight->has_error)
         return;
-    conn->has_error = true;
-    struct orm_outcome *outcome = &conn->outcome;
+    flight->has_error = true;
+    struct orm_outcome *outcome = &flight->outcome;
     outcome->status = ORM_E_QUERY;
     const char *field = PQresultErrorField(result, PG_DIAG_SQLSTATE);
     snprintf(outcome->sqlstate, sizeof outcome->sqlstate, "%s", field ? field : "XX000");
@@ -415,12 +460,10 @@ static void capture_error(struct conn *conn, PGresult *result)
 static void conn_complete(struct conn *conn)
 {
     struct orm_pool *pool = conn->pool;
-    struct job *job = conn->job;
-    conn->job = NULL;
-    conn->state = CONN_IDLE;
-    atomic_fetch_sub(&pool->busy, 1);
-    struct orm_outcome outcome = conn->outcome;
-    memset(&conn->outcome, 0, sizeof conn->outcome);
+    struct inflight *flight = oldest(conn);
+    struct orm_outcome outcome = flight->outcome;
+    memset(&flight->outcome, 0, sizeof flight->outcome);
+    struct job *job = pop_oldest(conn);
     if (outcome.status != ORM_OK && outcome.result) {
         PQclear(outcome.result);
         outcome.result = NULL;
@@ -435,37 +478,38 @@ static void conn_read(struct conn *conn)
         return;
     }
     while (conn->pg && !PQisBusy(conn->pg)) {
+        struct inflight *flight = oldest(conn);
         PGresult *result = PQgetResult(conn->pg);
         if (!result) {
-            if (conn->state != CONN_BUSY)
+            if (!flight)
                 break;
-            conn->item_index++;
+            flight->item_index++;
             continue;
         }
         ExecStatusType status = PQresultStatus(result);
         if (status == PGRES_PIPELINE_SYNC) {
             PQclear(result);
-            if (conn->state == CONN_BUSY && conn->job)
+            if (flight)
                 conn_complete(conn);
             continue;
         }
-        if (conn->state != CONN_BUSY || conn->item_index >= conn->item_count) {
-            PQclear(result); /* a notice-like stray result on an idle connection */
+        if (!flight || flight->item_index >= flight->item_count) {
+            PQclear(result); /* nothing of ours is waiting for it */
             continue;
         }
-        struct pipeline_item *item = &conn->items[conn->item_index];
+        struct pipeline_item *item = &flight->items[flight->item_index];
         if (status == PGRES_FATAL_ERROR) {
-            capture_error(conn, result);
+            capture_error(flight, result);
             if (item->is_prepare && item->cache_slot < CACHE_SLOTS)
                 cache_remove(conn, item->cache_slot);
         } else if (status == PGRES_PIPELINE_ABORTED) {
             if (item->is_prepare && item->cache_slot < CACHE_SLOTS)
                 cache_remove(conn, item->cache_slot);
-        } else if (!item->is_prepare && item->statement + 1 == conn->job->statement_count &&
-                   !conn->has_error) {
-            if (conn->outcome.result)
-                PQclear(conn->outcome.result);
-            conn->outcome.result = result;
+        } else if (!item->is_prepare && item->statement + 1 == flight->job->statement_count &&
+                   !flight->has_error) {
+            if (flight->outcome.result)
+                PQclear(flight->outcome.result);
+            flight->outcome.result = result;
             continue;
         }
         PQclear(result);
@@ -625,24 +669,28 @@ static void *pool_main(void *argument)
             fail_waiting(pool, ORM_E_UNAVAILABLE, "the database is unavailable");
             continue;
         }
-        for (int i = 0; i < pool->size && pool->wait_head; i++) {
-            struct conn *conn = &pool->conns[i];
-            if (conn->state == CONN_IDLE)
-                conn_run(conn, wait_pop(pool));
-        }
+        /* idle connections first, then the least loaded busy ones */
+        for (size_t depth = 0; depth < PIPELINE_DEPTH && pool->wait_head; depth++)
+            for (int i = 0; i < pool->size && pool->wait_head; i++) {
+                struct conn *conn = &pool->conns[i];
+                if ((conn->state == CONN_IDLE || conn->state == CONN_BUSY) &&
+                    conn->in_flight == depth)
+                    conn_run(conn, wait_pop(pool));
+            }
     }
     for (int i = 0; i < pool->size; i++) {
         struct conn *conn = &pool->conns[i];
-        if (conn->job)
+        if (conn->in_flight)
             conn_down(conn, "the pool is closing");
         unwatch(conn);
         if (conn->pg)
             PQfinish(conn->pg);
         conn->pg = NULL;
-        if (conn->outcome.result)
-            PQclear(conn->outcome.result);
         cache_clear(conn);
-        free(conn->items);
+        for (size_t slot = 0; slot < PIPELINE_DEPTH; slot++) {
+            inflight_reset(&conn->slots[slot]);
+            free(conn->slots[slot].items);
+        }
     }
     return NULL;
 }
