@@ -36,7 +36,7 @@ static bool has_suffix(const char *text, const char *suffix, size_t *stem_length
 /* Per-column state while reading the arguments. */
 struct column_args {
     const struct cfg_column *column;
-    const char *values[256];
+    const char **values; /* room for every argument of the request */
     size_t value_count;
     const char *operator_text;
     const char *match_text;
@@ -103,14 +103,18 @@ static const struct cfg_column *visible_column(const struct cfg_table *table, co
 }
 
 static struct column_args *column_args_for(struct column_args *all, size_t *count,
-                                           const struct cfg_column *column)
+                                           const struct cfg_column *column, size_t capacity,
+                                           size_t arg_count)
 {
     for (size_t i = 0; i < *count; i++)
         if (all[i].column == column)
             return &all[i];
-    if (*count == MAX_FILTERS)
+    if (*count == capacity)
         return NULL;
     all[*count] = (struct column_args){.column = column};
+    all[*count].values = calloc(arg_count, sizeof *all[*count].values);
+    if (!all[*count].values)
+        abort();
     return &all[(*count)++];
 }
 
@@ -365,7 +369,9 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
     parsed->filters = calloc(MAX_FILTERS + 1, sizeof *parsed->filters);
     parsed->orders = calloc(MAX_ORDERS, sizeof *parsed->orders);
     parsed->fields = calloc(MAX_FIELDS, sizeof *parsed->fields);
-    struct column_args *columns = calloc(MAX_FILTERS, sizeof *columns);
+    /* each argument names at most one column: size by the request, not by the maximum */
+    size_t column_capacity = request->arg_count < MAX_FILTERS ? request->arg_count : MAX_FILTERS;
+    struct column_args *columns = calloc(column_capacity ? column_capacity : 1, sizeof *columns);
     if (!parsed->filters || !parsed->orders || !parsed->fields || !columns)
         abort();
     size_t column_count = 0;
@@ -451,7 +457,8 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
                               "filtered on", name);
             goto done;
         }
-        struct column_args *args = column_args_for(columns, &column_count, column);
+        struct column_args *args = column_args_for(columns, &column_count, column, column_capacity,
+                                                       request->arg_count);
         if (!args) {
             srv_respond_error(request, 400, key, "too many filters");
             goto done;
@@ -461,10 +468,6 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
         } else if (kind == MATCH) {
             args->match_text = value;
         } else {
-            if (args->value_count == sizeof args->values / sizeof args->values[0]) {
-                srv_respond_error(request, 400, key, "too many values for %s", name);
-                goto done;
-            }
             args->values[args->value_count++] = value;
         }
     }
@@ -490,6 +493,8 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
     parsed->select.offset = use == SRV_PARAMS_LIST ? (parsed->page - 1) * parsed->page_size : 0;
     status = 0;
 done:
+    for (size_t i = 0; i < column_count; i++)
+        free(columns[i].values);
     free(columns);
     return status;
 }
