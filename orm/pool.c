@@ -317,6 +317,14 @@ static void conn_down(struct conn *conn, const char *message)
         job_fail(pool, failed[i], ORM_E_UNAVAILABLE, message);
 }
 
+/* libpq prints server notices (e.g. "terminating connection due to administrator command")
+ * to stderr by default; the pool reports failures through outcomes instead. */
+static void discard_notice(void *context, const char *message)
+{
+    (void)context;
+    (void)message;
+}
+
 static void conn_start(struct conn *conn)
 {
     struct orm_pool *pool = conn->pool;
@@ -329,6 +337,7 @@ static void conn_start(struct conn *conn)
         conn_down(conn, "the database is unavailable");
         return;
     }
+    PQsetNoticeProcessor(conn->pg, discard_notice, NULL);
     conn->state = CONN_CONNECTING;
     conn->poll = PGRES_POLLING_WRITING;
     conn->connect_deadline_ms = now_ms() + CONNECT_TIMEOUT_MS;
