@@ -169,7 +169,10 @@ struct orm_pool;
 struct orm_pool_options {
     const char *url;            /* libpq connection string or URI */
     int size;                   /* connections */
-    int acquire_timeout_ms;     /* how long a query may wait for a free connection */
+    int acquire_timeout_ms;     /* how long a query may wait in the queue; once every
+                                 * connection is busy, up to 3 more queries per connection are
+                                 * pipelined behind the running one and are no longer timed
+                                 * by this (statement_timeout still bounds them) */
     int statement_timeout_ms;   /* per connection; 0 = none */
     int queue_limit;            /* waiting queries beyond this fail at once; 0 = 4096 */
 };
@@ -184,7 +187,9 @@ enum orm_status {
 };
 
 /* What a query came to. On ORM_OK result holds the last statement's result and belongs to the
- * callback (PQclear it, or hand it on). Otherwise result is NULL and message says why. */
+ * callback: hand it on and set outcome->result to NULL, or leave it set and the pool PQclears
+ * it after the callback returns (never PQclear it and leave the pointer). Otherwise result is
+ * NULL and message says why. */
 struct orm_outcome {
     enum orm_status status;
     PGresult *result;
