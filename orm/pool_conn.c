@@ -1,0 +1,490 @@
+/*
+ * orm/pool_conn.c — one pooled libpq connection as a state machine driven by the pool's event
+ * loop (after Kore's src/pgsql.c): a non-blocking connect with PQconnectPoll, then pipeline
+ * mode, where each statement of a job is sent as Execute of a prepared statement (preceded by
+ * its Prepare the first time this connection sees the SQL text), the job ends with a Sync, and
+ * results are read back as they arrive without ever blocking. Also keeps the connection's
+ * prepared-statement cache. Runs on the pool's loop thread only.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "orm/pool_internal.h"
+
+static const char *const CONNECTION_LOST = "the database connection was lost";
+static const char *const DATABASE_UNAVAILABLE = "the database is unavailable";
+
+/* ---- prepared-statement cache -------------------------------------------------------------- */
+
+static uint64_t hash_text(const char *text)
+{
+    uint64_t hash = 1469598103934665603ULL; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        hash = (hash ^ *p) * 1099511628211ULL;
+    return hash;
+}
+
+/* The slot holding sql, or the empty slot where it would go: the table is never more than
+ * half full, so linear probing always ends. */
+static size_t cache_find(const struct pool_conn *conn, const char *sql, uint64_t hash)
+{
+    size_t slot = hash % POOL_CACHE_SLOTS;
+    while (conn->cache[slot].sql &&
+           (conn->cache[slot].hash != hash || strcmp(conn->cache[slot].sql, sql) != 0))
+        slot = (slot + 1) % POOL_CACHE_SLOTS;
+    return slot;
+}
+
+static void cache_clear(struct pool_conn *conn)
+{
+    for (size_t i = 0; i < POOL_CACHE_SLOTS; i++) {
+        free(conn->cache[i].sql);
+        conn->cache[i] = (struct pool_cache_entry){0};
+    }
+    conn->cache_count = 0;
+}
+
+/* Deletes by moving later members of the probe chain back into the hole (no tombstones). An
+ * entry may stay where it is only if its home slot lies cyclically in (hole, slot]. */
+static void cache_delete(struct pool_conn *conn, size_t slot)
+{
+    free(conn->cache[slot].sql);
+    conn->cache[slot] = (struct pool_cache_entry){0};
+    conn->cache_count--;
+    size_t hole = slot;
+    for (size_t next = (slot + 1) % POOL_CACHE_SLOTS; conn->cache[next].sql;
+         next = (next + 1) % POOL_CACHE_SLOTS) {
+        size_t home = conn->cache[next].hash % POOL_CACHE_SLOTS;
+        bool stays = hole < next ? hole < home && home <= next : hole < home || home <= next;
+        if (stays)
+            continue;
+        conn->cache[hole] = conn->cache[next];
+        conn->cache[next] = (struct pool_cache_entry){0};
+        hole = next;
+    }
+}
+
+/* A Prepare's answer settles its entry: confirmed, or deleted so the text is prepared again
+ * next time (a failed or aborted Prepare leaves no statement on the server). */
+static void cache_settle(struct pool_conn *conn, const char *sql, unsigned int statement_id,
+                         bool is_prepared)
+{
+    size_t slot = cache_find(conn, sql, hash_text(sql));
+    if (!conn->cache[slot].sql || conn->cache[slot].id != statement_id)
+        return;
+    if (is_prepared)
+        conn->cache[slot].pending = NULL;
+    else
+        cache_delete(conn, slot);
+}
+
+/* ---- epoll registration ---------------------------------------------------------------------- */
+
+/* Registers the connection's current socket for events. While connecting, libpq closes its
+ * socket and opens another for each host and address it tries; the new one may get the old
+ * number, which the kernel has already dropped from the epoll set. Hence MOD falling back to
+ * ADD, and no trusting conn->events while connecting. -1 if there is no socket or epoll
+ * refuses it. */
+static int watch(struct pool_conn *conn, uint32_t events)
+{
+    int epoll_fd = conn->pool->epoll_fd;
+    int fd = PQsocket(conn->pg);
+    if (fd < 0)
+        return -1;
+    struct epoll_event event = {.events = events, .data.ptr = conn};
+    if (fd != conn->fd) {
+        /* fails (harmlessly) when libpq has closed the old socket already */
+        if (conn->fd >= 0)
+            (void)epoll_ctl(epoll_fd, EPOLL_CTL_DEL, conn->fd, NULL);
+        conn->fd = -1;
+        if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event) < 0 &&
+            (errno != EEXIST || epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &event) < 0))
+            return -1;
+    } else if (events != conn->events || conn->state == POOL_CONN_CONNECTING) {
+        if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &event) < 0 &&
+            (errno != ENOENT || epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event) < 0))
+            return -1;
+    }
+    conn->fd = fd;
+    conn->events = events;
+    return 0;
+}
+
+/* Only while libpq still holds the socket: once libpq has closed it (it does on a broken
+ * connection) the kernel dropped it from the set, and its number may belong to another file. */
+static void unwatch(struct pool_conn *conn)
+{
+    if (conn->fd >= 0 && conn->pg && PQsocket(conn->pg) == conn->fd)
+        (void)epoll_ctl(conn->pool->epoll_fd, EPOLL_CTL_DEL, conn->fd, NULL);
+    conn->fd = -1;
+    conn->events = 0;
+}
+
+/* ---- connection life ------------------------------------------------------------------------- */
+
+/* xorshift64 on the loop thread's own state: rand() is shared with every other thread. */
+static int jitter_ms(struct orm_pool *pool, int range)
+{
+    uint64_t x = pool->random_state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    pool->random_state = x;
+    return range > 0 ? (int)(x % (uint64_t)(range + 1)) : 0;
+}
+
+static void schedule_retry(struct pool_conn *conn)
+{
+    conn->retry_at_ms =
+        orm_pool_now_ms() + conn->backoff_ms + jitter_ms(conn->pool, conn->backoff_ms / 4);
+    conn->backoff_ms =
+        conn->backoff_ms * 2 > POOL_MAX_BACKOFF_MS ? POOL_MAX_BACKOFF_MS : conn->backoff_ms * 2;
+}
+
+static struct pool_inflight *oldest(struct pool_conn *conn)
+{
+    return conn->in_flight ? &conn->slots[conn->head] : NULL;
+}
+
+static void inflight_reset(struct pool_inflight *flight)
+{
+    flight->job = NULL;
+    flight->item_count = flight->item_index = 0;
+    flight->has_error = false;
+    if (flight->outcome.result)
+        PQclear(flight->outcome.result);
+    memset(&flight->outcome, 0, sizeof flight->outcome);
+}
+
+/* Takes the oldest job off the connection; the caller finishes it. */
+static struct pool_job *pop_oldest(struct pool_conn *conn)
+{
+    struct pool_inflight *flight = oldest(conn);
+    struct pool_job *job = flight->job;
+    inflight_reset(flight);
+    conn->head = (conn->head + 1) % POOL_PIPELINE_DEPTH;
+    conn->in_flight--;
+    if (conn->in_flight == 0) {
+        conn->state = POOL_CONN_IDLE;
+        atomic_fetch_sub(&conn->pool->busy, 1);
+    }
+    return job;
+}
+
+void orm_pool_conn_down(struct pool_conn *conn, enum orm_status status, const char *message)
+{
+    struct orm_pool *pool = conn->pool;
+    struct pool_job *failed[POOL_PIPELINE_DEPTH];
+    size_t failed_count = 0;
+    while (conn->in_flight > 0)
+        failed[failed_count++] = pop_oldest(conn);
+    if (orm_pool_conn_is_up(conn))
+        atomic_fetch_sub(&pool->connected, 1);
+    unwatch(conn);
+    if (conn->pg)
+        PQfinish(conn->pg);
+    conn->pg = NULL;
+    conn->state = POOL_CONN_DOWN;
+    conn->is_first_attempt = false;
+    conn->head = 0;
+    cache_clear(conn);
+    schedule_retry(conn);
+    /* last: a callback may submit again, and should find the connection already down */
+    for (size_t i = 0; i < failed_count; i++)
+        orm_pool_job_fail(pool, failed[i], status, message);
+}
+
+/* libpq prints server notices (e.g. "terminating connection due to administrator command")
+ * to stderr by default; the pool reports failures through outcomes instead. */
+static void discard_notice(void *context, const char *message)
+{
+    (void)context;
+    (void)message;
+}
+
+void orm_pool_conn_start(struct pool_conn *conn)
+{
+    struct orm_pool *pool = conn->pool;
+    /* dbname is expanded as a URL or connection string; options comes later, so it wins */
+    const char *const keywords[] = {"dbname", "options", "application_name", NULL};
+    const char *const values[] = {pool->url, pool->session_options, "restable", NULL};
+    conn->fd = -1;
+    conn->events = 0;
+    conn->state = POOL_CONN_CONNECTING;
+    conn->connect_deadline_ms = orm_pool_now_ms() + POOL_CONNECT_TIMEOUT_MS;
+    conn->pg = PQconnectStartParams(keywords, values, 1);
+    if (!conn->pg || PQstatus(conn->pg) == CONNECTION_BAD) {
+        orm_pool_conn_down(conn, ORM_E_UNAVAILABLE, DATABASE_UNAVAILABLE);
+        return;
+    }
+    PQsetNoticeProcessor(conn->pg, discard_notice, NULL);
+    /* libpq's documented start: behave as if PQconnectPoll had asked to write */
+    if (watch(conn, EPOLLOUT) < 0)
+        orm_pool_conn_down(conn, ORM_E_UNAVAILABLE, DATABASE_UNAVAILABLE);
+}
+
+static void continue_connect(struct pool_conn *conn)
+{
+    struct orm_pool *pool = conn->pool;
+    switch (PQconnectPoll(conn->pg)) {
+    case PGRES_POLLING_READING:
+        if (watch(conn, EPOLLIN) < 0)
+            orm_pool_conn_down(conn, ORM_E_UNAVAILABLE, DATABASE_UNAVAILABLE);
+        return;
+    case PGRES_POLLING_WRITING:
+        if (watch(conn, EPOLLOUT) < 0)
+            orm_pool_conn_down(conn, ORM_E_UNAVAILABLE, DATABASE_UNAVAILABLE);
+        return;
+    case PGRES_POLLING_OK:
+        break;
+    default: /* PGRES_POLLING_FAILED; PGRES_POLLING_ACTIVE is no longer returned */
+        orm_pool_conn_down(conn, ORM_E_UNAVAILABLE, DATABASE_UNAVAILABLE);
+        return;
+    }
+    if (PQsetnonblocking(conn->pg, 1) != 0 || PQenterPipelineMode(conn->pg) != 1 ||
+        watch(conn, EPOLLIN) < 0) {
+        orm_pool_conn_down(conn, ORM_E_UNAVAILABLE, DATABASE_UNAVAILABLE);
+        return;
+    }
+    conn->state = POOL_CONN_IDLE;
+    conn->is_first_attempt = false;
+    conn->backoff_ms = POOL_FIRST_BACKOFF_MS;
+    if (conn->was_up)
+        atomic_fetch_add(&pool->reconnects, 1);
+    conn->was_up = true;
+    atomic_fetch_add(&pool->connected, 1);
+}
+
+/* ---- sending a job --------------------------------------------------------------------------- */
+
+static void add_item(struct pool_inflight *flight, bool is_prepare, size_t statement,
+                     unsigned int statement_id)
+{
+    if (flight->item_count == flight->item_capacity) {
+        size_t capacity = flight->item_capacity ? flight->item_capacity * 2 : 8;
+        struct pool_item *items = realloc(flight->items, capacity * sizeof *items);
+        if (!items)
+            abort(); /* allocation failure aborts, as everywhere (config/config.h) */
+        flight->items = items;
+        flight->item_capacity = capacity;
+    }
+    flight->items[flight->item_count++] = (struct pool_item){is_prepare, statement, statement_id};
+}
+
+/* Queues one statement: Execute of this connection's prepared statement for the text, with its
+ * Prepare first when the text is new. Unnamed (Parse + Execute each time) when the cache is
+ * full, or when another job's Prepare of the same text is still unanswered. Params and results
+ * are text. 0, or -1 when libpq refuses (the connection is broken). */
+static int send_statement(struct pool_conn *conn, struct pool_inflight *flight, size_t index)
+{
+    const struct pool_job *job = flight->job;
+    const struct pool_statement *statement = &job->statements[index];
+    const char *const *params = (const char *const *)statement->params;
+    uint64_t hash = hash_text(statement->sql);
+    struct pool_cache_entry *entry = &conn->cache[cache_find(conn, statement->sql, hash)];
+    char name[16];
+    if (entry->sql && (!entry->pending || entry->pending == job)) {
+        snprintf(name, sizeof name, "r%u", entry->id);
+        add_item(flight, false, index, entry->id);
+        return PQsendQueryPrepared(conn->pg, name, statement->param_count, params, NULL, NULL, 0)
+                   ? 0
+                   : -1;
+    }
+    if (!entry->sql && conn->cache_count < POOL_CACHE_LIMIT) {
+        char *sql = strdup(statement->sql);
+        if (!sql)
+            abort();
+        if (++conn->next_statement_id == 0) /* 0 means unnamed */
+            conn->next_statement_id = 1;
+        entry->sql = sql;
+        entry->hash = hash;
+        entry->id = conn->next_statement_id;
+        entry->pending = job;
+        conn->cache_count++;
+        snprintf(name, sizeof name, "r%u", entry->id);
+        add_item(flight, true, index, entry->id);
+        add_item(flight, false, index, entry->id);
+        return PQsendPrepare(conn->pg, name, statement->sql, statement->param_count, NULL) &&
+                       PQsendQueryPrepared(conn->pg, name, statement->param_count, params, NULL,
+                                           NULL, 0)
+                   ? 0
+                   : -1;
+    }
+    add_item(flight, false, index, 0);
+    return PQsendQueryParams(conn->pg, statement->sql, statement->param_count, NULL, params, NULL,
+                             NULL, 0)
+               ? 0
+               : -1;
+}
+
+/* Sends what libpq has buffered; watches for writability only while some is left. */
+static void flush(struct pool_conn *conn)
+{
+    int pending = PQflush(conn->pg);
+    if (pending < 0 || watch(conn, pending ? EPOLLIN | EPOLLOUT : EPOLLIN) < 0)
+        orm_pool_conn_down(conn, ORM_E_UNAVAILABLE, CONNECTION_LOST);
+}
+
+void orm_pool_conn_run(struct pool_conn *conn, struct pool_job *job)
+{
+    struct pool_inflight *flight =
+        &conn->slots[(conn->head + conn->in_flight) % POOL_PIPELINE_DEPTH];
+    inflight_reset(flight);
+    flight->job = job;
+    if (conn->in_flight++ == 0) {
+        conn->state = POOL_CONN_BUSY;
+        atomic_fetch_add(&conn->pool->busy, 1);
+    }
+    for (size_t s = 0; s < job->statement_count; s++) {
+        if (send_statement(conn, flight, s) < 0) {
+            orm_pool_conn_down(conn, ORM_E_UNAVAILABLE, CONNECTION_LOST);
+            return;
+        }
+    }
+    /* the Sync ends the job's implicit transaction: an error rolls back all its statements */
+    if (!PQpipelineSync(conn->pg)) {
+        orm_pool_conn_down(conn, ORM_E_UNAVAILABLE, CONNECTION_LOST);
+        return;
+    }
+    flush(conn);
+}
+
+/* ---- reading results ------------------------------------------------------------------------- */
+
+static void one_line(char *text)
+{
+    for (char *p = text; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    size_t length = strlen(text);
+    while (length > 0 && text[length - 1] == ' ')
+        text[--length] = '\0';
+}
+
+/* The first error of a job is the one worth reporting; later results are only "aborted". */
+static void capture_error(struct pool_inflight *flight, const PGresult *result)
+{
+    if (flight->has_error)
+        return;
+    flight->has_error = true;
+    struct orm_outcome *outcome = &flight->outcome;
+    outcome->status = ORM_E_QUERY;
+    const char *field = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+    snprintf(outcome->sqlstate, sizeof outcome->sqlstate, "%s", field ? field : "XX000");
+    field = PQresultErrorField(result, PG_DIAG_CONSTRAINT_NAME);
+    snprintf(outcome->constraint, sizeof outcome->constraint, "%s", field ? field : "");
+    field = PQresultErrorField(result, PG_DIAG_COLUMN_NAME);
+    snprintf(outcome->column, sizeof outcome->column, "%s", field ? field : "");
+    field = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+    snprintf(outcome->message, sizeof outcome->message, "%s",
+             field ? field : PQresultErrorMessage(result));
+    one_line(outcome->message);
+}
+
+/* The oldest job's Sync came back: every one of its results has been read. */
+static void complete_oldest(struct pool_conn *conn)
+{
+    struct pool_inflight *flight = oldest(conn);
+    struct orm_outcome outcome = flight->outcome;
+    memset(&flight->outcome, 0, sizeof flight->outcome);
+    if (outcome.status != ORM_OK && outcome.result) {
+        PQclear(outcome.result);
+        outcome.result = NULL;
+    }
+    if (outcome.status == ORM_OK && !outcome.result) { /* not expected from PostgreSQL */
+        outcome.status = ORM_E_QUERY;
+        snprintf(outcome.message, sizeof outcome.message, "the database sent no result");
+    }
+    struct pool_job *job = pop_oldest(conn);
+    orm_pool_job_finish(conn->pool, job, &outcome);
+}
+
+/* Keeps the last statement's result when nothing failed; clears everything else. */
+static void take_result(struct pool_conn *conn, struct pool_inflight *flight, PGresult *result)
+{
+    const struct pool_item *item = &flight->items[flight->item_index];
+    ExecStatusType status = PQresultStatus(result);
+    if (status == PGRES_FATAL_ERROR)
+        capture_error(flight, result);
+    if (item->is_prepare) {
+        cache_settle(conn, flight->job->statements[item->statement].sql, item->statement_id,
+                     status == PGRES_COMMAND_OK);
+    } else if (item->statement + 1 == flight->job->statement_count && !flight->has_error &&
+               status != PGRES_PIPELINE_ABORTED) {
+        if (flight->outcome.result)
+            PQclear(flight->outcome.result);
+        flight->outcome.result = result;
+        return;
+    }
+    PQclear(result);
+}
+
+static void read_results(struct pool_conn *conn)
+{
+    if (!PQconsumeInput(conn->pg)) {
+        orm_pool_conn_down(conn, ORM_E_UNAVAILABLE, CONNECTION_LOST);
+        return;
+    }
+    /* Results come in request order: per request its result then a NULL, per job a
+     * PGRES_PIPELINE_SYNC (not followed by a NULL). */
+    while (!PQisBusy(conn->pg)) {
+        struct pool_inflight *flight = oldest(conn);
+        PGresult *result = PQgetResult(conn->pg);
+        if (!result) {
+            /* a NULL we are not waiting for means "nothing more": with nothing in flight, or
+             * once libpq has given up on a broken connection (it would repeat forever) */
+            if (!flight || flight->item_index >= flight->item_count ||
+                PQstatus(conn->pg) == CONNECTION_BAD)
+                break;
+            flight->item_index++;
+            continue;
+        }
+        if (PQresultStatus(result) == PGRES_PIPELINE_SYNC) {
+            PQclear(result);
+            if (flight)
+                complete_oldest(conn);
+            continue;
+        }
+        if (!flight || flight->item_index >= flight->item_count) {
+            PQclear(result); /* nothing of ours is waiting for it */
+            continue;
+        }
+        take_result(conn, flight, result);
+    }
+    if (PQstatus(conn->pg) == CONNECTION_BAD)
+        orm_pool_conn_down(conn, ORM_E_UNAVAILABLE, CONNECTION_LOST);
+}
+
+void orm_pool_conn_event(struct pool_conn *conn, uint32_t events)
+{
+    if (conn->state == POOL_CONN_CONNECTING) {
+        continue_connect(conn);
+        return;
+    }
+    if (conn->state == POOL_CONN_DOWN)
+        return;
+    if (events & EPOLLOUT) {
+        flush(conn);
+        if (conn->state == POOL_CONN_DOWN)
+            return;
+    }
+    /* also on an idle connection: that is how a server going away is noticed early */
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        read_results(conn);
+}
+
+void orm_pool_conn_close(struct pool_conn *conn)
+{
+    if (conn->state != POOL_CONN_DOWN)
+        orm_pool_conn_down(conn, ORM_E_SHUTDOWN, "the pool is closing");
+    cache_clear(conn);
+    for (size_t i = 0; i < POOL_PIPELINE_DEPTH; i++) {
+        inflight_reset(&conn->slots[i]);
+        free(conn->slots[i].items);
+        conn->slots[i].items = NULL;
+        conn->slots[i].item_capacity = 0;
+    }
+}
