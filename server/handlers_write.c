@@ -27,6 +27,16 @@ static void create_done(struct srv_request *request, struct orm_outcome *outcome
     pass_through_done(request, outcome, 201, NULL, NULL);
 }
 
+/* Single-row writes and create take no query parameters: say so rather than ignore them. */
+static bool has_query_parameters(struct srv_request *request)
+{
+    if (request->arg_count == 0)
+        return false;
+    srv_respond_error(request, 400, request->args[0].key, "unknown parameter \"%s\"",
+                      request->args[0].key);
+    return true;
+}
+
 static void respond_invalid(struct srv_request *request, json_t *errors)
 {
     srv_respond_errors(request, 422, "the body did not validate", errors);
@@ -35,11 +45,8 @@ static void respond_invalid(struct srv_request *request, json_t *errors)
 void srv_handle_create(struct srv_request *request)
 {
     const struct cfg_table *table = request->route.table;
-    if (request->arg_count > 0) {
-        srv_respond_error(request, 400, request->args[0].key, "unknown parameter \"%s\"",
-                          request->args[0].key);
+    if (has_query_parameters(request))
         return;
-    }
     json_t *body = srv_parse_json_body(request);
     if (!body)
         return;
@@ -136,11 +143,8 @@ static struct orm_filter pk_filter(const struct cfg_table *table, char **pk)
 void srv_handle_update_one(struct srv_request *request, bool is_put)
 {
     const struct cfg_table *table = request->route.table;
-    if (request->arg_count > 0) {
-        srv_respond_error(request, 400, request->args[0].key, "unknown parameter \"%s\"",
-                          request->args[0].key);
+    if (has_query_parameters(request))
         return;
-    }
     char *pk = srv_parse_pk(request);
     if (!pk)
         return;
@@ -192,11 +196,8 @@ static void delete_one_done(struct srv_request *request, struct orm_outcome *out
 
 void srv_handle_delete_one(struct srv_request *request)
 {
-    if (request->arg_count > 0) {
-        srv_respond_error(request, 400, request->args[0].key, "unknown parameter \"%s\"",
-                          request->args[0].key);
+    if (has_query_parameters(request))
         return;
-    }
     char *pk = srv_parse_pk(request);
     if (!pk)
         return;
