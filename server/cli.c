@@ -253,6 +253,27 @@ static int cli_migrations(struct cli_args *args, const struct cfg_config *config
     return EXIT_USAGE;
 }
 
+/* The declared tables, their columns and foreign keys as a Graphviz digraph. */
+static void write_graph(const struct cfg_config *config, FILE *out)
+{
+    fprintf(out, "digraph restable {\n  node [shape=record];\n");
+    for (size_t t = 0; t < config->table_count; t++) {
+        const struct cfg_table *table = &config->tables[t];
+        fprintf(out, "  \"%s\" [label=\"{%s", table->name, table->name);
+        for (size_t c = 0; c < table->column_count; c++)
+            fprintf(out, "|%s: %s", table->columns[c].name, cfg_type_name(table->columns[c].type));
+        fprintf(out, "}\"];\n");
+    }
+    for (size_t t = 0; t < config->table_count; t++) {
+        const struct cfg_table *table = &config->tables[t];
+        for (size_t c = 0; c < table->column_count; c++)
+            if (table->columns[c].type == CFG_TYPE_FOREIGN_KEY)
+                fprintf(out, "  \"%s\" -> \"%s\" [label=\"%s\"];\n", table->name,
+                        table->columns[c].references, table->columns[c].name);
+    }
+    fprintf(out, "}\n");
+}
+
 static int cli_schema(struct cli_args *args, const struct cfg_config *config)
 {
     const char *action = args->count > 1 ? args->words[1] : "";
@@ -284,27 +305,29 @@ static int cli_schema(struct cli_args *args, const struct cfg_config *config)
         const char *format = option_value(args, "--format", &option_error);
         if (option_error || check_options(args, 2, NULL, valued) < 0)
             return EXIT_USAGE;
-        if (format && strcmp(format, "dot") != 0) {
-            fprintf(stderr, "restable: schema graph supports --format dot (pipe it to "
-                            "`dot -Tsvg` for svg)\n");
-            return 1;
+        bool is_svg = format && strcmp(format, "svg") == 0;
+        if (format && !is_svg && strcmp(format, "dot") != 0) {
+            fprintf(stderr, "restable: --format must be dot or svg\n");
+            return EXIT_USAGE;
         }
-        printf("digraph restable {\n  node [shape=record];\n");
-        for (size_t t = 0; t < config->table_count; t++) {
-            const struct cfg_table *table = &config->tables[t];
-            printf("  \"%s\" [label=\"{%s", table->name, table->name);
-            for (size_t c = 0; c < table->column_count; c++)
-                printf("|%s: %s", table->columns[c].name, cfg_type_name(table->columns[c].type));
-            printf("}\"];\n");
+        /* svg goes through Graphviz's dot, the one renderer people already have */
+        FILE *out = stdout;
+        if (is_svg) {
+            fflush(stdout);
+            out = popen("dot -Tsvg", "w");
+            if (!out) {
+                fprintf(stderr, "restable: cannot run dot (install graphviz for svg)\n");
+                return 1;
+            }
         }
-        for (size_t t = 0; t < config->table_count; t++) {
-            const struct cfg_table *table = &config->tables[t];
-            for (size_t c = 0; c < table->column_count; c++)
-                if (table->columns[c].type == CFG_TYPE_FOREIGN_KEY)
-                    printf("  \"%s\" -> \"%s\" [label=\"%s\"];\n", table->name,
-                           table->columns[c].references, table->columns[c].name);
+        write_graph(config, out);
+        if (is_svg) {
+            int status = pclose(out);
+            if (status != 0) {
+                fprintf(stderr, "restable: dot failed (install graphviz for svg)\n");
+                return 1;
+            }
         }
-        printf("}\n");
         return 0;
     }
     fprintf(stderr, "restable: schema needs sql, generate or graph\n");

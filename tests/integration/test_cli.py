@@ -93,3 +93,12 @@ def test_unreachable_database_is_one_line_error():
     expect(result.returncode == 1, result)
     expect("cannot connect" in result.stderr and len(result.stderr.strip().splitlines()) == 1,
            result.stderr)
+
+
+def test_schema_graph_draws_tables_and_foreign_keys():
+    path = write_config(with_database(MOVIES))
+    result = run_cli(["schema", "graph", "--format", "dot"], path)
+    expect(result.returncode == 0, result)
+    expect(result.stdout.startswith("digraph restable {"), result.stdout)
+    expect('"movie" -> "director" [label="director"]' in result.stdout, result.stdout)
+    expect(run_cli(["schema", "graph", "--format", "png"], path).returncode == 2)
