@@ -24,8 +24,7 @@ static const char *directory_of(const struct cfg_config *config)
                                                              : DEFAULT_DIRECTORY;
 }
 
-static void say(FILE *out, const char *format, ...) __attribute__((format(printf, 2, 3)));
-static void say(FILE *out, const char *format, ...)
+void orm_migrate_say(FILE *out, const char *format, ...)
 {
     if (!out)
         return;
@@ -75,7 +74,7 @@ static int lock(PGconn *conn, FILE *out, struct rs_error *error)
     PQclear(result);
     if (is_locked)
         return 0;
-    say(out, "waiting for another restable to finish migrating...\n");
+    orm_migrate_say(out, "waiting for another restable to finish migrating...\n");
     return run_command(conn, "SELECT pg_advisory_lock(" LOCK_KEY ")",
                        "cannot take the migrations lock", error);
 }
@@ -125,7 +124,7 @@ static void warn_missing_files(const PGresult *applied, const struct orm_migrati
 {
     for (int row = 0; row < PQntuples(applied); row++)
         if (!orm_migration_list_find(files, PQgetvalue(applied, row, 0)))
-            say(out, "warning: %s %s is recorded as applied but has no file in %s\n",
+            orm_migrate_say(out, "warning: %s %s is recorded as applied but has no file in %s\n",
                 PQgetvalue(applied, row, 0), PQgetvalue(applied, row, 1), directory);
 }
 
@@ -237,16 +236,16 @@ int orm_migrations_forwards(const struct cfg_config *config, PGconn *conn,
         if (!is_applied(applied, migration->id)) {
             if (options->preview) {
                 size_t length = strlen(migration->forwards);
-                say(out, "-- %s %s\n%s%s", migration->id, migration->name, migration->forwards,
+                orm_migrate_say(out, "-- %s %s\n%s%s", migration->id, migration->name, migration->forwards,
                     length && migration->forwards[length - 1] != '\n' ? "\n" : "");
             } else if (options->fake) {
                 status = record_only(conn, migration, error);
                 if (status == 0)
-                    say(out, "faked %s %s\n", migration->id, migration->name);
+                    orm_migrate_say(out, "faked %s %s\n", migration->id, migration->name);
             } else {
                 status = run_section(conn, migration, true, error);
                 if (status == 0)
-                    say(out, "applied %s %s\n", migration->id, migration->name);
+                    orm_migrate_say(out, "applied %s %s\n", migration->id, migration->name);
             }
             done++;
         }
@@ -254,7 +253,7 @@ int orm_migrations_forwards(const struct cfg_config *config, PGconn *conn,
             break;
     }
     if (status == 0 && done == 0)
-        say(out, "nothing to apply\n");
+        orm_migrate_say(out, "nothing to apply\n");
     PQclear(applied);
     unlock(conn);
     orm_migration_list_free(&files);
@@ -302,13 +301,13 @@ int orm_migrations_backwards(const struct cfg_config *config, PGconn *conn, cons
             orm_migration_list_find(&files, PQgetvalue(applied, row, 0));
         status = run_section(conn, migration, false, error);
         if (status == 0)
-            say(out, "reverted %s %s%s\n", migration->id, migration->name,
+            orm_migrate_say(out, "reverted %s %s%s\n", migration->id, migration->name,
                 strspn(migration->backwards, " \t\r\n") == strlen(migration->backwards)
                     ? " (its backwards section is empty: only the record was removed)"
                     : "");
     }
     if (status == 0 && targets == 0)
-        say(out, "nothing to revert\n");
+        orm_migrate_say(out, "nothing to revert\n");
     PQclear(applied);
     unlock(conn);
     orm_migration_list_free(&files);
@@ -392,13 +391,13 @@ int orm_migrations_check(const struct cfg_config *config, PGconn *conn, FILE *ou
     }
     for (int row = 0; row < PQntuples(applied); row++) {
         const char *id = PQgetvalue(applied, row, 0);
-        say(out, "applied %s %s%s\n", id, PQgetvalue(applied, row, 1),
+        orm_migrate_say(out, "applied %s %s%s\n", id, PQgetvalue(applied, row, 1),
             orm_migration_list_find(&files, id) ? "" : " (warning: its file is missing)");
     }
     size_t pending = 0;
     for (size_t i = 0; i < files.count; i++) {
         if (!is_applied(applied, files.items[i].id)) {
-            say(out, "pending %s %s\n", files.items[i].id, files.items[i].name);
+            orm_migrate_say(out, "pending %s %s\n", files.items[i].id, files.items[i].name);
             pending++;
         }
     }
@@ -407,9 +406,9 @@ int orm_migrations_check(const struct cfg_config *config, PGconn *conn, FILE *ou
     size_t drift = orm_diff_drift(&declared, &live, out);
     orm_declared_free(&declared);
     if (pending == 0 && drift == 0)
-        say(out, "ok: %d applied, nothing pending, no drift\n", PQntuples(applied));
+        orm_migrate_say(out, "ok: %d applied, nothing pending, no drift\n", PQntuples(applied));
     else
-        say(out, "%zu pending, %zu drift\n", pending, drift);
+        orm_migrate_say(out, "%zu pending, %zu drift\n", pending, drift);
     orm_live_schema_free(&live);
     PQclear(applied);
     orm_migration_list_free(&files);

@@ -64,17 +64,6 @@ size_t orm_diff_sql(const struct orm_declared *declared, const struct orm_live_s
     return changes;
 }
 
-static void say(FILE *out, const char *format, ...) __attribute__((format(printf, 2, 3)));
-static void say(FILE *out, const char *format, ...)
-{
-    if (!out)
-        return;
-    va_list args;
-    va_start(args, format);
-    vfprintf(out, format, args);
-    va_end(args);
-}
-
 static size_t column_drift(const struct cfg_table *table, const struct cfg_column *column,
                            const struct orm_live_column *live, FILE *out)
 {
@@ -84,19 +73,19 @@ static size_t column_drift(const struct cfg_table *table, const struct cfg_colum
     orm_schema_normalize_type(sb_text(&declared_type), &declared_normal);
     orm_schema_normalize_type(live->type, &live_normal);
     if (strcmp(sb_text(&declared_normal), sb_text(&live_normal)) != 0) {
-        say(out, "drift: %s.%s is %s in the database, declared %s\n", table->name, column->name,
+        orm_migrate_say(out, "drift: %s.%s is %s in the database, declared %s\n", table->name, column->name,
             live->type, sb_text(&declared_type));
         found++;
     }
     bool is_serial = column->type == CFG_TYPE_SERIAL || column->type == CFG_TYPE_BIGSERIAL;
     if (is_serial && (!live->default_sql || strncmp(live->default_sql, "nextval(", 8) != 0)) {
-        say(out, "drift: %s.%s is declared %s but has no sequence default in the database\n",
+        orm_migrate_say(out, "drift: %s.%s is declared %s but has no sequence default in the database\n",
             table->name, column->name, sb_text(&declared_type));
         found++;
     }
     bool is_nullable = column->is_nullable && !column->is_primary_key;
     if (is_nullable != live->is_nullable) {
-        say(out, "drift: %s.%s is %s in the database, declared %s\n", table->name, column->name,
+        orm_migrate_say(out, "drift: %s.%s is %s in the database, declared %s\n", table->name, column->name,
             live->is_nullable ? "nullable" : "NOT NULL", is_nullable ? "nullable" : "NOT NULL");
         found++;
     }
@@ -122,7 +111,7 @@ size_t orm_diff_drift(const struct orm_declared *declared, const struct orm_live
         const struct cfg_table *table = declared->tables[i];
         const struct orm_live_table *live_table = orm_live_table_find(live, table->name);
         if (!live_table) {
-            say(out, "drift: table %s is declared but missing from the database\n", table->name);
+            orm_migrate_say(out, "drift: table %s is declared but missing from the database\n", table->name);
             found++;
             continue;
         }
@@ -131,7 +120,7 @@ size_t orm_diff_drift(const struct orm_declared *declared, const struct orm_live
             const struct orm_live_column *live_column =
                 orm_live_column_find(live_table, column->name);
             if (!live_column) {
-                say(out, "drift: %s.%s is declared but missing from the database\n", table->name,
+                orm_migrate_say(out, "drift: %s.%s is declared but missing from the database\n", table->name,
                     column->name);
                 found++;
                 continue;
@@ -141,7 +130,7 @@ size_t orm_diff_drift(const struct orm_declared *declared, const struct orm_live
         for (size_t c = 0; c < live_table->column_count; c++) {
             const char *name = live_table->columns[c].name;
             if (!declared_column(table, name)) {
-                say(out, "drift: %s.%s is in the database but not declared\n", table->name, name);
+                orm_migrate_say(out, "drift: %s.%s is in the database but not declared\n", table->name, name);
                 found++;
             }
         }

@@ -46,6 +46,10 @@ const struct orm_live_column *orm_live_column_find(const struct orm_live_table *
 /* Appends the SQL turning the live schema into the declared one, and the SQL undoing it.
  * Today: missing tables (with their constraints and indexes) and missing columns. Returns
  * the number of changes; 0 means the database already has everything declared. */
+/* Progress for the CLI on out (may be NULL), flushed so it keeps order with stderr
+ * (orm/migrate.c). */
+void orm_migrate_say(FILE *out, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
 size_t orm_diff_sql(const struct orm_declared *declared, const struct orm_live_schema *live,
                     struct sb *forwards, struct sb *backwards);
 

@@ -154,23 +154,6 @@ long orm_declared_find(const struct orm_declared *declared, const char *name)
 
 /* ---- statements ------------------------------------------------------------------------ */
 
-static const char *fk_action_sql(enum cfg_fk_action action)
-{
-    switch (action) {
-    case CFG_FK_RESTRICT:
-        return "RESTRICT";
-    case CFG_FK_CASCADE:
-        return "CASCADE";
-    case CFG_FK_SET_NULL:
-        return "SET NULL";
-    case CFG_FK_SET_DEFAULT:
-        return "SET DEFAULT";
-    case CFG_FK_NO_ACTION:
-        break;
-    }
-    return "NO ACTION";
-}
-
 /* CONSTRAINT "t_c_fkey" FOREIGN KEY ("c") REFERENCES "target" ("key") ON DELETE … */
 static void append_foreign_key(const struct cfg_table *table, const struct cfg_column *column,
                                struct sb *out)
@@ -188,8 +171,8 @@ static void append_foreign_key(const struct cfg_table *table, const struct cfg_c
         orm_quote_identifier(out, cfg_primary_key(target)->name);
         sb_append_char(out, ')');
     }
-    sb_appendf(out, " ON DELETE %s ON UPDATE %s", fk_action_sql(column->on_delete),
-               fk_action_sql(column->on_update));
+    sb_appendf(out, " ON DELETE %s ON UPDATE %s", cfg_fk_action_sql(column->on_delete),
+               cfg_fk_action_sql(column->on_update));
 }
 
 static void append_unique(const struct cfg_table *table, const struct cfg_column *column,
