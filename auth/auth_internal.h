@@ -57,4 +57,7 @@ char *auth_base64_encode(const unsigned char *data, size_t length);
 /* Standard base64 with padding; -1 on bad input. Caller frees *out. */
 int auth_base64_decode(const char *text, unsigned char **out, size_t *out_length);
 
+/* strdup that aborts on exhaustion; NULL stays NULL (auth/keys.c). Caller frees. */
+char *auth_copy_or_null(const char *text);
+
 #endif

@@ -40,7 +40,7 @@ const char *auth_algorithm_name(enum cfg_jwt_algorithm algorithm)
     return "";
 }
 
-static char *copy_or_null(const char *text)
+char *auth_copy_or_null(const char *text)
 {
     if (!text)
         return NULL;
@@ -108,8 +108,8 @@ struct auth_verifier *auth_verifier_new(const struct cfg_config *config, struct 
         abort();
     verifier->algorithm = config->auth.algorithm;
     verifier->algorithm_name = auth_algorithm_name(config->auth.algorithm);
-    verifier->issuer = copy_or_null(config->auth.issuer);
-    verifier->audience = copy_or_null(config->auth.audience);
+    verifier->issuer = auth_copy_or_null(config->auth.issuer);
+    verifier->audience = auth_copy_or_null(config->auth.audience);
     verifier->leeway = config->auth.leeway_s > 0 ? config->auth.leeway_s : 0;
     switch (verifier->algorithm) {
     case CFG_JWT_NONE:
@@ -125,7 +125,7 @@ struct auth_verifier *auth_verifier_new(const struct cfg_config *config, struct 
             goto fail;
         }
         verifier->secret_length = strlen(config->auth.secret);
-        verifier->secret = (unsigned char *)copy_or_null(config->auth.secret);
+        verifier->secret = (unsigned char *)auth_copy_or_null(config->auth.secret);
         break;
     case CFG_JWT_RS256:
     case CFG_JWT_ES256:

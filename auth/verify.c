@@ -20,16 +20,6 @@
 /* Times outside ±2^62 s are clamped, so "exp + leeway" can never overflow a long. */
 #define TIME_LIMIT ((long)1 << 62)
 
-static char *copy_or_null(const char *text)
-{
-    if (!text)
-        return NULL;
-    char *copy = strdup(text);
-    if (!copy)
-        abort();
-    return copy;
-}
-
 void auth_principal_clear(struct auth_principal *principal)
 {
     if (!principal)
@@ -49,17 +39,17 @@ void auth_principal_copy(struct auth_principal *to, const struct auth_principal 
 {
     memset(to, 0, sizeof *to);
     to->is_authenticated = from->is_authenticated;
-    to->subject = copy_or_null(from->subject);
-    to->claims_json = copy_or_null(from->claims_json);
+    to->subject = auth_copy_or_null(from->subject);
+    to->claims_json = auth_copy_or_null(from->claims_json);
     to->expires_at = from->expires_at;
     to->scopes = calloc(from->scope_count + 1, sizeof *to->scopes);
     to->roles = calloc(from->role_count + 1, sizeof *to->roles);
     if (!to->scopes || !to->roles)
         abort();
     for (size_t i = 0; i < from->scope_count; i++)
-        to->scopes[to->scope_count++] = copy_or_null(from->scopes[i]);
+        to->scopes[to->scope_count++] = auth_copy_or_null(from->scopes[i]);
     for (size_t i = 0; i < from->role_count; i++)
-        to->roles[to->role_count++] = copy_or_null(from->roles[i]);
+        to->roles[to->role_count++] = auth_copy_or_null(from->roles[i]);
 }
 
 /* Every reason is a fixed phrase without quotes or backslashes: it goes verbatim into
@@ -168,7 +158,7 @@ static void claims_to_principal(json_t *claims, long expires_at, struct auth_pri
     principal->expires_at = expires_at;
     json_t *subject = json_object_get(claims, "sub");
     if (json_is_string(subject))
-        principal->subject = copy_or_null(json_string_value(subject));
+        principal->subject = auth_copy_or_null(json_string_value(subject));
     else if (json_is_number(subject)) /* some issuers send numeric user ids */
         principal->subject = json_dumps(subject, JSON_ENCODE_ANY | JSON_COMPACT);
 
