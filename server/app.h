@@ -29,8 +29,6 @@ struct srv_app {
     atomic_bool is_stopping;        /* SIGTERM received: /readyz answers 503 */
     atomic_ullong request_counter;  /* for request ids */
     unsigned int request_id_prefix; /* random per process */
-    atomic_ullong responses_by_class[6]; /* 1xx..5xx */
-    atomic_ullong duration_us_total;
     struct timespec started_at;
     struct srv_metrics *metrics;
 };

@@ -39,15 +39,7 @@ void srv_handle_metrics(struct srv_request *request)
     struct orm_pool_stats stats;
     orm_pool_stats(app->pool, &stats);
     struct sb text = {0};
-    sb_append(&text, "# HELP restable_http_responses_total HTTP responses by status class.\n"
-                     "# TYPE restable_http_responses_total counter\n");
-    for (int i = 1; i < 6; i++)
-        sb_appendf(&text, "restable_http_responses_total{class=\"%dxx\"} %llu\n", i,
-                   atomic_load(&app->responses_by_class[i]));
     sb_appendf(&text,
-               "# HELP restable_http_request_duration_seconds_total Time spent answering.\n"
-               "# TYPE restable_http_request_duration_seconds_total counter\n"
-               "restable_http_request_duration_seconds_total %.6f\n"
                "# HELP restable_http_requests_in_flight Requests being answered.\n"
                "# TYPE restable_http_requests_in_flight gauge\n"
                "restable_http_requests_in_flight %ld\n"
@@ -66,7 +58,6 @@ void srv_handle_metrics(struct srv_request *request)
                "# HELP restable_db_reconnects_total Reconnections to the database.\n"
                "# TYPE restable_db_reconnects_total counter\n"
                "restable_db_reconnects_total %llu\n",
-               (double)atomic_load(&app->duration_us_total) / 1e6,
                atomic_load(&app->in_flight), stats.size, stats.connected, stats.busy,
                stats.waiting, stats.completed, stats.failed, stats.reconnects);
     srv_metrics_render(app, &text);

@@ -180,10 +180,6 @@ static void request_completed(void *cls, struct MHD_Connection *connection, void
                        (now.tv_nsec - request->started_at.tv_nsec) / 1000;
     srv_log_request(request, duration_us);
     srv_metrics_record(app, request, duration_us);
-    unsigned int class_index = request->status / 100;
-    if (class_index < 6)
-        atomic_fetch_add(&app->responses_by_class[class_index], 1);
-    atomic_fetch_add(&app->duration_us_total, (unsigned long long)duration_us);
     request_free(request);
     *con_cls = NULL;
     atomic_fetch_sub(&app->in_flight, 1);
