@@ -118,6 +118,7 @@ struct cfg_column {
     bool is_nullable;
     bool is_unique;
     bool has_index;
+    bool is_index_off;        /* "index": false: a foreign key gets no automatic index */
     bool is_primary_key;
     bool is_secret;
     bool is_implicit;         /* the implicit "id serial" primary key */
@@ -128,6 +129,7 @@ struct cfg_column {
     enum cfg_fk_action on_delete, on_update;
     json_t *choices;          /* owned JSON array of allowed values, or NULL */
     char *help_text;          /* or NULL */
+    char *renamed_from;       /* the column's previous name, for migrations; or NULL */
 };
 
 enum cfg_policy_kind { CFG_POLICY_PUBLIC, CFG_POLICY_AUTHENTICATED, CFG_POLICY_GRANTS };
@@ -148,6 +150,7 @@ struct cfg_table {
     int page_size;                /* default 15 */
     int max_page_size;            /* default 1000 */
     int max_joins;                /* default 0 */
+    char *renamed_from;           /* the table's previous name, for migrations; or NULL */
     bool read_only;
     bool allow_bulk_delete;
     bool allow_bulk_update;
@@ -163,6 +166,8 @@ enum cfg_jwt_algorithm {
     CFG_JWT_ES256,
 };
 
+enum cfg_log_level { CFG_LOG_ERROR, CFG_LOG_WARN, CFG_LOG_INFO, CFG_LOG_DEBUG };
+
 struct cfg_config {
     char *path;       /* the file it came from, as given */
     char *directory;  /* the file's folder: relative paths resolve against it */
@@ -175,6 +180,17 @@ struct cfg_config {
         char *base_path;        /* normalised to start and end with '/'; default "/" */
         char **cors_origins;
         size_t cors_origin_count;
+        bool metrics_public;    /* server.metrics.public; default false: auth.default.read */
+        int log_level;          /* enum cfg_log_level; default CFG_LOG_INFO */
+        int shutdown_grace_s;   /* in-flight requests get this long after SIGTERM; default 15 */
+        char docs_dir[1024];    /* Swagger UI assets for /docs (absolute); "" = look beside
+                                 * the binary (see docs/operations.md) */
+        struct {
+            int max_connections;      /* default 1024; more get 503 */
+            int connection_timeout_s; /* idle connections are closed; default 30 */
+            int max_header_bytes;     /* default 16384; over it: 431 */
+            int max_url_bytes;        /* default 8192; over it: 414 */
+        } limits;
     } server;
 
     struct {

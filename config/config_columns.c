@@ -9,9 +9,9 @@
 #include "config/config_internal.h"
 
 static const char *const column_keys[] = {
-    "type", "null", "default", "unique", "index", "primary_key", "length", "precision",
-    "scale", "of", "references", "on_delete", "on_update", "choices", "secret", "help_text",
-    NULL,
+    "type",      "null",      "default", "unique",    "index",        "primary_key",
+    "length",    "precision", "scale",   "of",        "references",   "on_delete",
+    "on_update", "choices",   "secret",  "help_text", "renamed_from", NULL,
 };
 
 static void check_name(struct cfg_loader *loader, const char *path, const char *name)
@@ -21,8 +21,25 @@ static void check_name(struct cfg_loader *loader, const char *path, const char *
     else if (strncmp(name, "restable_", 9) == 0)
         cfg_error(loader, path, "names starting with \"restable_\" are reserved for restable");
     else if (strstr(name, "__"))
-        cfg_error(loader, path, "column names may not contain \"__\" (query parameters use it: "
+        cfg_error(loader, path,
+                  "column names may not contain \"__\" (query parameters use it: "
                   "rating__operator, __page)");
+}
+
+/* "renamed_from": the name the column had, so a migration renames it instead of dropping
+ * one column and adding another. */
+static void load_renamed_from(struct cfg_loader *loader, const char *path, const json_t *spec,
+                              const char *name, struct cfg_column *column)
+{
+    column->renamed_from = cfg_get_string(loader, spec, path, "renamed_from", NULL, CFG_NULLABLE);
+    if (!column->renamed_from)
+        return;
+    char child[CFG_PATH_MAX];
+    cfg_path_key(child, path, "renamed_from");
+    if (!cfg_name_is_valid(column->renamed_from))
+        cfg_error(loader, child, "invalid column name \"%s\"", column->renamed_from);
+    else if (strcmp(column->renamed_from, name) == 0)
+        cfg_error(loader, child, "is the column's own name");
 }
 
 /* Reads a type name at object.key into *type; reports and returns false otherwise. */
@@ -49,15 +66,16 @@ static bool load_type_name(struct cfg_loader *loader, const char *path, const js
     return true;
 }
 
-static void check_applicable_keys(struct cfg_loader *loader, const char *path,
-                                  const json_t *spec, enum cfg_type type)
+static void check_applicable_keys(struct cfg_loader *loader, const char *path, const json_t *spec,
+                                  enum cfg_type type)
 {
     static const struct {
         const char *key;
         enum cfg_type owner, other_owner;
         const char *owners;
     } rules[] = {
-        {"length", CFG_TYPE_VARCHAR, CFG_TYPE_EMAIL, "varchar and email columns, and arrays of them"},
+        {"length", CFG_TYPE_VARCHAR, CFG_TYPE_EMAIL,
+         "varchar and email columns, and arrays of them"},
         {"precision", CFG_TYPE_NUMERIC, CFG_TYPE_NUMERIC, "numeric columns"},
         {"scale", CFG_TYPE_NUMERIC, CFG_TYPE_NUMERIC, "numeric columns"},
         {"of", CFG_TYPE_ARRAY, CFG_TYPE_ARRAY, "array columns"},
@@ -84,7 +102,8 @@ static void load_element(struct cfg_loader *loader, const char *path, const json
     cfg_path_key(child, path, "of");
     enum cfg_type element;
     if (!json_object_get(spec, "of")) {
-        cfg_error(loader, child, "required for an array column (the element type, e.g. "
+        cfg_error(loader, child,
+                  "required for an array column (the element type, e.g. "
                   "\"varchar\")");
         return;
     }
@@ -92,16 +111,20 @@ static void load_element(struct cfg_loader *loader, const char *path, const json
         return;
     if (element == CFG_TYPE_ARRAY || element == CFG_TYPE_FOREIGN_KEY ||
         element == CFG_TYPE_SERIAL || element == CFG_TYPE_BIGSERIAL) {
-        cfg_error(loader, child, "an array cannot hold %s values (use any type but array, "
-                  "foreign_key, serial and bigserial)", cfg_type_name(element));
+        cfg_error(loader, child,
+                  "an array cannot hold %s values (use any type but array, "
+                  "foreign_key, serial and bigserial)",
+                  cfg_type_name(element));
         return;
     }
     column->value_type = element;
     if (json_object_get(spec, "length") && element != CFG_TYPE_VARCHAR &&
         element != CFG_TYPE_EMAIL) {
         cfg_path_key(child, path, "length");
-        cfg_error(loader, child, "does not apply to arrays of %s (only varchar and email "
-                  "columns, and arrays of them)", cfg_type_name(element));
+        cfg_error(loader, child,
+                  "does not apply to arrays of %s (only varchar and email "
+                  "columns, and arrays of them)",
+                  cfg_type_name(element));
     }
 }
 
@@ -125,8 +148,8 @@ static void load_numeric(struct cfg_loader *loader, const char *path, const json
 static void load_action(struct cfg_loader *loader, const char *path, const json_t *spec,
                         const char *key, struct cfg_column *column, enum cfg_fk_action *out)
 {
-    static const char *const actions[] = {"no action", "restrict", "cascade", "set null",
-                                          "set default", NULL};
+    static const char *const actions[] = {"no action", "restrict",    "cascade",
+                                          "set null",  "set default", NULL};
     json_t *value = json_object_get(spec, key);
     if (!value)
         return;
@@ -149,8 +172,10 @@ static void load_action(struct cfg_loader *loader, const char *path, const json_
     if (near)
         cfg_error(loader, child, "unknown action %s (did you mean \"%s\"?)", shown, near);
     else
-        cfg_error(loader, child, "expected \"cascade\", \"restrict\", \"set null\", \"set "
-                  "default\" or \"no action\", got %s", shown);
+        cfg_error(loader, child,
+                  "expected \"cascade\", \"restrict\", \"set null\", \"set "
+                  "default\" or \"no action\", got %s",
+                  shown);
 }
 
 static void load_foreign_key(struct cfg_loader *loader, const char *path, const json_t *spec,
@@ -174,14 +199,16 @@ static void check_constraints(struct cfg_loader *loader, const char *path,
     const char *type = cfg_type_name(column->type);
     bool is_serial = column->type == CFG_TYPE_SERIAL || column->type == CFG_TYPE_BIGSERIAL;
     if (column->is_primary_key) {
-        bool is_key_type = (cfg_is_integer_type(column->type) &&
-                            column->type != CFG_TYPE_SMALLINT) ||
-                           column->type == CFG_TYPE_UUID || column->type == CFG_TYPE_VARCHAR ||
-                           column->type == CFG_TYPE_TEXT;
+        bool is_key_type =
+            (cfg_is_integer_type(column->type) && column->type != CFG_TYPE_SMALLINT) ||
+            column->type == CFG_TYPE_UUID || column->type == CFG_TYPE_VARCHAR ||
+            column->type == CFG_TYPE_TEXT;
         if (!is_key_type) {
             cfg_path_key(child, path, "primary_key");
-            cfg_error(loader, child, "%s columns cannot be the primary key (use integer, bigint, "
-                      "serial, bigserial, uuid, varchar or text)", type);
+            cfg_error(loader, child,
+                      "%s columns cannot be the primary key (use integer, bigint, "
+                      "serial, bigserial, uuid, varchar or text)",
+                      type);
         }
         cfg_path_key(child, path, "null");
         if (column->is_nullable)
@@ -216,8 +243,10 @@ static void load_default_and_choices(struct cfg_loader *loader, const char *path
     if (!value) {
         /* no default: nothing to record */
     } else if (column->type == CFG_TYPE_SERIAL || column->type == CFG_TYPE_BIGSERIAL) {
-        cfg_error(loader, child, "%s columns take their values from a sequence (remove "
-                  "\"default\")", cfg_type_name(column->type));
+        cfg_error(loader, child,
+                  "%s columns take their values from a sequence (remove "
+                  "\"default\")",
+                  cfg_type_name(column->type));
     } else if (text && strcmp(text, "now") == 0 && cfg_is_time_type(column->type)) {
         column->default_kind = CFG_DEFAULT_NOW;
     } else if (text && strcmp(text, "uuid4") == 0 && column->type == CFG_TYPE_UUID) {
@@ -265,10 +294,12 @@ void cfg_load_column(struct cfg_loader *loader, const char *path, const char *na
     cfg_get_bool(loader, spec, path, "null", false, &column->is_nullable);
     cfg_get_bool(loader, spec, path, "unique", false, &column->is_unique);
     cfg_get_bool(loader, spec, path, "index", false, &column->has_index);
+    column->is_index_off = json_is_false(json_object_get(spec, "index"));
     cfg_get_bool(loader, spec, path, "primary_key", false, &column->is_primary_key);
     cfg_get_bool(loader, spec, path, "secret", false, &column->is_secret);
-    column->help_text = cfg_get_string(loader, spec, path, "help_text", NULL,
-                                       CFG_NULLABLE | CFG_EMPTY_OK);
+    column->help_text =
+        cfg_get_string(loader, spec, path, "help_text", NULL, CFG_NULLABLE | CFG_EMPTY_OK);
+    load_renamed_from(loader, path, spec, name, column);
     if (!has_type)
         return;
     check_applicable_keys(loader, path, spec, column->type);
@@ -303,21 +334,19 @@ static bool is_choice(const struct cfg_column *column, const json_t *value)
 {
     size_t index;
     json_t *choice;
-    json_array_foreach(column->choices, index, choice)
-        if (same_value(choice, value))
-            return true;
+    json_array_foreach(column->choices, index, choice) if (same_value(choice, value)) return true;
     return false;
 }
 
-void cfg_check_column_values(struct cfg_loader *loader, const char *path,
-                             struct cfg_column *column)
+void cfg_check_column_values(struct cfg_loader *loader, const char *path, struct cfg_column *column)
 {
     char child[CFG_PATH_MAX], item_path[CFG_PATH_MAX], shown[80];
     bool are_choices_valid = column->choices != NULL;
     size_t index;
     json_t *item;
     cfg_path_key(child, path, "choices");
-    json_array_foreach(column->choices, index, item) {
+    json_array_foreach(column->choices, index, item)
+    {
         cfg_path_index(item_path, child, index);
         are_choices_valid &=
             cfg_check_literal(loader, item_path, column, column->value_type, item, false);
@@ -345,7 +374,8 @@ void cfg_check_column_values(struct cfg_loader *loader, const char *path,
                   cfg_type_name(column->value_type), shown);
         return;
     }
-    json_array_foreach(value, index, item) {
+    json_array_foreach(value, index, item)
+    {
         cfg_path_index(item_path, child, index);
         if (cfg_check_literal(loader, item_path, column, column->value_type, item, false) &&
             are_choices_valid && !is_choice(column, item)) {

@@ -129,11 +129,13 @@ static void free_table(struct cfg_table *table)
         free(column->name);
         free(column->references);
         free(column->help_text);
+        free(column->renamed_from);
         json_decref(column->default_value);
         json_decref(column->choices);
     }
     free(table->columns);
     free(table->name);
+    free(table->renamed_from);
     cfg_policy_free(&table->read);
     cfg_policy_free(&table->write);
     cfg_policy_free(&table->delete_);

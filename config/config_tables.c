@@ -12,8 +12,8 @@
 
 #include "config/config_internal.h"
 
-static const char *const reserved_names[] = {"auth",    "admin",   "docs",    "healthz",
-                                             "readyz",  "metrics", "openapi", NULL};
+static const char *const reserved_names[] = {"auth",   "admin",   "docs",    "healthz",
+                                             "readyz", "metrics", "openapi", NULL};
 
 static void check_name(struct cfg_loader *loader, const char *path, const char *name)
 {
@@ -25,16 +25,18 @@ static void check_name(struct cfg_loader *loader, const char *path, const char *
         cfg_error(loader, path, "names starting with \"restable_\" are reserved for restable");
     for (size_t i = 0; reserved_names[i]; i++)
         if (strcmp(name, reserved_names[i]) == 0)
-            cfg_error(loader, path, "\"%s\" is a reserved path (auth, admin, docs, healthz, "
-                      "readyz, metrics, openapi) and cannot be a table name", name);
+            cfg_error(loader, path,
+                      "\"%s\" is a reserved path (auth, admin, docs, healthz, "
+                      "readyz, metrics, openapi) and cannot be a table name",
+                      name);
 }
 
 /* The same rule cfg_get_bool applies, for the look-ahead that decides on the implicit id. */
 static bool is_flag_set(const json_t *spec, const char *key)
 {
     const json_t *value = json_is_object(spec) ? json_object_get(spec, key) : NULL;
-    return json_is_true(value) || (json_is_string(value) &&
-                                   strcmp(json_string_value(value), "true") == 0);
+    return json_is_true(value) ||
+           (json_is_string(value) && strcmp(json_string_value(value), "true") == 0);
 }
 
 static void load_columns(struct cfg_loader *loader, const char *path, const json_t *spec,
@@ -56,7 +58,8 @@ static void load_columns(struct cfg_loader *loader, const char *path, const json
     const char *name;
     json_t *item;
     const char *first_key = NULL;
-    json_object_foreach(columns, name, item) {
+    json_object_foreach(columns, name, item)
+    {
         if (is_flag_set(item, "primary_key")) {
             first_key = name;
             break;
@@ -67,13 +70,15 @@ static void load_columns(struct cfg_loader *loader, const char *path, const json
     if (!table->columns)
         abort();
     table->column_count = start;
-    json_object_foreach(columns, name, item) {
+    json_object_foreach(columns, name, item)
+    {
         char column_path[CFG_PATH_MAX];
         cfg_path_key(column_path, child, name);
         struct cfg_column *column = &table->columns[table->column_count++];
         cfg_load_column(loader, column_path, name, item, column);
         if (!first_key && strcmp(name, "id") == 0)
-            cfg_error(loader, column_path, "conflicts with the implicit primary key \"id\" (add "
+            cfg_error(loader, column_path,
+                      "conflicts with the implicit primary key \"id\" (add "
                       "\"primary_key\": true to a column, or rename this one)");
         if (column->is_primary_key && first_key && strcmp(name, first_key) != 0) {
             char key_path[CFG_PATH_MAX];
@@ -125,6 +130,23 @@ static void load_readable(struct cfg_loader *loader, const char *path, const jso
     free(readable);
 }
 
+/* A column renamed from a name another column still has would make the rename ambiguous. */
+static void check_renames(struct cfg_loader *loader, const char *path,
+                          const struct cfg_table *table)
+{
+    char columns_path[CFG_PATH_MAX], column_path[CFG_PATH_MAX], child[CFG_PATH_MAX];
+    cfg_path_key(columns_path, path, "columns");
+    for (size_t c = 0; c < table->column_count; c++) {
+        const struct cfg_column *column = &table->columns[c];
+        if (!column->renamed_from || !cfg_column_find(table, column->renamed_from))
+            continue;
+        cfg_path_key(column_path, columns_path, column->name);
+        cfg_path_key(child, column_path, "renamed_from");
+        cfg_error(loader, child, "column \"%s\" is still declared in table %s",
+                  column->renamed_from, table->name);
+    }
+}
+
 static void load_table(struct cfg_loader *loader, const char *name, const json_t *spec,
                        struct cfg_table *table, const struct cfg_config *config)
 {
@@ -134,8 +156,7 @@ static void load_table(struct cfg_loader *loader, const char *name, const json_t
     table->page_size = 15;
     table->max_page_size = 1000;
     check_name(loader, path, name);
-    const struct cfg_policy *defaults[] = {&config->auth.default_read,
-                                           &config->auth.default_write,
+    const struct cfg_policy *defaults[] = {&config->auth.default_read, &config->auth.default_write,
                                            &config->auth.default_delete};
     struct cfg_policy *policies[] = {&table->read, &table->write, &table->delete_};
     if (!json_is_object(spec)) {
@@ -146,14 +167,15 @@ static void load_table(struct cfg_loader *loader, const char *name, const json_t
             cfg_policy_copy(policies[i], defaults[i]);
         return;
     }
-    static const char *const keys[] = {"columns", "readable", "page_size", "max_page_size",
-                                       "read_only", "allow_bulk_delete", "allow_bulk_update",
-                                       "max_joins", "auth", NULL};
+    static const char *const keys[] = {"columns",           "readable",  "page_size",
+                                       "max_page_size",     "read_only", "allow_bulk_delete",
+                                       "allow_bulk_update", "max_joins", "auth",
+                                       "renamed_from",      NULL};
     cfg_check_keys(loader, spec, path, keys);
     long long page_size, max_page_size, max_joins;
     bool is_ok = cfg_get_int(loader, spec, path, "page_size", 1, 1000000, 15, &page_size) == 0;
-    is_ok &= cfg_get_int(loader, spec, path, "max_page_size", 1, 1000000, 1000,
-                         &max_page_size) == 0;
+    is_ok &=
+        cfg_get_int(loader, spec, path, "max_page_size", 1, 1000000, 1000, &max_page_size) == 0;
     table->page_size = (int)page_size;
     table->max_page_size = (int)max_page_size;
     if (is_ok && max_page_size < page_size && json_object_get(spec, "max_page_size")) {
@@ -180,8 +202,15 @@ static void load_table(struct cfg_loader *loader, const char *name, const json_t
         if (!cfg_load_policy(loader, config, auth, child, actions[i], policies[i]))
             cfg_policy_copy(policies[i], defaults[i]);
 
+    table->renamed_from = cfg_get_string(loader, spec, path, "renamed_from", NULL, CFG_NULLABLE);
+    cfg_path_key(child, path, "renamed_from");
+    if (table->renamed_from && !cfg_name_is_valid(table->renamed_from))
+        cfg_error(loader, child, "invalid table name \"%s\"", table->renamed_from);
+    else if (table->renamed_from && strcmp(table->renamed_from, name) == 0)
+        cfg_error(loader, child, "is the table's own name");
     load_columns(loader, path, spec, table);
     load_readable(loader, path, spec, table);
+    check_renames(loader, path, table);
 }
 
 static void resolve_foreign_key(struct cfg_loader *loader, struct cfg_config *config,
@@ -236,12 +265,19 @@ void cfg_load_tables(struct cfg_loader *loader, const json_t *root, struct cfg_c
         abort();
     const char *name;
     json_t *spec;
-    json_object_foreach(tables, name, spec) {
+    json_object_foreach(tables, name, spec)
+    {
         load_table(loader, name, spec, &config->tables[config->table_count], config);
         config->table_count++;
     }
     for (size_t t = 0; t < config->table_count; t++) {
         struct cfg_table *table = &config->tables[t];
+        if (table->renamed_from && cfg_table_find(config, table->renamed_from)) {
+            char path[CFG_PATH_MAX], child[CFG_PATH_MAX];
+            cfg_path_key(path, "tables", table->name);
+            cfg_path_key(child, path, "renamed_from");
+            cfg_error(loader, child, "table \"%s\" is still declared", table->renamed_from);
+        }
         for (size_t c = 0; c < table->column_count; c++)
             if (table->columns[c].type == CFG_TYPE_FOREIGN_KEY && table->columns[c].references)
                 resolve_foreign_key(loader, config, table, &table->columns[c]);

@@ -123,8 +123,8 @@ int orm_schema_generate(PGconn *conn, FILE *out, struct rs_error *error)
         const char *table = PQgetvalue(result, row, 0);
         const char *column = PQgetvalue(result, row, 1);
         bool is_primary_key = PQgetvalue(result, row, 5)[0] == 't';
-        json_t *spec = column_spec(PQgetvalue(result, row, 2), PQgetvalue(result, row, 4),
-                                   is_primary_key);
+        json_t *spec =
+            column_spec(PQgetvalue(result, row, 2), PQgetvalue(result, row, 4), is_primary_key);
         json_t *declared = json_object_get(tables, table);
         if (!declared) {
             declared = json_pack("{s:{}}", "columns");

@@ -1,17 +1,26 @@
 /*
- * orm/introspect.c — reads the live schema (tables, their columns with type, nullability and
- * default) from pg_catalog on a blocking connection, into the structs migrate_diff.c compares
- * with the declaration.
+ * orm/introspect.c — reads the live schema from pg_catalog on a blocking connection: the
+ * tables of current_schema(), their columns (type, nullability, default), their constraints
+ * (primary key, unique, foreign key, check) and the indexes no constraint owns, into the
+ * structs migrate_diff.c compares with the declaration.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "orm/migrate_internal.h"
 
+/* Every table below: ordinary and partitioned tables of current_schema(), except the
+ * migration history, which restable owns and never declares. */
+#define LIVE_TABLES                                                                                \
+    "FROM pg_catalog.pg_class c "                                                                  \
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "                                    \
+    "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') "                              \
+    "AND c.relname <> 'restable_migrations' "
+
 /* One row per column; a table without columns still gives one row, with NULL attname.
  * pg_catalog rather than information_schema: format_type() spells array and modifier types
  * completely ("character varying(20)[]"), which information_schema does not. */
-static const char live_columns_sql[] =
+static const char columns_sql[] =
     "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
     "pg_get_expr(d.adbin, d.adrelid) "
     "FROM pg_catalog.pg_class c "
@@ -20,7 +29,42 @@ static const char live_columns_sql[] =
     "AND NOT a.attisdropped "
     "LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum "
     "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') "
+    "AND c.relname <> 'restable_migrations' "
     "ORDER BY c.relname, a.attnum";
+
+static const char constraints_sql[] =
+    "SELECT c.relname, k.conname, k.contype, "
+    "(SELECT a.attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = k.conrelid "
+    " AND a.attnum = k.conkey[1]), "
+    "coalesce(array_length(k.conkey, 1), 0), pg_get_constraintdef(k.oid), r.relname, "
+    "(SELECT a.attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = k.confrelid "
+    " AND a.attnum = k.confkey[1]), "
+    "k.confdeltype, k.confupdtype "
+    "FROM pg_catalog.pg_constraint k "
+    "JOIN pg_catalog.pg_class c ON c.oid = k.conrelid "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "LEFT JOIN pg_catalog.pg_class r ON r.oid = k.confrelid "
+    "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') "
+    "AND c.relname <> 'restable_migrations' AND k.contype IN ('p', 'u', 'f', 'c') "
+    "ORDER BY c.relname, k.conname";
+
+static const char indexes_sql[] =
+    "SELECT c.relname, i.relname, "
+    "(SELECT a.attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid "
+    " AND a.attnum = x.indkey[0]), "
+    "x.indnatts = 1 AND x.indkey[0] <> 0 AND x.indpred IS NULL AND x.indexprs IS NULL "
+    "AND am.amname = 'btree', "
+    "x.indisunique, pg_get_indexdef(x.indexrelid) "
+    "FROM pg_catalog.pg_index x "
+    "JOIN pg_catalog.pg_class c ON c.oid = x.indrelid "
+    "JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid "
+    "JOIN pg_catalog.pg_am am ON am.oid = i.relam "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') "
+    "AND c.relname <> 'restable_migrations' "
+    "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conrelid = c.oid "
+    " AND k.conindid = x.indexrelid AND k.contype IN ('p', 'u', 'x')) "
+    "ORDER BY c.relname, i.relname";
 
 static char *copy_or_abort(const char *text)
 {
@@ -30,6 +74,11 @@ static char *copy_or_abort(const char *text)
         abort();
     }
     return copy;
+}
+
+static char *value_or_null(const PGresult *result, int row, int column)
+{
+    return PQgetisnull(result, row, column) ? NULL : copy_or_abort(PQgetvalue(result, row, column));
 }
 
 /* Arrays grow by doubling from 4, so a count of 0, 4, 8, 16... means "full". */
@@ -46,16 +95,18 @@ static void *grow_or_abort(void *items, size_t count, size_t size)
     return grown;
 }
 
-int orm_live_schema_read(PGconn *conn, struct orm_live_schema *schema, struct rs_error *error)
+static PGresult *query(PGconn *conn, const char *sql, struct rs_error *error)
 {
-    memset(schema, 0, sizeof *schema);
-    PGresult *result = PQexec(conn, live_columns_sql);
-    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
-        rs_error_set(error, 1, NULL, "cannot read the database schema: %.200s",
-                     PQerrorMessage(conn));
-        PQclear(result);
-        return -1;
-    }
+    PGresult *result = PQexec(conn, sql);
+    if (PQresultStatus(result) == PGRES_TUPLES_OK)
+        return result;
+    rs_error_set(error, 1, NULL, "cannot read the database schema: %.200s", PQerrorMessage(conn));
+    PQclear(result);
+    return NULL;
+}
+
+static void read_columns(const PGresult *result, struct orm_live_schema *schema)
+{
     struct orm_live_table *table = NULL;
     for (int row = 0; row < PQntuples(result); row++) {
         const char *table_name = PQgetvalue(result, row, 0);
@@ -73,10 +124,77 @@ int orm_live_schema_read(PGconn *conn, struct orm_live_schema *schema, struct rs
         column->name = copy_or_abort(PQgetvalue(result, row, 1));
         column->type = copy_or_abort(PQgetvalue(result, row, 2));
         column->is_nullable = strcmp(PQgetvalue(result, row, 3), "t") != 0;
-        column->default_sql =
-            PQgetisnull(result, row, 4) ? NULL : copy_or_abort(PQgetvalue(result, row, 4));
+        column->default_sql = value_or_null(result, row, 4);
     }
-    PQclear(result);
+}
+
+/* The tables come from read_columns; a constraint or index of a table created in between
+ * the queries is skipped. */
+static struct orm_live_table *table_of(struct orm_live_schema *schema, const char *name)
+{
+    return (struct orm_live_table *)orm_live_table_find(schema, name);
+}
+
+static void read_constraints(const PGresult *result, struct orm_live_schema *schema)
+{
+    for (int row = 0; row < PQntuples(result); row++) {
+        struct orm_live_table *table = table_of(schema, PQgetvalue(result, row, 0));
+        if (!table)
+            continue;
+        table->constraints =
+            grow_or_abort(table->constraints, table->constraint_count, sizeof *table->constraints);
+        struct orm_live_constraint *constraint = &table->constraints[table->constraint_count++];
+        memset(constraint, 0, sizeof *constraint);
+        constraint->name = copy_or_abort(PQgetvalue(result, row, 1));
+        constraint->kind = PQgetvalue(result, row, 2)[0];
+        constraint->column = value_or_null(result, row, 3);
+        constraint->column_count = atoi(PQgetvalue(result, row, 4));
+        constraint->definition = copy_or_abort(PQgetvalue(result, row, 5));
+        constraint->ref_table = value_or_null(result, row, 6);
+        constraint->ref_column = value_or_null(result, row, 7);
+        constraint->on_delete = PQgetvalue(result, row, 8)[0];
+        constraint->on_update = PQgetvalue(result, row, 9)[0];
+    }
+}
+
+static void read_indexes(const PGresult *result, struct orm_live_schema *schema)
+{
+    for (int row = 0; row < PQntuples(result); row++) {
+        struct orm_live_table *table = table_of(schema, PQgetvalue(result, row, 0));
+        if (!table)
+            continue;
+        table->indexes = grow_or_abort(table->indexes, table->index_count, sizeof *table->indexes);
+        struct orm_live_index *index = &table->indexes[table->index_count++];
+        index->name = copy_or_abort(PQgetvalue(result, row, 1));
+        index->column = value_or_null(result, row, 2);
+        index->is_simple = strcmp(PQgetvalue(result, row, 3), "t") == 0;
+        index->is_unique = strcmp(PQgetvalue(result, row, 4), "t") == 0;
+        index->definition = copy_or_abort(PQgetvalue(result, row, 5));
+    }
+}
+
+int orm_live_schema_read(PGconn *conn, struct orm_live_schema *schema, struct rs_error *error)
+{
+    memset(schema, 0, sizeof *schema);
+    PGresult *columns = query(conn, columns_sql, error);
+    if (!columns)
+        return -1;
+    read_columns(columns, schema);
+    PQclear(columns);
+    PGresult *constraints = query(conn, constraints_sql, error);
+    if (!constraints) {
+        orm_live_schema_free(schema);
+        return -1;
+    }
+    read_constraints(constraints, schema);
+    PQclear(constraints);
+    PGresult *indexes = query(conn, indexes_sql, error);
+    if (!indexes) {
+        orm_live_schema_free(schema);
+        return -1;
+    }
+    read_indexes(indexes, schema);
+    PQclear(indexes);
     return 0;
 }
 
@@ -89,7 +207,22 @@ void orm_live_schema_free(struct orm_live_schema *schema)
             free(table->columns[c].type);
             free(table->columns[c].default_sql);
         }
+        for (size_t k = 0; k < table->constraint_count; k++) {
+            struct orm_live_constraint *constraint = &table->constraints[k];
+            free(constraint->name);
+            free(constraint->column);
+            free(constraint->definition);
+            free(constraint->ref_table);
+            free(constraint->ref_column);
+        }
+        for (size_t i = 0; i < table->index_count; i++) {
+            free(table->indexes[i].name);
+            free(table->indexes[i].column);
+            free(table->indexes[i].definition);
+        }
         free(table->columns);
+        free(table->constraints);
+        free(table->indexes);
         free(table->name);
     }
     free(schema->tables);
@@ -111,5 +244,29 @@ const struct orm_live_column *orm_live_column_find(const struct orm_live_table *
     for (size_t c = 0; c < table->column_count; c++)
         if (strcmp(table->columns[c].name, name) == 0)
             return &table->columns[c];
+    return NULL;
+}
+
+const struct orm_live_constraint *orm_live_constraint_find(const struct orm_live_table *table,
+                                                           char kind, const char *column)
+{
+    for (size_t k = 0; k < table->constraint_count; k++) {
+        const struct orm_live_constraint *constraint = &table->constraints[k];
+        if (constraint->kind == kind && constraint->column_count == 1 && constraint->column &&
+            strcmp(constraint->column, column) == 0)
+            return constraint;
+    }
+    return NULL;
+}
+
+const struct orm_live_index *orm_live_index_find(const struct orm_live_table *table,
+                                                 const char *column, bool is_unique)
+{
+    for (size_t i = 0; i < table->index_count; i++) {
+        const struct orm_live_index *index = &table->indexes[i];
+        if (index->is_simple && index->is_unique == is_unique && index->column &&
+            strcmp(index->column, column) == 0)
+            return index;
+    }
     return NULL;
 }

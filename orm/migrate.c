@@ -8,15 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "orm/migrate_internal.h"
+#include "orm/diff_internal.h"
 
 /* "restable" in ASCII as a bigint: the session-level advisory lock every migrator takes. */
 #define LOCK_KEY "8243122740636142693"
 #define DEFAULT_DIRECTORY "migrations"
 
+/* checksum came later: an older history table gains it */
 static const char create_history_sql[] =
     "CREATE TABLE IF NOT EXISTS restable_migrations ("
-    "id text PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())";
+    "id text PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), "
+    "checksum text);\n"
+    "ALTER TABLE restable_migrations ADD COLUMN IF NOT EXISTS checksum text";
 
 static const char *directory_of(const struct cfg_config *config)
 {
@@ -87,12 +90,16 @@ static void unlock(PGconn *conn)
     PQclear(PQexec(conn, "SELECT pg_advisory_unlock(" LOCK_KEY ")"));
 }
 
-/* The applied migrations, id order (descending when asked), as a result of (id, name) rows;
- * an empty result when the history table does not exist yet. NULL with error on failure. */
+/* The applied migrations, id order (descending when asked), as a result of (id, name,
+ * checksum) rows; an empty result when the history table does not exist yet. The checksum
+ * goes through to_jsonb so a history table from before checksums reads as NULL ones. NULL
+ * with error on failure. */
 static PGresult *read_applied(PGconn *conn, bool is_descending, struct rs_error *error)
 {
-    const char *sql = is_descending ? "SELECT id, name FROM restable_migrations ORDER BY id DESC"
-                                    : "SELECT id, name FROM restable_migrations ORDER BY id";
+    const char *sql = is_descending ? "SELECT id, name, to_jsonb(m)->>'checksum' "
+                                      "FROM restable_migrations m ORDER BY id DESC"
+                                    : "SELECT id, name, to_jsonb(m)->>'checksum' "
+                                      "FROM restable_migrations m ORDER BY id";
     PGresult *exists = PQexec(conn, "SELECT to_regclass('restable_migrations') IS NOT NULL");
     if (PQresultStatus(exists) != PGRES_TUPLES_OK || PQntuples(exists) != 1) {
         set_database_error(error, "cannot read restable_migrations", conn, exists);
@@ -100,7 +107,7 @@ static PGresult *read_applied(PGconn *conn, bool is_descending, struct rs_error 
         return NULL;
     }
     if (strcmp(PQgetvalue(exists, 0, 0), "t") != 0)
-        sql = "SELECT NULL::text AS id, NULL::text AS name WHERE false";
+        sql = "SELECT NULL::text AS id, NULL::text AS name, NULL::text WHERE false";
     PQclear(exists);
     PGresult *result = PQexec(conn, sql);
     if (PQresultStatus(result) != PGRES_TUPLES_OK) {
@@ -125,7 +132,7 @@ static void warn_missing_files(const PGresult *applied, const struct orm_migrati
     for (int row = 0; row < PQntuples(applied); row++)
         if (!orm_migration_list_find(files, PQgetvalue(applied, row, 0)))
             orm_migrate_say(out, "warning: %s %s is recorded as applied but has no file in %s\n",
-                PQgetvalue(applied, row, 0), PQgetvalue(applied, row, 1), directory);
+                            PQgetvalue(applied, row, 0), PQgetvalue(applied, row, 1), directory);
 }
 
 /* Runs one section of a migration and (un)records it, in one transaction. */
@@ -164,11 +171,11 @@ static int run_section(PGconn *conn, const struct orm_migration *migration, bool
         return -1;
     }
     PQclear(result);
-    const char *record_sql = is_forwards
-                                 ? "INSERT INTO restable_migrations (id, name) VALUES ($1, $2)"
-                                 : "DELETE FROM restable_migrations WHERE id = $1";
-    const char *values[] = {migration->id, migration->name};
-    result = PQexecParams(conn, record_sql, is_forwards ? 2 : 1, NULL, values, NULL, NULL, 0);
+    const char *record_sql =
+        is_forwards ? "INSERT INTO restable_migrations (id, name, checksum) VALUES ($1, $2, $3)"
+                    : "DELETE FROM restable_migrations WHERE id = $1";
+    const char *values[] = {migration->id, migration->name, migration->checksum};
+    result = PQexecParams(conn, record_sql, is_forwards ? 3 : 1, NULL, values, NULL, NULL, 0);
     if (PQresultStatus(result) != PGRES_COMMAND_OK) {
         set_database_error(error, "cannot record the migration", conn, result);
         PQclear(result);
@@ -186,10 +193,10 @@ static int run_section(PGconn *conn, const struct orm_migration *migration, bool
 
 static int record_only(PGconn *conn, const struct orm_migration *migration, struct rs_error *error)
 {
-    const char *values[] = {migration->id, migration->name};
-    PGresult *result =
-        PQexecParams(conn, "INSERT INTO restable_migrations (id, name) VALUES ($1, $2)", 2, NULL,
-                     values, NULL, NULL, 0);
+    const char *values[] = {migration->id, migration->name, migration->checksum};
+    PGresult *result = PQexecParams(
+        conn, "INSERT INTO restable_migrations (id, name, checksum) VALUES ($1, $2, $3)", 3, NULL,
+        values, NULL, NULL, 0);
     if (PQresultStatus(result) != PGRES_COMMAND_OK) {
         set_database_error(error, "cannot record the migration", conn, result);
         PQclear(result);
@@ -197,6 +204,68 @@ static int record_only(PGconn *conn, const struct orm_migration *migration, stru
     }
     PQclear(result);
     return 0;
+}
+
+static int store_checksum(PGconn *conn, const struct orm_migration *migration,
+                          struct rs_error *error)
+{
+    const char *values[] = {migration->id, migration->checksum};
+    PGresult *result =
+        PQexecParams(conn, "UPDATE restable_migrations SET checksum = $2 WHERE id = $1", 2, NULL,
+                     values, NULL, NULL, 0);
+    if (PQresultStatus(result) != PGRES_COMMAND_OK) {
+        set_database_error(error, "cannot record the checksum", conn, result);
+        PQclear(result);
+        return -1;
+    }
+    PQclear(result);
+    return 0;
+}
+
+/* Is the applied migration's file the one that was applied? A record from before checksums
+ * (NULL) cannot tell, and counts as unchanged. */
+static bool is_edited(const PGresult *applied, int row, const struct orm_migration *migration)
+{
+    return !PQgetisnull(applied, row, 2) &&
+           strcmp(PQgetvalue(applied, row, 2), migration->checksum) != 0;
+}
+
+/* Applied files edited since are refused, unless force (their new checksums are recorded
+ * then). Records without a checksum take the file's as it is now. may_write false (preview)
+ * records nothing. */
+static int verify_checksums(PGconn *conn, const PGresult *applied,
+                            const struct orm_migration_list *files, bool force, bool may_write,
+                            FILE *out, struct rs_error *error)
+{
+    size_t edited = 0;
+    const char *first = NULL;
+    for (int row = 0; row < PQntuples(applied); row++) {
+        const struct orm_migration *migration =
+            orm_migration_list_find(files, PQgetvalue(applied, row, 0));
+        if (!migration)
+            continue;
+        bool needs_record = PQgetisnull(applied, row, 2);
+        if (is_edited(applied, row, migration)) {
+            if (!force) {
+                edited++;
+                first = first ? first : migration->file_name;
+                continue;
+            }
+            orm_migrate_say(out, "accepted the edit of %s (changed after it was applied)\n",
+                            migration->file_name);
+            needs_record = true;
+        }
+        if (needs_record && may_write && store_checksum(conn, migration, error) < 0)
+            return -1;
+    }
+    if (edited == 0)
+        return 0;
+    rs_error_set(error, 1, NULL,
+                 "%.100s%s was edited after it was applied (its checksum differs from the one "
+                 "recorded): restore it, or run `restable migrations forwards --force` to "
+                 "accept the edit",
+                 first, edited > 1 ? " (and other files)" : "");
+    return -1;
 }
 
 int orm_migrations_forwards(const struct cfg_config *config, PGconn *conn,
@@ -230,14 +299,18 @@ int orm_migrations_forwards(const struct cfg_config *config, PGconn *conn,
         status = -1;
     if (status == 0)
         warn_missing_files(applied, &files, directory, out);
+    if (status == 0)
+        status =
+            verify_checksums(conn, applied, &files, options->force, !options->preview, out, error);
     size_t done = 0;
     for (size_t i = 0; status == 0 && i < files.count; i++) {
         const struct orm_migration *migration = &files.items[i];
         if (!is_applied(applied, migration->id)) {
             if (options->preview) {
                 size_t length = strlen(migration->forwards);
-                orm_migrate_say(out, "-- %s %s\n%s%s", migration->id, migration->name, migration->forwards,
-                    length && migration->forwards[length - 1] != '\n' ? "\n" : "");
+                orm_migrate_say(out, "-- %s %s\n%s%s", migration->id, migration->name,
+                                migration->forwards,
+                                length && migration->forwards[length - 1] != '\n' ? "\n" : "");
             } else if (options->fake) {
                 status = record_only(conn, migration, error);
                 if (status == 0)
@@ -260,9 +333,12 @@ int orm_migrations_forwards(const struct cfg_config *config, PGconn *conn,
     return status;
 }
 
-int orm_migrations_backwards(const struct cfg_config *config, PGconn *conn, const char *to,
-                             int count, FILE *out, struct rs_error *error)
+int orm_migrations_backwards(const struct cfg_config *config, PGconn *conn,
+                             const struct orm_backwards_options *options, FILE *out,
+                             struct rs_error *error)
 {
+    const char *to = options->to;
+    int count = options->count ? options->count : 1;
     if (!to && count < 1) {
         rs_error_set(error, 1, NULL, "backwards takes a count of 1 or more, or a migration id");
         return -1;
@@ -299,12 +375,19 @@ int orm_migrations_backwards(const struct cfg_config *config, PGconn *conn, cons
     for (int row = 0; status == 0 && row < targets; row++) {
         const struct orm_migration *migration =
             orm_migration_list_find(&files, PQgetvalue(applied, row, 0));
+        if (options->preview) {
+            size_t length = strlen(migration->backwards);
+            orm_migrate_say(out, "-- %s %s (backwards)\n%s%s", migration->id, migration->name,
+                            migration->backwards,
+                            length && migration->backwards[length - 1] != '\n' ? "\n" : "");
+            continue;
+        }
         status = run_section(conn, migration, false, error);
         if (status == 0)
             orm_migrate_say(out, "reverted %s %s%s\n", migration->id, migration->name,
-                strspn(migration->backwards, " \t\r\n") == strlen(migration->backwards)
-                    ? " (its backwards section is empty: only the record was removed)"
-                    : "");
+                            strspn(migration->backwards, " \t\r\n") == strlen(migration->backwards)
+                                ? " (its backwards section is empty: only the record was removed)"
+                                : "");
     }
     if (status == 0 && targets == 0)
         orm_migrate_say(out, "nothing to revert\n");
@@ -314,21 +397,55 @@ int orm_migrations_backwards(const struct cfg_config *config, PGconn *conn, cons
     return status;
 }
 
-char *orm_migrations_new(const struct cfg_config *config, PGconn *conn, bool is_auto,
-                         const char *name, struct rs_error *error)
+/* The plan turning the database's schema into the declared one. -1 with error. */
+static int plan_changes(const struct cfg_config *config, PGconn *conn, struct orm_plan *plan,
+                        struct rs_error *error)
+{
+    struct orm_live_schema live;
+    if (orm_live_schema_read(conn, &live, error) < 0)
+        return -1;
+    struct orm_declared declared;
+    orm_declared_init(&declared, config);
+    struct orm_probe probe;
+    int status = orm_probe_read(conn, &declared, &probe, error);
+    if (status == 0) {
+        orm_diff_plan(&declared, &live, &probe, plan);
+        orm_probe_free(&probe);
+    }
+    orm_declared_free(&declared);
+    orm_live_schema_free(&live);
+    return status;
+}
+
+static size_t count_pending(const PGresult *applied, const struct orm_migration_list *files,
+                            const char **first)
+{
+    size_t pending = 0;
+    *first = NULL;
+    for (size_t i = 0; i < files->count; i++) {
+        if (!is_applied(applied, files->items[i].id)) {
+            pending++;
+            if (!*first)
+                *first = files->items[i].file_name;
+        }
+    }
+    return pending;
+}
+
+char *orm_migrations_new(const struct cfg_config *config, PGconn *conn,
+                         const struct orm_new_options *options, FILE *out, struct rs_error *error)
 {
     char clean_name[64];
-    orm_migration_name_clean(name, is_auto ? "auto" : "manual", clean_name);
+    orm_migration_name_clean(options->name, options->is_auto ? "auto" : "manual", clean_name);
     const char *directory = directory_of(config);
     struct orm_migration_list files;
     if (orm_migration_list_read(directory, &files, error) < 0)
         return NULL;
-    if (!is_auto) {
+    if (!options->is_auto) {
         char *path = orm_migration_write(directory, &files, clean_name, "", "", error);
         orm_migration_list_free(&files);
         return path;
     }
-    char *path = NULL;
     if (!conn) {
         rs_error_set(error, 1, NULL, "--auto needs a database connection");
         orm_migration_list_free(&files);
@@ -341,35 +458,40 @@ char *orm_migrations_new(const struct cfg_config *config, PGconn *conn, bool is_
     }
     /* --auto compares with the database: SQL already written but not applied would be
      * written again. */
-    size_t pending = 0;
-    const char *first_pending = NULL;
-    for (size_t i = 0; i < files.count; i++) {
-        if (!is_applied(applied, files.items[i].id)) {
-            pending++;
-            if (!first_pending)
-                first_pending = files.items[i].file_name;
-        }
-    }
-    struct orm_live_schema live = {0};
-    struct orm_declared declared = {0};
-    struct sb forwards = {0}, backwards = {0};
+    const char *first_pending;
+    size_t pending = count_pending(applied, &files, &first_pending);
+    char *path = NULL;
+    struct orm_plan plan = {0};
     if (pending) {
         rs_error_set(error, 1, NULL,
                      "%zu migration(s) not applied yet (%.100s): run `restable migrations "
                      "forwards` first, --auto compares the config with the database",
                      pending, first_pending);
-    } else if (orm_live_schema_read(conn, &live, error) == 0) {
-        orm_declared_init(&declared, config);
-        if (orm_diff_sql(&declared, &live, &forwards, &backwards) == 0)
+    } else if (plan_changes(config, conn, &plan, error) == 0) {
+        struct sb forwards = {0}, backwards = {0};
+        size_t held_back =
+            orm_plan_render(&plan, options->allow_destructive, &forwards, &backwards);
+        if (plan.count == 0)
             rs_error_set(error, 0, NULL, "no changes: the database matches the config");
+        else if (options->skip_when_only_destructive && held_back == orm_plan_describe(&plan, NULL))
+            rs_error_set(error, 0, NULL,
+                         "not written: the %zu remaining difference(s) would lose data; run "
+                         "`restable migrations check` to see them and `restable migrations new "
+                         "--auto --allow-destructive` to write them",
+                         held_back);
         else
             path = orm_migration_write(directory, &files, clean_name, sb_text(&forwards),
                                        sb_text(&backwards), error);
-        orm_declared_free(&declared);
-        orm_live_schema_free(&live);
+        if (path && held_back)
+            orm_migrate_say(out,
+                            "warning: %zu destructive change(s) written commented out, not "
+                            "applied (they lose data): see %s, or write the migration again "
+                            "with --allow-destructive\n",
+                            held_back, path);
+        sb_free(&forwards);
+        sb_free(&backwards);
     }
-    sb_free(&forwards);
-    sb_free(&backwards);
+    orm_plan_free(&plan);
     PQclear(applied);
     orm_migration_list_free(&files);
     return path;
@@ -383,16 +505,22 @@ int orm_migrations_check(const struct cfg_config *config, PGconn *conn, FILE *ou
     if (orm_migration_list_read(directory, &files, error) < 0)
         return -1;
     PGresult *applied = read_applied(conn, false, error);
-    struct orm_live_schema live = {0};
-    if (!applied || orm_live_schema_read(conn, &live, error) < 0) {
+    struct orm_plan plan = {0};
+    if (!applied || plan_changes(config, conn, &plan, error) < 0) {
         PQclear(applied);
         orm_migration_list_free(&files);
         return -1;
     }
+    size_t edited = 0;
     for (int row = 0; row < PQntuples(applied); row++) {
         const char *id = PQgetvalue(applied, row, 0);
+        const struct orm_migration *migration = orm_migration_list_find(&files, id);
+        bool was_edited = migration && is_edited(applied, row, migration);
+        edited += was_edited;
         orm_migrate_say(out, "applied %s %s%s\n", id, PQgetvalue(applied, row, 1),
-            orm_migration_list_find(&files, id) ? "" : " (warning: its file is missing)");
+                        !migration   ? " (warning: its file is missing)"
+                        : was_edited ? " (edited since it was applied: checksum differs)"
+                                     : "");
     }
     size_t pending = 0;
     for (size_t i = 0; i < files.count; i++) {
@@ -401,16 +529,15 @@ int orm_migrations_check(const struct cfg_config *config, PGconn *conn, FILE *ou
             pending++;
         }
     }
-    struct orm_declared declared;
-    orm_declared_init(&declared, config);
-    size_t drift = orm_diff_drift(&declared, &live, out);
-    orm_declared_free(&declared);
-    if (pending == 0 && drift == 0)
+    size_t drift = orm_plan_describe(&plan, out);
+    if (pending == 0 && drift == 0 && edited == 0)
         orm_migrate_say(out, "ok: %d applied, nothing pending, no drift\n", PQntuples(applied));
+    else if (edited)
+        orm_migrate_say(out, "%zu pending, %zu drift, %zu edited\n", pending, drift, edited);
     else
         orm_migrate_say(out, "%zu pending, %zu drift\n", pending, drift);
-    orm_live_schema_free(&live);
+    orm_plan_free(&plan);
     PQclear(applied);
     orm_migration_list_free(&files);
-    return pending || drift ? 1 : 0;
+    return pending || drift || edited ? 1 : 0;
 }

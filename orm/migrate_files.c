@@ -3,9 +3,9 @@
  * into their forwards and backwards sections. A file looks like
  *
  *     -- restable migration 20240102030405 add_rating
- *     -- restable:forwards
+ *     -- +forwards
  *     ALTER TABLE "movie" ADD COLUMN "rating" integer;
- *     -- restable:backwards
+ *     -- +backwards
  *     ALTER TABLE "movie" DROP COLUMN "rating";
  *
  * and is named "<id>_<name>.sql"; the id (UTC creation time, YYYYMMDDHHMMSS, then "b", "c"...
@@ -21,10 +21,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "orm/migrate_internal.h"
 
-#define FORWARDS_MARKER "-- restable:forwards"
-#define BACKWARDS_MARKER "-- restable:backwards"
+#define FORWARDS_MARKER "-- +forwards"
+#define BACKWARDS_MARKER "-- +backwards"
+/* what files written before 0.2 say; still read */
+#define OLD_FORWARDS_MARKER "-- restable:forwards"
+#define OLD_BACKWARDS_MARKER "-- restable:backwards"
 #define MAX_NAME 60
 
 static char *copy_n_or_abort(const char *text, size_t length)
@@ -96,7 +101,8 @@ static int split_sections(struct orm_migration *migration, const char *text, str
         const char *newline = strchr(line, '\n');
         size_t length = newline ? (size_t)(newline - line) : strlen(line);
         const char *next = newline ? newline + 1 : line + length;
-        if (is_marker(line, length, FORWARDS_MARKER)) {
+        if (is_marker(line, length, FORWARDS_MARKER) ||
+            is_marker(line, length, OLD_FORWARDS_MARKER)) {
             if (forwards) {
                 rs_error_set(error, 1, NULL, "%s: line %d: a second \"" FORWARDS_MARKER "\"",
                              migration->file_name, line_number);
@@ -104,7 +110,8 @@ static int split_sections(struct orm_migration *migration, const char *text, str
             }
             forwards = next;
             migration->forwards_line = line_number + 1;
-        } else if (is_marker(line, length, BACKWARDS_MARKER)) {
+        } else if (is_marker(line, length, BACKWARDS_MARKER) ||
+                   is_marker(line, length, OLD_BACKWARDS_MARKER)) {
             if (!forwards || backwards) {
                 rs_error_set(error, 1, NULL,
                              "%s: line %d: \"" BACKWARDS_MARKER
@@ -185,6 +192,12 @@ static int read_one(const char *directory, const char *file_name, size_t id_leng
         rs_error_set(error, 1, NULL, "cannot read %.200s: %s", migration->path, strerror(errno));
         return -1;
     }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_length = 0;
+    if (EVP_Digest(text, strlen(text), digest, &digest_length, EVP_sha256(), NULL) != 1)
+        digest_length = 0;
+    for (unsigned int i = 0; i < digest_length && i < 32; i++)
+        snprintf(migration->checksum + 2 * i, 3, "%02x", digest[i]);
     int status = split_sections(migration, text, error);
     free(text);
     return status;

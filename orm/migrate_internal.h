@@ -21,14 +21,39 @@ struct orm_live_column {
     bool is_nullable;
 };
 
+/* A primary key, unique, foreign key or check constraint. */
+struct orm_live_constraint {
+    char *name;
+    char kind;        /* 'p', 'u', 'f' or 'c', as pg_constraint.contype */
+    char *column;     /* its first column, or NULL (a table-wide check) */
+    int column_count; /* how many columns it spans; only 1-column ones are ever compared */
+    char *definition; /* pg_get_constraintdef(): "UNIQUE (title)", "CHECK (...)"... */
+    char *ref_table;  /* foreign keys: the referenced table and column, else NULL */
+    char *ref_column;
+    char on_delete, on_update; /* foreign keys: pg_constraint's 'a' 'r' 'c' 'n' 'd' */
+};
+
+/* An index that no constraint owns (those go and come with their constraint). */
+struct orm_live_index {
+    char *name;
+    char *column;   /* its first column, or NULL for an expression index */
+    bool is_simple; /* one plain column, btree, no predicate: what "index": true makes */
+    bool is_unique;
+    char *definition; /* pg_get_indexdef(): the CREATE INDEX statement */
+};
+
 struct orm_live_table {
     char *name;
     struct orm_live_column *columns; /* attnum order */
     size_t column_count;
+    struct orm_live_constraint *constraints; /* name order */
+    size_t constraint_count;
+    struct orm_live_index *indexes; /* name order */
+    size_t index_count;
 };
 
-/* Ordinary and partitioned tables of current_schema() (normally "public"). Later diffs
- * (constraints, indexes) extend these structs. */
+/* Ordinary and partitioned tables of current_schema() (normally "public"), except
+ * restable_migrations, with their columns, constraints and indexes. */
 struct orm_live_schema {
     struct orm_live_table *tables; /* name order */
     size_t table_count;
@@ -40,24 +65,41 @@ const struct orm_live_table *orm_live_table_find(const struct orm_live_schema *s
                                                  const char *name);
 const struct orm_live_column *orm_live_column_find(const struct orm_live_table *table,
                                                    const char *name);
+/* The first 1-column constraint of kind on column, or NULL. */
+const struct orm_live_constraint *orm_live_constraint_find(const struct orm_live_table *table,
+                                                           char kind, const char *column);
+/* The first simple index on column (unique or not, as asked), or NULL. */
+const struct orm_live_index *orm_live_index_find(const struct orm_live_table *table,
+                                                 const char *column, bool is_unique);
+
+/* ---- the declared defaults and checks as PostgreSQL prints them (orm/probe.c) -------------- */
+
+struct orm_probe_column {
+    char *default_sql; /* pg_get_expr() of the declared default, or NULL for none */
+    char *check;       /* pg_get_constraintdef() of the choices check, or NULL for none */
+};
+
+struct orm_probe {
+    struct orm_probe_table {
+        struct orm_probe_column *columns; /* as declared->tables[t]->columns */
+        size_t column_count;
+    } * tables; /* as declared->tables */
+    size_t table_count;
+};
+
+/* Creates the declared tables as temporary tables in a transaction it rolls back, and reads
+ * their defaults and checks. Needs the connection idle (not in a transaction). */
+int orm_probe_read(PGconn *conn, const struct orm_declared *declared, struct orm_probe *probe,
+                   struct rs_error *error);
+void orm_probe_free(struct orm_probe *probe);
 
 /* ---- the diff (orm/migrate_diff.c) --------------------------------------------------------- */
 
-/* Appends the SQL turning the live schema into the declared one, and the SQL undoing it.
- * Today: missing tables (with their constraints and indexes) and missing columns. Returns
- * the number of changes; 0 means the database already has everything declared. */
 /* Progress for the CLI on out (may be NULL), flushed so it keeps order with stderr
  * (orm/migrate.c). */
 void orm_migrate_say(FILE *out, const char *format, ...) __attribute__((format(printf, 2, 3)));
 
-size_t orm_diff_sql(const struct orm_declared *declared, const struct orm_live_schema *live,
-                    struct sb *forwards, struct sb *backwards);
-
-/* Writes one "drift: ..." line to out (may be NULL) per difference between the declared and
- * the live schema: missing tables and columns, undeclared columns of declared tables, type
- * and nullability mismatches. Returns how many. */
-size_t orm_diff_drift(const struct orm_declared *declared, const struct orm_live_schema *live,
-                      FILE *out);
+/* The diff between the declared and the live schema is a plan of steps: orm/diff_internal.h. */
 
 /* ---- migration files (orm/migrate_files.c) ------------------------------------------------- */
 
@@ -68,6 +110,7 @@ struct orm_migration {
     char *path;      /* directory + file name */
     char *forwards;  /* the text between the section markers */
     char *backwards;
+    char checksum[65]; /* SHA-256 of the whole file, hex: an edit after applying shows */
     int forwards_line; /* file line of the first line of each section (1-based) */
     int backwards_line;
 };

@@ -99,9 +99,9 @@ struct orm_select {
     size_t order_count;
     const struct orm_field *fields; /* none: every non-secret column of the table */
     size_t field_count;
-    bool readable;  /* add "<fk>_readable" for each foreign key in the output */
-    long limit;     /* < 0: no limit */
-    long offset;    /* <= 0: none */
+    bool readable; /* add "<fk>_readable" for each foreign key in the output */
+    long limit;    /* < 0: no limit */
+    long offset;   /* <= 0: none */
 };
 
 /* A column value to write: value is PostgreSQL text (NULL = SQL NULL). */
@@ -167,23 +167,23 @@ int orm_build_ids(const struct cfg_table *table, const char *search, long limit,
 struct orm_pool;
 
 struct orm_pool_options {
-    const char *url;            /* libpq connection string or URI */
-    int size;                   /* connections */
-    int acquire_timeout_ms;     /* how long a query may wait in the queue; once every
-                                 * connection is busy, up to 3 more queries per connection are
-                                 * pipelined behind the running one and are no longer timed
-                                 * by this (statement_timeout still bounds them) */
-    int statement_timeout_ms;   /* per connection; 0 = none */
-    int queue_limit;            /* waiting queries beyond this fail at once; 0 = 4096 */
+    const char *url;          /* libpq connection string or URI */
+    int size;                 /* connections */
+    int acquire_timeout_ms;   /* how long a query may wait in the queue; once every
+                               * connection is busy, up to 3 more queries per connection are
+                               * pipelined behind the running one and are no longer timed
+                               * by this (statement_timeout still bounds them) */
+    int statement_timeout_ms; /* per connection; 0 = none */
+    int queue_limit;          /* waiting queries beyond this fail at once; 0 = 4096 */
 };
 
 enum orm_status {
     ORM_OK = 0,
-    ORM_E_UNAVAILABLE,   /* no connection to the database could be used (down, reconnecting) */
-    ORM_E_TIMEOUT,       /* waited acquire_timeout_ms without getting a connection */
-    ORM_E_QUEUE_FULL,    /* too many waiting already */
-    ORM_E_QUERY,         /* PostgreSQL answered with an error: see sqlstate / constraint */
-    ORM_E_SHUTDOWN,      /* the pool is closing */
+    ORM_E_UNAVAILABLE, /* no connection to the database could be used (down, reconnecting) */
+    ORM_E_TIMEOUT,     /* waited acquire_timeout_ms without getting a connection */
+    ORM_E_QUEUE_FULL,  /* too many waiting already */
+    ORM_E_QUERY,       /* PostgreSQL answered with an error: see sqlstate / constraint */
+    ORM_E_SHUTDOWN,    /* the pool is closing */
 };
 
 /* What a query came to. On ORM_OK result holds the last statement's result and belongs to the
@@ -259,21 +259,37 @@ int orm_schema_generate(PGconn *conn, FILE *out, struct rs_error *error);
  * returns its path (caller frees) or NULL with error. */
 /* NULL with error->status 0 means nothing to do (--auto found no difference: "no changes: the
  * database matches the config"); error->status 1 is a real failure. */
-char *orm_migrations_new(const struct cfg_config *config, PGconn *conn, bool is_auto,
-                         const char *name, struct rs_error *error);
+struct orm_new_options {
+    bool is_auto;           /* fill it with the SQL the config needs */
+    const char *name;       /* or NULL: "auto" / "manual" */
+    bool allow_destructive; /* write drops and narrowing type changes live, not commented */
+    /* write nothing when every change would be held back (forwards' catch-up: such a file
+     * would change nothing, and the next run would write it again) */
+    bool skip_when_only_destructive;
+};
+/* Warnings (destructive steps held back) go to out (may be NULL). */
+char *orm_migrations_new(const struct cfg_config *config, PGconn *conn,
+                         const struct orm_new_options *options, FILE *out, struct rs_error *error);
 
 struct orm_forwards_options {
-    const char *to;   /* stop after this migration id, or NULL for all */
-    bool preview;     /* print SQL, change nothing */
-    bool fake;        /* record as applied without running */
+    const char *to; /* stop after this migration id, or NULL for all */
+    bool preview;   /* print SQL, change nothing */
+    bool fake;      /* record as applied without running */
+    bool force;     /* accept applied files edited since: record their new checksums */
 };
 /* Applies pending migrations under an advisory lock; reports progress on out. */
 int orm_migrations_forwards(const struct cfg_config *config, PGconn *conn,
                             const struct orm_forwards_options *options, FILE *out,
                             struct rs_error *error);
-/* Reverts the last `count` migrations, or down to (not including) `to` when set. */
-int orm_migrations_backwards(const struct cfg_config *config, PGconn *conn, const char *to,
-                             int count, FILE *out, struct rs_error *error);
+struct orm_backwards_options {
+    const char *to; /* revert every migration after this one (it stays), or NULL */
+    int count;      /* without to: how many to revert, newest first (0 means 1) */
+    bool preview;   /* print the backwards SQL, change nothing */
+};
+/* Reverts migrations under the advisory lock; reports progress on out. */
+int orm_migrations_backwards(const struct cfg_config *config, PGconn *conn,
+                             const struct orm_backwards_options *options, FILE *out,
+                             struct rs_error *error);
 /* Lists applied/pending and drift; returns 0 when clean, 1 when pending or drifted, -1 on
  * error. */
 int orm_migrations_check(const struct cfg_config *config, PGconn *conn, FILE *out,

@@ -155,8 +155,8 @@ long orm_declared_find(const struct orm_declared *declared, const char *name)
 /* ---- statements ------------------------------------------------------------------------ */
 
 /* CONSTRAINT "t_c_fkey" FOREIGN KEY ("c") REFERENCES "target" ("key") ON DELETE … */
-static void append_foreign_key(const struct cfg_table *table, const struct cfg_column *column,
-                               struct sb *out)
+void orm_schema_foreign_key(const struct cfg_table *table, const struct cfg_column *column,
+                            struct sb *out)
 {
     sb_append(out, "CONSTRAINT ");
     orm_schema_object_name(out, table->name, column->name, "fkey");
@@ -175,8 +175,8 @@ static void append_foreign_key(const struct cfg_table *table, const struct cfg_c
                cfg_fk_action_sql(column->on_update));
 }
 
-static void append_unique(const struct cfg_table *table, const struct cfg_column *column,
-                          struct sb *out)
+void orm_schema_unique(const struct cfg_table *table, const struct cfg_column *column,
+                       struct sb *out)
 {
     sb_append(out, "CONSTRAINT ");
     orm_schema_object_name(out, table->name, column->name, "key");
@@ -185,8 +185,17 @@ static void append_unique(const struct cfg_table *table, const struct cfg_column
     sb_append_char(out, ')');
 }
 
-static void append_index(const struct cfg_table *table, const struct cfg_column *column,
-                         struct sb *out)
+void orm_schema_choices(const struct cfg_table *table, const struct cfg_column *column,
+                        struct sb *out)
+{
+    sb_append(out, "CONSTRAINT ");
+    orm_schema_object_name(out, table->name, column->name, "check");
+    sb_append_char(out, ' ');
+    orm_schema_choices_check(column, out);
+}
+
+void orm_schema_index(const struct cfg_table *table, const struct cfg_column *column,
+                      struct sb *out)
 {
     sb_append(out, "CREATE INDEX ");
     orm_schema_object_name(out, table->name, column->name, "idx");
@@ -197,7 +206,7 @@ static void append_index(const struct cfg_table *table, const struct cfg_column 
     sb_append(out, ");\n");
 }
 
-static void append_alter_table(const struct cfg_table *table, struct sb *out)
+void orm_schema_alter_table(const struct cfg_table *table, struct sb *out)
 {
     sb_append(out, "ALTER TABLE ");
     orm_quote_identifier(out, table->name);
@@ -239,7 +248,14 @@ static void append_create_table(const struct orm_declared *declared, const bool 
         const struct cfg_column *column = &table->columns[c];
         if (column->is_unique && !column->is_primary_key) {
             sb_append(out, separator);
-            append_unique(table, column, out);
+            orm_schema_unique(table, column, out);
+        }
+    }
+    for (size_t c = 0; c < table->column_count; c++) {
+        const struct cfg_column *column = &table->columns[c];
+        if (column->choices) {
+            sb_append(out, separator);
+            orm_schema_choices(table, column, out);
         }
     }
     for (size_t c = 0; c < table->column_count; c++) {
@@ -247,13 +263,13 @@ static void append_create_table(const struct orm_declared *declared, const bool 
         if (column->type == CFG_TYPE_FOREIGN_KEY &&
             !is_deferred(declared, is_missing, index, column)) {
             sb_append(out, separator);
-            append_foreign_key(table, column, out);
+            orm_schema_foreign_key(table, column, out);
         }
     }
     sb_append(out, "\n);\n");
     for (size_t c = 0; c < table->column_count; c++)
         if (orm_schema_column_is_indexed(&table->columns[c]))
-            append_index(table, &table->columns[c], out);
+            orm_schema_index(table, &table->columns[c], out);
 }
 
 size_t orm_schema_create_tables(const struct orm_declared *declared, const bool *is_missing,
@@ -284,9 +300,9 @@ size_t orm_schema_create_tables(const struct orm_declared *declared, const bool 
             if (!has_deferred)
                 sb_append_char(forwards, '\n');
             has_deferred = true;
-            append_alter_table(table, forwards);
+            orm_schema_alter_table(table, forwards);
             sb_append(forwards, "ADD ");
-            append_foreign_key(table, column, forwards);
+            orm_schema_foreign_key(table, column, forwards);
             sb_append(forwards, ";\n");
         }
     }
@@ -301,7 +317,7 @@ size_t orm_schema_create_tables(const struct orm_declared *declared, const bool 
             if (column->type != CFG_TYPE_FOREIGN_KEY ||
                 !is_deferred(declared, is_missing, i, column))
                 continue;
-            append_alter_table(table, backwards);
+            orm_schema_alter_table(table, backwards);
             sb_append(backwards, "DROP CONSTRAINT ");
             orm_schema_object_name(backwards, table->name, column->name, "fkey");
             sb_append(backwards, ";\n");
@@ -329,33 +345,39 @@ void orm_schema_add_column(const struct cfg_table *table, const struct cfg_colum
         orm_quote_identifier(forwards, table->name);
         sb_append(forwards, " has rows; add a DEFAULT or fill the column in first\n");
     }
-    append_alter_table(table, forwards);
+    orm_schema_alter_table(table, forwards);
     sb_append(forwards, "ADD COLUMN ");
     orm_schema_column_sql(column, forwards);
     sb_append(forwards, ";\n");
     if (column->is_primary_key) {
-        append_alter_table(table, forwards);
+        orm_schema_alter_table(table, forwards);
         sb_append(forwards, "ADD CONSTRAINT ");
         orm_schema_object_name(forwards, table->name, NULL, "pkey");
         sb_append(forwards, " PRIMARY KEY (");
         orm_quote_identifier(forwards, column->name);
         sb_append(forwards, ");\n");
     } else if (column->is_unique) {
-        append_alter_table(table, forwards);
+        orm_schema_alter_table(table, forwards);
         sb_append(forwards, "ADD ");
-        append_unique(table, column, forwards);
+        orm_schema_unique(table, column, forwards);
+        sb_append(forwards, ";\n");
+    }
+    if (column->choices) {
+        orm_schema_alter_table(table, forwards);
+        sb_append(forwards, "ADD ");
+        orm_schema_choices(table, column, forwards);
         sb_append(forwards, ";\n");
     }
     if (column->type == CFG_TYPE_FOREIGN_KEY) {
-        append_alter_table(table, forwards);
+        orm_schema_alter_table(table, forwards);
         sb_append(forwards, "ADD ");
-        append_foreign_key(table, column, forwards);
+        orm_schema_foreign_key(table, column, forwards);
         sb_append(forwards, ";\n");
     }
     if (orm_schema_column_is_indexed(column))
-        append_index(table, column, forwards);
+        orm_schema_index(table, column, forwards);
     if (backwards) {
-        append_alter_table(table, backwards);
+        orm_schema_alter_table(table, backwards);
         sb_append(backwards, "DROP COLUMN ");
         orm_quote_identifier(backwards, column->name);
         sb_append(backwards, ";\n");

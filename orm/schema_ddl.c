@@ -33,6 +33,15 @@ void orm_schema_quote_literal(struct sb *out, const char *text)
 void orm_schema_object_name(struct sb *out, const char *table, const char *column,
                             const char *suffix)
 {
+    struct sb name = {0};
+    orm_schema_object_name_raw(&name, table, column, suffix);
+    orm_quote_identifier(out, sb_text(&name));
+    sb_free(&name);
+}
+
+void orm_schema_object_name_raw(struct sb *out, const char *table, const char *column,
+                                const char *suffix)
+{
     /* PostgreSQL's makeObjectName: drop characters from the longer part until it fits. Names
      * are ASCII (config rule), so byte counts are character counts. */
     size_t table_length = strlen(table);
@@ -45,16 +54,13 @@ void orm_schema_object_name(struct sb *out, const char *table, const char *colum
         else
             column_length--;
     }
-    struct sb name = {0};
-    sb_append_n(&name, table, table_length);
+    sb_append_n(out, table, table_length);
     if (column) {
-        sb_append_char(&name, '_');
-        sb_append_n(&name, column, column_length);
+        sb_append_char(out, '_');
+        sb_append_n(out, column, column_length);
     }
-    sb_append_char(&name, '_');
-    sb_append(&name, suffix);
-    orm_quote_identifier(out, sb_text(&name));
-    sb_free(&name);
+    sb_append_char(out, '_');
+    sb_append(out, suffix);
 }
 
 static enum cfg_type key_value_type(enum cfg_type type)
@@ -319,6 +325,37 @@ bool orm_schema_default_sql(const struct cfg_column *column, struct sb *out)
     return false;
 }
 
+void orm_schema_choices_check(const struct cfg_column *column, struct sb *out)
+{
+    bool is_array = column->type == CFG_TYPE_ARRAY;
+    sb_append(out, "CHECK (");
+    orm_quote_identifier(out, column->name);
+    sb_append(out, is_array ? " <@ ARRAY[" : " IN (");
+    size_t index;
+    const json_t *choice;
+    json_array_foreach(column->choices, index, choice)
+    {
+        if (index)
+            sb_append(out, ", ");
+        if (!is_array)
+            append_value_default(column, choice, out);
+        else if (json_is_string(choice))
+            orm_schema_quote_literal(out, json_string_value(choice));
+        else if (json_is_boolean(choice))
+            sb_append(out, json_is_true(choice) ? "true" : "false");
+        else if (json_is_number(choice))
+            append_number(out, choice);
+        else
+            append_json_text(out, choice);
+    }
+    if (is_array) {
+        /* an empty ARRAY[] needs the type, and a typed one compares without casts */
+        sb_append(out, "]::");
+        orm_column_ddl_type(column, out);
+    }
+    sb_append(out, "))");
+}
+
 void orm_schema_column_sql(const struct cfg_column *column, struct sb *out)
 {
     orm_quote_identifier(out, column->name);
@@ -338,7 +375,7 @@ bool orm_schema_column_is_indexed(const struct cfg_column *column)
 {
     if (column->is_primary_key || column->is_unique)
         return false;
-    return column->has_index || column->type == CFG_TYPE_FOREIGN_KEY;
+    return column->has_index || (column->type == CFG_TYPE_FOREIGN_KEY && !column->is_index_off);
 }
 
 /* ---- the normaliser ------------------------------------------------------------------- */

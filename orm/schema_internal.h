@@ -41,6 +41,15 @@ void orm_schema_quote_literal(struct sb *out, const char *text);
 void orm_schema_object_name(struct sb *out, const char *table, const char *column,
                             const char *suffix);
 
+/* The same name unquoted, as pg_catalog holds it. */
+void orm_schema_object_name_raw(struct sb *out, const char *table, const char *column,
+                                const char *suffix);
+
+/* Appends the CHECK expression that keeps a column with choices to them:
+ * CHECK ("genre" IN ('drama', 'comedy')), or CHECK ("tags" <@ ARRAY['a', 'b']::text[]) for
+ * an array. Named "<table>_<column>_check". */
+void orm_schema_choices_check(const struct cfg_column *column, struct sb *out);
+
 /* Appends the column's DEFAULT expression ("0", "'it''s'", "now()", "'{}'"...). Returns false
  * (appending nothing) when the column has no default in the database: none declared, a JSON
  * null, or a serial column whose sequence provides it. */
@@ -58,6 +67,22 @@ void orm_schema_normalize_type(const char *type, struct sb *out);
  * does not index the referencing side), unless a primary key or unique constraint already
  * provides one. */
 bool orm_schema_column_is_indexed(const struct cfg_column *column);
+
+/* Pieces of DDL for one column of a table (orm/schema.c):
+ *   orm_schema_unique       CONSTRAINT "t_c_key" UNIQUE ("c")
+ *   orm_schema_choices      CONSTRAINT "t_c_check" CHECK (...)
+ *   orm_schema_foreign_key  CONSTRAINT "t_c_fkey" FOREIGN KEY ("c") REFERENCES ... ON UPDATE ...
+ *   orm_schema_index        CREATE INDEX "t_c_idx" ON "t" ("c");\n
+ *   orm_schema_alter_table  ALTER TABLE "t" (and a space) */
+void orm_schema_unique(const struct cfg_table *table, const struct cfg_column *column,
+                       struct sb *out);
+void orm_schema_choices(const struct cfg_table *table, const struct cfg_column *column,
+                        struct sb *out);
+void orm_schema_foreign_key(const struct cfg_table *table, const struct cfg_column *column,
+                            struct sb *out);
+void orm_schema_index(const struct cfg_table *table, const struct cfg_column *column,
+                      struct sb *out);
+void orm_schema_alter_table(const struct cfg_table *table, struct sb *out);
 
 /* Appends the statements creating the tables for which is_missing[i] is true (NULL: all of
  * them), each with its indexes, in declared order. A foreign key to a table that exists

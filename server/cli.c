@@ -22,12 +22,13 @@ static const char usage_text[] =
     "commands:\n"
     "  serve [--migrate]                         run the HTTP server\n"
     "  config check                              validate the config\n"
-    "  migrations new [--auto] [--name NAME]     write a migration file\n"
-    "  migrations forwards [--to ID] [--preview] [--fake]\n"
-    "  migrations backwards [--to ID | N]\n"
+    "  migrations new [--auto] [--name NAME] [--allow-destructive]\n"
+    "                                            write a migration file\n"
+    "  migrations forwards [--to ID] [--preview] [--fake] [--force]\n"
+    "  migrations backwards [--to ID | N] [--preview]\n"
     "  migrations check                          pending migrations and drift\n"
     "  schema sql                                CREATE statements for the tables\n"
-    "  schema generate                           config tables for an existing database\n"
+    "  schema generate [--tables a,b]            config tables for an existing database\n"
     "  schema graph [--format dot]               the tables and their foreign keys\n"
     "  token --sub ID [--scope \"a b\"] [--role R] [--ttl SECONDS]\n"
     "  user create --username U [--password-stdin]\n"
@@ -133,8 +134,12 @@ static int forwards_and_catch_up(const struct cfg_config *config, PGconn *conn,
     }
     if (options->preview || options->fake || options->to)
         return 0;
-    char *path = orm_migrations_new(config, conn, true, "auto", &error);
+    const struct orm_new_options new_options = {
+        .is_auto = true, .name = "auto", .skip_when_only_destructive = true};
+    char *path = orm_migrations_new(config, conn, &new_options, stdout, &error);
     if (!path) {
+        if (error.status == 0 && strncmp(error.message, "no changes", 10) != 0)
+            printf("%s\n", error.message);
         if (error.status == 0)
             return 0;
         fprintf(stderr, "restable: %s\n", error.message);
@@ -167,7 +172,8 @@ static int cli_migrations(struct cli_args *args, const struct cfg_config *config
     int status = 1;
     int option_error = 0;
     if (strcmp(action, "new") == 0) {
-        static const char *const flags[] = {"--auto", NULL}, *const valued[] = {"--name", NULL};
+        static const char *const flags[] = {"--auto", "--allow-destructive", NULL};
+        static const char *const valued[] = {"--name", NULL};
         if (check_options(args, 2, flags, valued) < 0)
             return EXIT_USAGE;
         const char *name = option_value(args, "--name", &option_error);
@@ -177,7 +183,12 @@ static int cli_migrations(struct cli_args *args, const struct cfg_config *config
         PGconn *conn = is_auto ? connect_or_say(config) : NULL;
         if (is_auto && !conn)
             return 1;
-        char *path = orm_migrations_new(config, conn, is_auto, name, &error);
+        const struct orm_new_options options = {
+            .is_auto = is_auto,
+            .name = name,
+            .allow_destructive = has_flag(args, "--allow-destructive"),
+        };
+        char *path = orm_migrations_new(config, conn, &options, stderr, &error);
         if (path) {
             printf("wrote %s\n", path);
             free(path);
@@ -193,7 +204,7 @@ static int cli_migrations(struct cli_args *args, const struct cfg_config *config
         return status;
     }
     if (strcmp(action, "forwards") == 0) {
-        static const char *const flags[] = {"--preview", "--fake", NULL};
+        static const char *const flags[] = {"--preview", "--fake", "--force", NULL};
         static const char *const valued[] = {"--to", NULL};
         if (check_options(args, 2, flags, valued) < 0)
             return EXIT_USAGE;
@@ -201,6 +212,7 @@ static int cli_migrations(struct cli_args *args, const struct cfg_config *config
             .to = option_value(args, "--to", &option_error),
             .preview = has_flag(args, "--preview"),
             .fake = has_flag(args, "--fake"),
+            .force = has_flag(args, "--force"),
         };
         if (option_error)
             return EXIT_USAGE;
@@ -212,6 +224,7 @@ static int cli_migrations(struct cli_args *args, const struct cfg_config *config
         return status;
     }
     if (strcmp(action, "backwards") == 0) {
+        static const char *const flags[] = {"--preview", NULL};
         static const char *const valued[] = {"--to", NULL};
         const char *to = option_value(args, "--to", &option_error);
         int count = 1;
@@ -226,12 +239,14 @@ static int cli_migrations(struct cli_args *args, const struct cfg_config *config
             count = (int)value;
             first_unknown = 3;
         }
-        if (option_error || check_options(args, first_unknown, NULL, valued) < 0)
+        if (option_error || check_options(args, first_unknown, flags, valued) < 0)
             return EXIT_USAGE;
         PGconn *conn = connect_or_say(config);
         if (!conn)
             return 1;
-        status = orm_migrations_backwards(config, conn, to, count, stdout, &error) < 0 ? 1 : 0;
+        const struct orm_backwards_options options = {
+            .to = to, .count = count, .preview = has_flag(args, "--preview")};
+        status = orm_migrations_backwards(config, conn, &options, stdout, &error) < 0 ? 1 : 0;
         if (status)
             fprintf(stderr, "restable: %s\n", error.message);
         PQfinish(conn);
@@ -436,9 +451,11 @@ static int cli_user(struct cli_args *args, const struct cfg_config *config)
         char roles[160];
         snprintf(roles, sizeof roles, "{%s}", role ? role : "");
         const char *params[] = {username, hash, roles};
-        PGresult *result = PQexecParams(
-            conn, "INSERT INTO restable_user (username, password_hash, roles) "
-                  "VALUES ($1, $2, $3::text[])", 3, NULL, params, NULL, NULL, 0);
+        PGresult *result =
+            PQexecParams(conn,
+                         "INSERT INTO restable_user (username, password_hash, roles) "
+                         "VALUES ($1, $2, $3::text[])",
+                         3, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(result) == PGRES_COMMAND_OK) {
             printf("created user %s\n", username);
             status = 0;

@@ -307,7 +307,9 @@ static size_t count_files(const char *path)
 static char *new_auto(struct fixture *f, const char *name)
 {
     struct rs_error error = {0};
-    char *path = orm_migrations_new(&f->config, f->conn, true, name, &error);
+    char *path =
+        orm_migrations_new(&f->config, f->conn,
+                           &(struct orm_new_options){.is_auto = true, .name = name}, NULL, &error);
     if (!path)
         fail_msg("new --auto: %d %s", error.status, error.message);
     return path;
@@ -657,7 +659,9 @@ static void test_new_without_auto_writes_a_skeleton_and_creates_the_folder(void 
 {
     struct fixture *f = *state;
     struct rs_error error = {0};
-    char *path = orm_migrations_new(&f->config, NULL, false, "Add Users! (v2)", &error);
+    char *path = orm_migrations_new(
+        &f->config, NULL, &(struct orm_new_options){.is_auto = false, .name = "Add Users! (v2)"},
+        NULL, &error);
     assert_non_null(path);
     const char *file_name = strrchr(path, '/') + 1;
     assert_int_equal(strncmp(path, f->migrations, strlen(f->migrations)), 0);
@@ -666,13 +670,14 @@ static void test_new_without_auto_writes_a_skeleton_and_creates_the_folder(void 
     char *text = read_file(path);
     char expected[256];
     snprintf(expected, sizeof expected,
-             "-- restable migration %.14s add_users_v2\n-- restable:forwards\n\n"
-             "-- restable:backwards\n",
+             "-- restable migration %.14s add_users_v2\n-- +forwards\n\n"
+             "-- +backwards\n",
              file_name);
     assert_string_equal(text, expected);
     free(text);
     free(path);
-    path = orm_migrations_new(&f->config, NULL, false, NULL, &error);
+    path = orm_migrations_new(
+        &f->config, NULL, &(struct orm_new_options){.is_auto = false, .name = NULL}, NULL, &error);
     assert_non_null(path);
     assert_non_null(strstr(path, "_manual.sql"));
     free(path);
@@ -682,15 +687,19 @@ static void test_new_in_the_same_second_gets_a_later_id(void **state)
 {
     struct fixture *f = *state;
     struct rs_error error = {0};
-    char *first = orm_migrations_new(&f->config, NULL, false, "one", &error);
-    char *second = orm_migrations_new(&f->config, NULL, false, "two", &error);
+    char *first = orm_migrations_new(
+        &f->config, NULL, &(struct orm_new_options){.is_auto = false, .name = "one"}, NULL, &error);
+    char *second = orm_migrations_new(
+        &f->config, NULL, &(struct orm_new_options){.is_auto = false, .name = "two"}, NULL, &error);
     assert_non_null(first);
     assert_non_null(second);
     const char *first_id = strrchr(first, '/') + 1, *second_id = strrchr(second, '/') + 1;
     if (strncmp(first_id, second_id, 14) == 0)
         assert_string_equal(second_id + 14, "b_two.sql");
     assert_true(strcmp(first_id, second_id) < 0); /* file names sort as ids do */
-    char *third = orm_migrations_new(&f->config, NULL, false, "three", &error);
+    char *third = orm_migrations_new(&f->config, NULL,
+                                     &(struct orm_new_options){.is_auto = false, .name = "three"},
+                                     NULL, &error);
     assert_non_null(third);
     assert_true(strcmp(second_id, strrchr(third, '/') + 1) < 0);
     free(third);
@@ -706,10 +715,12 @@ static void test_file_without_markers_is_named_in_the_error(void **state)
     snprintf(path, sizeof path, "%s/20200101000000_bare.sql", f->migrations);
     write_file(path, "CREATE TABLE x (id int);\n");
     struct rs_error error = {0};
-    assert_null(orm_migrations_new(&f->config, NULL, false, "next", &error));
+    assert_null(orm_migrations_new(&f->config, NULL,
+                                   &(struct orm_new_options){.is_auto = false, .name = "next"},
+                                   NULL, &error));
     assert_int_equal(error.status, 1);
     assert_non_null(strstr(error.message, "20200101000000_bare.sql"));
-    assert_non_null(strstr(error.message, "-- restable:forwards"));
+    assert_non_null(strstr(error.message, "-- +forwards"));
 }
 
 /* ---- against PostgreSQL ------------------------------------------------------------------ */
@@ -731,19 +742,19 @@ static void test_auto_migration_round_trip(void **state)
     declare_movies(f);
     struct capture capture = {0};
     assert_int_equal(check(f, &capture), 1);
-    assert_non_null(strstr(capture.text, "drift: table movie is declared but missing"));
+    assert_non_null(strstr(capture.text, "drift: movie: declared, missing from the database"));
 
     char *path = new_auto(f, "initial");
     assert_non_null(strstr(path, "_initial.sql"));
     char *text = read_file(path);
-    const char *forwards = strstr(text, "-- restable:forwards\n");
-    const char *backwards = strstr(text, "-- restable:backwards\n");
+    const char *forwards = strstr(text, "-- +forwards\n");
+    const char *backwards = strstr(text, "-- +backwards\n");
     assert_non_null(forwards);
     assert_non_null(backwards);
     /* the forwards section is exactly what `schema sql` prints */
-    assert_int_equal(
-        strncmp(forwards + strlen("-- restable:forwards\n"), movies_sql, strlen(movies_sql)), 0);
-    assert_string_equal(backwards, "-- restable:backwards\n"
+    assert_int_equal(strncmp(forwards + strlen("-- +forwards\n"), movies_sql, strlen(movies_sql)),
+                     0);
+    assert_string_equal(backwards, "-- +backwards\n"
                                    "DROP TABLE \"movie\";\nDROP TABLE \"director\";\n");
     free(text);
     assert_int_equal(check(f, &capture), 1);
@@ -755,7 +766,9 @@ static void test_auto_migration_round_trip(void **state)
     assert_query(f->conn, "SELECT count(*) FROM restable_migrations", "1");
 
     struct rs_error error = {0};
-    assert_null(orm_migrations_new(&f->config, f->conn, true, NULL, &error));
+    assert_null(orm_migrations_new(&f->config, f->conn,
+                                   &(struct orm_new_options){.is_auto = true, .name = NULL}, NULL,
+                                   &error));
     assert_int_equal(error.status, 0);
     assert_string_equal(error.message, "no changes: the database matches the config");
     assert_int_equal(count_files(f->migrations), 1);
@@ -874,13 +887,19 @@ static void test_backwards_drops_the_tables_and_the_record(void **state)
     struct capture capture = {0};
     struct rs_error error = {0};
     assert_int_equal(
-        orm_migrations_backwards(&f->config, f->conn, NULL, 1, capture_start(&capture), &error), 0);
+        orm_migrations_backwards(&f->config, f->conn,
+                                 &(struct orm_backwards_options){.to = NULL, .count = 1},
+                                 capture_start(&capture), &error),
+        0);
     assert_non_null(strstr(capture_end(&capture), "reverted "));
     assert_query(f->conn, "SELECT to_regclass('movie')", NULL);
     assert_query(f->conn, "SELECT to_regclass('director')", NULL);
     assert_query(f->conn, "SELECT count(*) FROM restable_migrations", "0");
     assert_int_equal(
-        orm_migrations_backwards(&f->config, f->conn, NULL, 1, capture_start(&capture), &error), 0);
+        orm_migrations_backwards(&f->config, f->conn,
+                                 &(struct orm_backwards_options){.to = NULL, .count = 1},
+                                 capture_start(&capture), &error),
+        0);
     assert_non_null(strstr(capture_end(&capture), "nothing to revert"));
     capture_free(&capture);
     forwards_ok(f, NULL, "applied "); /* and it can go forwards again */
@@ -894,9 +913,8 @@ static void write_migration(struct fixture *f, const char *file_name, const char
     char path[256];
     snprintf(path, sizeof path, "%s/%s", f->migrations, file_name);
     char text[2048];
-    snprintf(text, sizeof text,
-             "-- restable migration\n-- restable:forwards\n%s-- restable:backwards\n%s", forwards,
-             backwards);
+    snprintf(text, sizeof text, "-- restable migration\n-- +forwards\n%s-- +backwards\n%s",
+             forwards, backwards);
     write_file(path, text);
 }
 
@@ -939,15 +957,15 @@ static void test_auto_adds_a_column_declared_later(void **state)
     genre->has_index = true;
     struct capture capture = {0};
     assert_int_equal(check(f, &capture), 1);
-    assert_non_null(strstr(capture.text, "drift: movie.genre is declared but missing"));
+    assert_non_null(strstr(capture.text, "drift: movie.genre: declared varchar(20) null, missing from the database"));
     capture_free(&capture);
 
     char *path = new_auto(f, "genre");
     char *text = read_file(path);
-    assert_non_null(strstr(text, "-- restable:forwards\n"
+    assert_non_null(strstr(text, "-- +forwards\n"
                                  "ALTER TABLE \"movie\" ADD COLUMN \"genre\" varchar(20);\n"
                                  "CREATE INDEX \"movie_genre_idx\" ON \"movie\" (\"genre\");\n"));
-    assert_non_null(strstr(text, "-- restable:backwards\n"
+    assert_non_null(strstr(text, "-- +backwards\n"
                                  "ALTER TABLE \"movie\" DROP COLUMN \"genre\";\n"));
     free(text);
     free(path);
@@ -972,10 +990,13 @@ static void test_check_reports_type_and_nullability_drift(void **state)
     struct capture capture = {0};
     assert_int_equal(check(f, &capture), 1);
     static const char *const expected[] = {
-        "drift: movie.rating is bigint in the database, declared integer\n",
-        "drift: movie.name is nullable in the database, declared NOT NULL\n",
-        "drift: movie.stray is in the database but not declared\n",
-        "drift: director.id is declared serial but has no sequence default in the database\n",
+        "drift: movie.rating: declared integer not null default 0, database bigint not null "
+        "default 0\n",
+        "drift: movie.name: declared varchar(200) not null, database character varying(200) "
+        "null\n",
+        "drift: movie.stray: in the database (text null), not declared (drop column)\n",
+        "drift: director.id: declared serial not null, database integer not null (no sequence "
+        "default)\n",
     };
     for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++)
         if (!strstr(capture.text, expected[i]))
@@ -1007,8 +1028,10 @@ static void test_forwards_to_stops_there_and_rejects_an_unknown_id(void **state)
 
     /* backwards --to reverts what came after, newest first */
     struct capture capture = {0};
-    assert_int_equal(orm_migrations_backwards(&f->config, f->conn, "20200101000000", 0,
-                                              capture_start(&capture), &error),
+    assert_int_equal(orm_migrations_backwards(
+                         &f->config, f->conn,
+                         &(struct orm_backwards_options){.to = "20200101000000", .count = 0},
+                         capture_start(&capture), &error),
                      0);
     const char *output = capture_end(&capture);
     const char *three = strstr(output, "reverted 20200103000000");
@@ -1017,8 +1040,11 @@ static void test_forwards_to_stops_there_and_rejects_an_unknown_id(void **state)
     capture_free(&capture);
     assert_query(f->conn, "SELECT string_agg(id, ',') FROM restable_migrations", "20200101000000");
     assert_query(f->conn, "SELECT to_regclass('two')", NULL);
-    assert_int_equal(
-        orm_migrations_backwards(&f->config, f->conn, "20990101000000", 0, NULL, &error), -1);
+    assert_int_equal(orm_migrations_backwards(
+                         &f->config, f->conn,
+                         &(struct orm_backwards_options){.to = "20990101000000", .count = 0}, NULL,
+                         &error),
+                     -1);
 }
 
 static void test_missing_file_warns_forwards_and_stops_backwards(void **state)
@@ -1033,7 +1059,10 @@ static void test_missing_file_warns_forwards_and_stops_backwards(void **state)
     assert_int_equal(unlink(path), 0);
     forwards_ok(f, NULL, "warning: 20200101000000 one is recorded as applied but has no file");
     struct rs_error error = {0};
-    assert_int_equal(orm_migrations_backwards(&f->config, f->conn, NULL, 1, NULL, &error), -1);
+    assert_int_equal(orm_migrations_backwards(
+                         &f->config, f->conn,
+                         &(struct orm_backwards_options){.to = NULL, .count = 1}, NULL, &error),
+                     -1);
     assert_non_null(strstr(error.message, "cannot revert 20200101000000"));
     assert_query(f->conn, "SELECT to_regclass('one')::text", "one");
 }
@@ -1045,7 +1074,9 @@ static void test_auto_refuses_while_migrations_are_pending(void **state)
     declare_movies(f);
     free(new_auto(f, "initial"));
     struct rs_error error = {0};
-    assert_null(orm_migrations_new(&f->config, f->conn, true, "again", &error));
+    assert_null(orm_migrations_new(&f->config, f->conn,
+                                   &(struct orm_new_options){.is_auto = true, .name = "again"},
+                                   NULL, &error));
     assert_int_equal(error.status, 1);
     assert_non_null(strstr(error.message, "_initial.sql"));
     assert_int_equal(count_files(f->migrations), 1);
@@ -1066,7 +1097,10 @@ static void test_cyclic_tables_migrate_both_ways(void **state)
     forwards_ok(f, NULL, "applied ");
     assert_query(f->conn, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'", "3");
     struct rs_error error = {0};
-    assert_int_equal(orm_migrations_backwards(&f->config, f->conn, NULL, 1, NULL, &error), 0);
+    assert_int_equal(orm_migrations_backwards(
+                         &f->config, f->conn,
+                         &(struct orm_backwards_options){.to = NULL, .count = 1}, NULL, &error),
+                     0);
     assert_query(f->conn, "SELECT to_regclass('a')", NULL);
     assert_query(f->conn, "SELECT to_regclass('b')", NULL);
 }

@@ -1,0 +1,250 @@
+/*
+ * orm/diff_constraints.c — the constraints of one column that exists: unique, index, foreign
+ * key (target and both actions) and the choices check. Only one-column constraints and
+ * plain one-column btree indexes are compared; anything wider was made by hand and is left
+ * alone. A live constraint is dropped under its live name; a new one gets restable's name.
+ */
+#include <string.h>
+
+#include "orm/diff_internal.h"
+
+struct column_names {
+    const struct cfg_table *table;
+    const struct cfg_column *column;
+    const struct orm_live_table *live;
+    const char *live_column;
+};
+
+static void add_pair(struct orm_plan *plan, enum orm_phase phase, const char *description,
+                     struct sb *forwards, struct sb *backwards)
+{
+    orm_plan_add(plan, phase, false, description, sb_text(forwards), sb_text(backwards));
+    sb_free(forwards);
+    sb_free(backwards);
+}
+
+static void drop_live_index(struct orm_plan *plan, const struct orm_live_index *index,
+                            const char *description)
+{
+    struct sb forwards = {0}, backwards = {0};
+    sb_append(&forwards, "DROP INDEX ");
+    orm_quote_identifier(&forwards, index->name);
+    sb_append(&forwards, ";\n");
+    sb_append(&backwards, index->definition);
+    sb_append(&backwards, ";\n");
+    add_pair(plan, ORM_PHASE_DROP_CONSTRAINTS, description, &forwards, &backwards);
+}
+
+static void drop_live_constraint(struct orm_plan *plan, enum orm_phase phase,
+                                 const struct orm_live_table *live,
+                                 const struct orm_live_constraint *constraint,
+                                 const char *description)
+{
+    struct sb forwards = {0}, backwards = {0};
+    orm_live_drop_constraint(live->name, constraint->name, &forwards);
+    orm_live_add_constraint(live->name, constraint, &backwards);
+    add_pair(plan, phase, description, &forwards, &backwards);
+}
+
+/* ALTER TABLE "t" ADD <constraint>; backwards drops it by restable's name. */
+static void add_declared_constraint(struct orm_plan *plan, enum orm_phase phase,
+                                    const struct column_names *names, const char *suffix,
+                                    void (*append)(const struct cfg_table *,
+                                                   const struct cfg_column *, struct sb *),
+                                    const char *description)
+{
+    struct sb forwards = {0}, backwards = {0};
+    orm_schema_alter_table(names->table, &forwards);
+    sb_append(&forwards, "ADD ");
+    append(names->table, names->column, &forwards);
+    sb_append(&forwards, ";\n");
+    orm_schema_alter_table(names->table, &backwards);
+    sb_append(&backwards, "DROP CONSTRAINT ");
+    orm_schema_object_name(&backwards, names->table->name, names->column->name, suffix);
+    sb_append(&backwards, ";\n");
+    add_pair(plan, phase, description, &forwards, &backwards);
+}
+
+static void diff_unique(struct orm_plan *plan, const struct column_names *names)
+{
+    bool is_wanted = names->column->is_unique && !names->column->is_primary_key;
+    const struct orm_live_constraint *constraint =
+        orm_live_constraint_find(names->live, 'u', names->live_column);
+    const struct orm_live_index *index =
+        constraint ? NULL : orm_live_index_find(names->live, names->live_column, true);
+    if (is_wanted == (constraint || index))
+        return;
+    struct sb description = {0};
+    sb_appendf(&description, "%s.%s: declared %s, database %s", names->table->name,
+               names->column->name, is_wanted ? "unique" : "not unique",
+               is_wanted ? "not unique" : "unique");
+    if (is_wanted)
+        add_declared_constraint(plan, ORM_PHASE_ADD_CONSTRAINTS, names, "key", orm_schema_unique,
+                                sb_text(&description));
+    else if (constraint)
+        drop_live_constraint(plan, ORM_PHASE_DROP_CONSTRAINTS, names->live, constraint,
+                             sb_text(&description));
+    else
+        drop_live_index(plan, index, sb_text(&description));
+    sb_free(&description);
+}
+
+static void diff_index(struct orm_plan *plan, const struct column_names *names)
+{
+    bool is_wanted = orm_schema_column_is_indexed(names->column);
+    const struct orm_live_index *index =
+        orm_live_index_find(names->live, names->live_column, false);
+    if (is_wanted == (index != NULL))
+        return;
+    struct sb description = {0};
+    sb_appendf(&description, "%s.%s: declared %s, database %s", names->table->name,
+               names->column->name, is_wanted ? "indexed" : "not indexed",
+               is_wanted ? "not indexed" : "indexed");
+    if (is_wanted) {
+        struct sb forwards = {0}, backwards = {0};
+        orm_schema_index(names->table, names->column, &forwards);
+        sb_append(&backwards, "DROP INDEX ");
+        orm_schema_object_name(&backwards, names->table->name, names->column->name, "idx");
+        sb_append(&backwards, ";\n");
+        add_pair(plan, ORM_PHASE_ADD_CONSTRAINTS, sb_text(&description), &forwards, &backwards);
+    } else {
+        drop_live_index(plan, index, sb_text(&description));
+    }
+    sb_free(&description);
+}
+
+static char action_code(enum cfg_fk_action action)
+{
+    switch (action) {
+    case CFG_FK_RESTRICT:
+        return 'r';
+    case CFG_FK_CASCADE:
+        return 'c';
+    case CFG_FK_SET_NULL:
+        return 'n';
+    case CFG_FK_SET_DEFAULT:
+        return 'd';
+    case CFG_FK_NO_ACTION:
+        break;
+    }
+    return 'a';
+}
+
+static const char *action_words(char code)
+{
+    switch (code) {
+    case 'r':
+        return "restrict";
+    case 'c':
+        return "cascade";
+    case 'n':
+        return "set null";
+    case 'd':
+        return "set default";
+    default:
+        return "no action";
+    }
+}
+
+static bool foreign_key_matches(const struct cfg_column *column,
+                                const struct orm_live_constraint *live)
+{
+    const struct cfg_table *target = column->referenced_table;
+    if (!target || !live->ref_table || !live->ref_column)
+        return false;
+    /* a referenced table renamed in this same migration: PostgreSQL follows the rename */
+    bool is_target = strcmp(live->ref_table, target->name) == 0 ||
+                     (target->renamed_from && strcmp(live->ref_table, target->renamed_from) == 0);
+    return is_target && strcmp(live->ref_column, cfg_primary_key(target)->name) == 0 &&
+           live->on_delete == action_code(column->on_delete) &&
+           live->on_update == action_code(column->on_update);
+}
+
+static void diff_foreign_key(struct orm_plan *plan, const struct column_names *names)
+{
+    const struct cfg_column *column = names->column;
+    bool is_wanted = column->type == CFG_TYPE_FOREIGN_KEY && column->referenced_table;
+    const struct orm_live_constraint *live =
+        orm_live_constraint_find(names->live, 'f', names->live_column);
+    if (!is_wanted && !live)
+        return;
+    if (is_wanted && live && foreign_key_matches(column, live))
+        return;
+    struct sb description = {0};
+    sb_appendf(&description, "%s.%s: declared ", names->table->name, column->name);
+    if (is_wanted)
+        sb_appendf(&description, "foreign key to %s (on delete %s, on update %s)",
+                   column->referenced_table->name, action_words(action_code(column->on_delete)),
+                   action_words(action_code(column->on_update)));
+    else
+        sb_append(&description, "no foreign key");
+    if (live)
+        sb_appendf(&description, ", database foreign key to %s (on delete %s, on update %s)",
+                   live->ref_table ? live->ref_table : "?", action_words(live->on_delete),
+                   action_words(live->on_update));
+    else
+        sb_append(&description, ", database no foreign key");
+    const char *described = sb_text(&description);
+    if (live) {
+        drop_live_constraint(plan, ORM_PHASE_DROP_FOREIGN_KEYS, names->live, live, described);
+        described = NULL;
+    }
+    if (is_wanted)
+        add_declared_constraint(plan, ORM_PHASE_ADD_FOREIGN_KEYS, names, "fkey",
+                                orm_schema_foreign_key, described);
+    sb_free(&description);
+}
+
+/* A live check is a choices check when it has restable's name and compares with a list. */
+static const struct orm_live_constraint *live_choices(const struct column_names *names)
+{
+    struct sb name = {0};
+    orm_schema_object_name_raw(&name, names->live->name, names->live_column, "check");
+    const struct orm_live_constraint *found = NULL;
+    for (size_t k = 0; k < names->live->constraint_count && !found; k++) {
+        const struct orm_live_constraint *constraint = &names->live->constraints[k];
+        if (constraint->kind == 'c' && strcmp(constraint->name, sb_text(&name)) == 0 &&
+            (strstr(constraint->definition, "ANY (ARRAY[") ||
+             strstr(constraint->definition, "<@ ARRAY[")))
+            found = constraint;
+    }
+    sb_free(&name);
+    return found;
+}
+
+static void diff_choices(struct orm_plan *plan, const struct column_names *names,
+                         const struct orm_probe_column *probe)
+{
+    const struct orm_live_constraint *live = live_choices(names);
+    const char *wanted = probe->check;
+    if (!wanted && !live)
+        return;
+    if (wanted && live && strcmp(wanted, live->definition) == 0)
+        return;
+    struct sb description = {0};
+    sb_appendf(&description, "%s.%s: declared %s, database %s", names->table->name,
+               names->column->name, wanted ? wanted : "no choices",
+               live ? live->definition : "no choices check");
+    const char *described = sb_text(&description);
+    if (live) {
+        drop_live_constraint(plan, ORM_PHASE_DROP_CONSTRAINTS, names->live, live, described);
+        described = NULL;
+    }
+    if (wanted)
+        add_declared_constraint(plan, ORM_PHASE_ADD_CONSTRAINTS, names, "check", orm_schema_choices,
+                                described);
+    sb_free(&description);
+}
+
+void orm_diff_column_constraints(struct orm_plan *plan, const struct cfg_table *table,
+                                 const struct cfg_column *column,
+                                 const struct orm_probe_column *probe,
+                                 const struct orm_live_table *live, const char *live_column)
+{
+    const struct column_names names = {
+        .table = table, .column = column, .live = live, .live_column = live_column};
+    diff_unique(plan, &names);
+    diff_index(plan, &names);
+    diff_foreign_key(plan, &names);
+    diff_choices(plan, &names, probe);
+}

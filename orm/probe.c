@@ -1,0 +1,146 @@
+/*
+ * orm/probe.c — the declared defaults and choices checks as PostgreSQL itself prints them.
+ * A default written as 'abc' comes back from pg_get_expr() as 'abc'::character varying, a
+ * choices check as ((genre)::text = ANY (...)): instead of imitating PostgreSQL's deparser,
+ * the declared tables are created as temporary tables in a transaction that is rolled back,
+ * and their defaults and checks read back. Declared and live text then compare as strings.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "orm/migrate_internal.h"
+
+#define PROBE_PREFIX "restable_probe_"
+
+static const char read_sql[] =
+    "SELECT substr(c.relname, length('" PROBE_PREFIX "') + 1)::int, a.attnum, "
+    "pg_get_expr(d.adbin, d.adrelid), "
+    "(SELECT pg_get_constraintdef(k.oid) FROM pg_catalog.pg_constraint k "
+    " WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.conname = a.attname) "
+    "FROM pg_catalog.pg_class c "
+    "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
+    "AND NOT a.attisdropped "
+    "LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum "
+    "WHERE c.relnamespace = pg_my_temp_schema() AND c.relname LIKE 'restable\\_probe\\_%'";
+
+static void *allocate_or_abort(size_t count, size_t size)
+{
+    void *memory = calloc(count ? count : 1, size);
+    if (!memory) {
+        fputs("restable: out of memory\n", stderr);
+        abort();
+    }
+    return memory;
+}
+
+static char *copy_or_abort(const char *text)
+{
+    char *copy = strdup(text);
+    if (!copy) {
+        fputs("restable: out of memory\n", stderr);
+        abort();
+    }
+    return copy;
+}
+
+/* CREATE TEMP TABLE "restable_probe_<index>" with the declared columns' types, defaults
+ * and choices checks; each check is named after its column. */
+static void append_probe_table(const struct cfg_table *table, size_t index, struct sb *out)
+{
+    sb_appendf(out, "CREATE TEMP TABLE \"" PROBE_PREFIX "%zu\" (", index);
+    for (size_t c = 0; c < table->column_count; c++) {
+        const struct cfg_column *column = &table->columns[c];
+        if (c)
+            sb_append(out, ", ");
+        orm_quote_identifier(out, column->name);
+        sb_append_char(out, ' ');
+        if (column->type == CFG_TYPE_SERIAL)
+            sb_append(out, "integer"); /* no sequence: its default is not compared */
+        else if (column->type == CFG_TYPE_BIGSERIAL)
+            sb_append(out, "bigint");
+        else
+            orm_column_ddl_type(column, out);
+        struct sb expression = {0};
+        if (orm_schema_default_sql(column, &expression)) {
+            sb_append(out, " DEFAULT ");
+            sb_append(out, sb_text(&expression));
+        }
+        sb_free(&expression);
+    }
+    for (size_t c = 0; c < table->column_count; c++) {
+        const struct cfg_column *column = &table->columns[c];
+        if (!column->choices)
+            continue;
+        sb_append(out, ", CONSTRAINT ");
+        orm_quote_identifier(out, column->name);
+        sb_append_char(out, ' ');
+        orm_schema_choices_check(column, out);
+    }
+    sb_append(out, ");\n");
+}
+
+static int fail(PGconn *conn, PGresult *result, const char *what, struct rs_error *error)
+{
+    const char *message = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    rs_error_set(error, 1, NULL, "%s: %.200s", what, message ? message : PQerrorMessage(conn));
+    PQclear(result);
+    PQclear(PQexec(conn, "ROLLBACK"));
+    return -1;
+}
+
+int orm_probe_read(PGconn *conn, const struct orm_declared *declared, struct orm_probe *probe,
+                   struct rs_error *error)
+{
+    memset(probe, 0, sizeof *probe);
+    probe->table_count = declared->table_count;
+    probe->tables = allocate_or_abort(declared->table_count, sizeof *probe->tables);
+    for (size_t t = 0; t < declared->table_count; t++) {
+        probe->tables[t].column_count = declared->tables[t]->column_count;
+        probe->tables[t].columns =
+            allocate_or_abort(probe->tables[t].column_count, sizeof *probe->tables[t].columns);
+    }
+    struct sb sql = {0};
+    sb_append(&sql, "BEGIN;\n");
+    for (size_t t = 0; t < declared->table_count; t++)
+        append_probe_table(declared->tables[t], t, &sql);
+    PGresult *result = PQexec(conn, sb_text(&sql));
+    sb_free(&sql);
+    if (PQresultStatus(result) != PGRES_COMMAND_OK) {
+        orm_probe_free(probe);
+        return fail(conn, result, "cannot compare the declared defaults and choices", error);
+    }
+    PQclear(result);
+    result = PQexec(conn, read_sql);
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        orm_probe_free(probe);
+        return fail(conn, result, "cannot read the declared defaults back", error);
+    }
+    for (int row = 0; row < PQntuples(result); row++) {
+        long table = strtol(PQgetvalue(result, row, 0), NULL, 10);
+        long column = strtol(PQgetvalue(result, row, 1), NULL, 10) - 1;
+        if (table < 0 || (size_t)table >= declared->table_count || column < 0 ||
+            (size_t)column >= declared->tables[table]->column_count)
+            continue;
+        struct orm_probe_column *probed = &probe->tables[table].columns[column];
+        if (!PQgetisnull(result, row, 2))
+            probed->default_sql = copy_or_abort(PQgetvalue(result, row, 2));
+        if (!PQgetisnull(result, row, 3))
+            probed->check = copy_or_abort(PQgetvalue(result, row, 3));
+    }
+    PQclear(result);
+    PQclear(PQexec(conn, "ROLLBACK"));
+    return 0;
+}
+
+void orm_probe_free(struct orm_probe *probe)
+{
+    for (size_t t = 0; t < probe->table_count && probe->tables; t++) {
+        for (size_t c = 0; c < probe->tables[t].column_count; c++) {
+            free(probe->tables[t].columns[c].default_sql);
+            free(probe->tables[t].columns[c].check);
+        }
+        free(probe->tables[t].columns);
+    }
+    free(probe->tables);
+    memset(probe, 0, sizeof *probe);
+}
