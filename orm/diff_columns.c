@@ -162,7 +162,8 @@ static void diff_column(struct orm_plan *plan, const struct cfg_table *table,
     else if (!wanted_default || !live_default)
         default_differs = wanted_default != live_default;
     else
-        default_differs = strcmp(wanted_default, live_default) != 0;
+        default_differs = strcmp(wanted_default, live_default) != 0 &&
+                          !(orm_schema_is_now(wanted_default) && orm_schema_is_now(live_default));
     bool null_differs = declared_nullable(column) != live->is_nullable;
     if (!type_differs && !default_differs && !null_differs)
         goto done;
@@ -389,7 +390,7 @@ void orm_diff_table(struct orm_plan *plan, const struct cfg_table *table,
         if (column->is_primary_key)
             key_live_name = match->name;
         diff_column(plan, table, column, &probe->columns[c], match);
-        orm_diff_column_constraints(plan, table, column, &probe->columns[c], live, match->name);
+        orm_diff_column_constraints(plan, table, column, live, match->name);
     }
     for (size_t c = 0; c < live->column_count; c++)
         if (!is_claimed[c])

@@ -4,6 +4,7 @@
  * plain one-column btree indexes are compared; anything wider was made by hand and is left
  * alone. A live constraint is dropped under its live name; a new one gets restable's name.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "orm/diff_internal.h"
@@ -195,7 +196,7 @@ static void diff_foreign_key(struct orm_plan *plan, const struct column_names *n
     sb_free(&description);
 }
 
-/* A live check is a choices check when it has restable's name and compares with a list. */
+/* The live choices check: restable's name, and a list (read by orm/introspect.c). */
 static const struct orm_live_constraint *live_choices(const struct column_names *names)
 {
     struct sb name = {0};
@@ -203,28 +204,37 @@ static const struct orm_live_constraint *live_choices(const struct column_names 
     const struct orm_live_constraint *found = NULL;
     for (size_t k = 0; k < names->live->constraint_count && !found; k++) {
         const struct orm_live_constraint *constraint = &names->live->constraints[k];
-        if (constraint->kind == 'c' && strcmp(constraint->name, sb_text(&name)) == 0 &&
-            (strstr(constraint->definition, "ANY (ARRAY[") ||
-             strstr(constraint->definition, "<@ ARRAY[")))
+        if (constraint->choices && strcmp(constraint->name, sb_text(&name)) == 0)
             found = constraint;
     }
     sb_free(&name);
     return found;
 }
 
-static void diff_choices(struct orm_plan *plan, const struct column_names *names,
-                         const struct orm_probe_column *probe)
+static void append_choices_text(struct sb *out, const json_t *choices)
+{
+    char *text = choices ? json_dumps(choices, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    if (text)
+        sb_appendf(out, "choices %s", text);
+    else
+        sb_append(out, "no choices");
+    free(text);
+}
+
+/* Compared by value: the same list may be printed by PostgreSQL in more than one way. */
+static void diff_choices(struct orm_plan *plan, const struct column_names *names)
 {
     const struct orm_live_constraint *live = live_choices(names);
-    const char *wanted = probe->check;
+    const json_t *wanted = names->column->choices;
     if (!wanted && !live)
         return;
-    if (wanted && live && strcmp(wanted, live->definition) == 0)
+    if (wanted && live && json_equal((json_t *)wanted, live->choices))
         return;
     struct sb description = {0};
-    sb_appendf(&description, "%s.%s: declared %s, database %s", names->table->name,
-               names->column->name, wanted ? wanted : "no choices",
-               live ? live->definition : "no choices check");
+    sb_appendf(&description, "%s.%s: declared ", names->table->name, names->column->name);
+    append_choices_text(&description, wanted);
+    sb_append(&description, ", database ");
+    append_choices_text(&description, live ? live->choices : NULL);
     const char *described = sb_text(&description);
     if (live) {
         drop_live_constraint(plan, ORM_PHASE_DROP_CONSTRAINTS, names->live, live, described);
@@ -237,14 +247,13 @@ static void diff_choices(struct orm_plan *plan, const struct column_names *names
 }
 
 void orm_diff_column_constraints(struct orm_plan *plan, const struct cfg_table *table,
-                                 const struct cfg_column *column,
-                                 const struct orm_probe_column *probe,
-                                 const struct orm_live_table *live, const char *live_column)
+                                 const struct cfg_column *column, const struct orm_live_table *live,
+                                 const char *live_column)
 {
     const struct column_names names = {
         .table = table, .column = column, .live = live, .live_column = live_column};
     diff_unique(plan, &names);
     diff_index(plan, &names);
     diff_foreign_key(plan, &names);
-    diff_choices(plan, &names, probe);
+    diff_choices(plan, &names);
 }

@@ -64,7 +64,7 @@ size_t orm_plan_describe(const struct orm_plan *plan, FILE *out);
 /* ---- finding the steps -------------------------------------------------------------------- */
 
 /* Every step that turns live into declared (orm/diff_tables.c). probe holds the declared
- * defaults and checks as PostgreSQL prints them (orm/probe.c). */
+ * defaults as PostgreSQL prints them (orm/probe.c). */
 void orm_diff_plan(const struct orm_declared *declared, const struct orm_live_schema *live,
                    const struct orm_probe *probe, struct orm_plan *plan);
 
@@ -76,9 +76,8 @@ void orm_diff_table(struct orm_plan *plan, const struct cfg_table *table,
 /* Steps for the unique constraint, index, foreign key and choices check of a declared column
  * that exists (as live_column, maybe under its old name) in live. */
 void orm_diff_column_constraints(struct orm_plan *plan, const struct cfg_table *table,
-                                 const struct cfg_column *column,
-                                 const struct orm_probe_column *probe,
-                                 const struct orm_live_table *live, const char *live_column);
+                                 const struct cfg_column *column, const struct orm_live_table *live,
+                                 const char *live_column);
 
 /* ---- the live schema as DDL (orm/diff_live.c), for backwards SQL ---------------------------- */
 

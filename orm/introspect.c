@@ -173,6 +173,56 @@ static void read_indexes(const PGresult *result, struct orm_live_schema *schema)
     }
 }
 
+json_t *orm_live_evaluate(PGconn *conn, const char *expression, bool is_bytea)
+{
+    struct sb sql = {0};
+    sb_appendf(&sql, is_bytea ? "SELECT to_jsonb(encode((%s), 'base64'))" : "SELECT to_jsonb((%s))",
+               expression);
+    PQclear(PQexec(conn, "BEGIN READ ONLY"));
+    PGresult *result = PQexec(conn, sb_text(&sql));
+    sb_free(&sql);
+    json_t *value = NULL;
+    if (PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) == 1 &&
+        !PQgetisnull(result, 0, 0))
+        value = json_loads(PQgetvalue(result, 0, 0), JSON_DECODE_ANY, NULL);
+    PQclear(result);
+    PQclear(PQexec(conn, "ROLLBACK"));
+    return value;
+}
+
+/* A one-column check of the form "col = ANY (ARRAY[...])" or "col <@ ARRAY[...]" keeps the
+ * column to a list of choices: the list, evaluated. PostgreSQL may print the same check in
+ * more than one way (after a dump and restore, say), so the values are what get compared. */
+static json_t *read_choices(PGconn *conn, const struct orm_live_constraint *constraint)
+{
+    const char *definition = constraint->definition;
+    const char *start = strstr(definition, "ARRAY[");
+    if (constraint->kind != 'c' || constraint->column_count != 1 || !start ||
+        !(strstr(definition, "= ANY (") || strstr(definition, "<@")))
+        return NULL;
+    const char *end = start + 6;
+    int depth = 1;
+    bool is_quoted = false;
+    for (; *end && depth > 0; end++) {
+        if (*end == '\'')
+            is_quoted = !is_quoted;
+        else if (!is_quoted && *end == '[')
+            depth++;
+        else if (!is_quoted && *end == ']')
+            depth--;
+    }
+    if (depth != 0)
+        return NULL;
+    struct sb array = {0};
+    sb_append_n(&array, start, (size_t)(end - start));
+    json_t *choices = orm_live_evaluate(conn, sb_text(&array), false);
+    sb_free(&array);
+    if (json_is_array(choices))
+        return choices;
+    json_decref(choices);
+    return NULL;
+}
+
 int orm_live_schema_read(PGconn *conn, struct orm_live_schema *schema, struct rs_error *error)
 {
     memset(schema, 0, sizeof *schema);
@@ -188,6 +238,10 @@ int orm_live_schema_read(PGconn *conn, struct orm_live_schema *schema, struct rs
     }
     read_constraints(constraints, schema);
     PQclear(constraints);
+    for (size_t t = 0; t < schema->table_count; t++)
+        for (size_t k = 0; k < schema->tables[t].constraint_count; k++)
+            schema->tables[t].constraints[k].choices =
+                read_choices(conn, &schema->tables[t].constraints[k]);
     PGresult *indexes = query(conn, indexes_sql, error);
     if (!indexes) {
         orm_live_schema_free(schema);
@@ -214,6 +268,7 @@ void orm_live_schema_free(struct orm_live_schema *schema)
             free(constraint->definition);
             free(constraint->ref_table);
             free(constraint->ref_column);
+            json_decref(constraint->choices);
         }
         for (size_t i = 0; i < table->index_count; i++) {
             free(table->indexes[i].name);

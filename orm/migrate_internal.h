@@ -31,6 +31,8 @@ struct orm_live_constraint {
     char *ref_table;  /* foreign keys: the referenced table and column, else NULL */
     char *ref_column;
     char on_delete, on_update; /* foreign keys: pg_constraint's 'a' 'r' 'c' 'n' 'd' */
+    json_t *choices;           /* a check that keeps the column to a list (= ANY (ARRAY[...]) or
+                                * <@ ARRAY[...]): the list, evaluated by PostgreSQL; else NULL */
 };
 
 /* An index that no constraint owns (those go and come with their constraint). */
@@ -65,6 +67,10 @@ const struct orm_live_table *orm_live_table_find(const struct orm_live_schema *s
                                                  const char *name);
 const struct orm_live_column *orm_live_column_find(const struct orm_live_table *table,
                                                    const char *name);
+/* Evaluates a SQL expression taken from the catalog (a default, a list of choices) as JSON,
+ * in a read-only transaction; bytea as base64 text. NULL when it cannot. */
+json_t *orm_live_evaluate(PGconn *conn, const char *expression, bool is_bytea);
+
 /* The first 1-column constraint of kind on column, or NULL. */
 const struct orm_live_constraint *orm_live_constraint_find(const struct orm_live_table *table,
                                                            char kind, const char *column);
@@ -72,11 +78,10 @@ const struct orm_live_constraint *orm_live_constraint_find(const struct orm_live
 const struct orm_live_index *orm_live_index_find(const struct orm_live_table *table,
                                                  const char *column, bool is_unique);
 
-/* ---- the declared defaults and checks as PostgreSQL prints them (orm/probe.c) -------------- */
+/* ---- the declared defaults as PostgreSQL prints them (orm/probe.c) ------------------------- */
 
 struct orm_probe_column {
     char *default_sql; /* pg_get_expr() of the declared default, or NULL for none */
-    char *check;       /* pg_get_constraintdef() of the choices check, or NULL for none */
 };
 
 struct orm_probe {
@@ -88,7 +93,7 @@ struct orm_probe {
 };
 
 /* Creates the declared tables as temporary tables in a transaction it rolls back, and reads
- * their defaults and checks. Needs the connection idle (not in a transaction). */
+ * their defaults. Needs the connection idle (not in a transaction). */
 int orm_probe_read(PGconn *conn, const struct orm_declared *declared, struct orm_probe *probe,
                    struct rs_error *error);
 void orm_probe_free(struct orm_probe *probe);

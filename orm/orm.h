@@ -251,9 +251,10 @@ char *orm_session_options(int statement_timeout_ms);
 /* CREATE TABLE / INDEX statements for the declared tables, in foreign-key dependency order. */
 void orm_schema_create_sql(const struct cfg_config *config, struct sb *out);
 
-/* `restable schema generate`: prints a config {"tables": ...} declaring the database's
- * existing tables (orm/generate.c). 0, or -1 with error. */
-int orm_schema_generate(PGconn *conn, FILE *out, struct rs_error *error);
+/* `restable schema generate [--tables a,b]` (tables: comma-separated, or NULL for all): prints a
+ * config {"tables": ...} declaring the database's existing tables (orm/generate.c). 0, or -1 with
+ * error. */
+int orm_schema_generate(PGconn *conn, const char *tables, FILE *out, struct rs_error *error);
 
 /* `restable migrations new [--auto] [--name NAME]`: writes a file into migrations_dir and
  * returns its path (caller frees) or NULL with error. */

@@ -1,9 +1,9 @@
 /*
- * orm/probe.c — the declared defaults and choices checks as PostgreSQL itself prints them.
- * A default written as 'abc' comes back from pg_get_expr() as 'abc'::character varying, a
- * choices check as ((genre)::text = ANY (...)): instead of imitating PostgreSQL's deparser,
- * the declared tables are created as temporary tables in a transaction that is rolled back,
- * and their defaults and checks read back. Declared and live text then compare as strings.
+ * orm/probe.c — the declared defaults as PostgreSQL itself prints them. A default written
+ * as 'abc' comes back from pg_get_expr() as 'abc'::character varying: instead of imitating
+ * PostgreSQL's deparser, the declared tables are created as temporary tables in a
+ * transaction that is rolled back, and their defaults read back. Declared and live text then
+ * compare as strings.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +14,7 @@
 
 static const char read_sql[] =
     "SELECT substr(c.relname, length('" PROBE_PREFIX "') + 1)::int, a.attnum, "
-    "pg_get_expr(d.adbin, d.adrelid), "
-    "(SELECT pg_get_constraintdef(k.oid) FROM pg_catalog.pg_constraint k "
-    " WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.conname = a.attname) "
+    "pg_get_expr(d.adbin, d.adrelid) "
     "FROM pg_catalog.pg_class c "
     "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
     "AND NOT a.attisdropped "
@@ -43,8 +41,8 @@ static char *copy_or_abort(const char *text)
     return copy;
 }
 
-/* CREATE TEMP TABLE "restable_probe_<index>" with the declared columns' types, defaults
- * and choices checks; each check is named after its column. */
+/* CREATE TEMP TABLE "restable_probe_<index>" with the declared columns' types and
+ * defaults. */
 static void append_probe_table(const struct cfg_table *table, size_t index, struct sb *out)
 {
     sb_appendf(out, "CREATE TEMP TABLE \"" PROBE_PREFIX "%zu\" (", index);
@@ -66,15 +64,6 @@ static void append_probe_table(const struct cfg_table *table, size_t index, stru
             sb_append(out, sb_text(&expression));
         }
         sb_free(&expression);
-    }
-    for (size_t c = 0; c < table->column_count; c++) {
-        const struct cfg_column *column = &table->columns[c];
-        if (!column->choices)
-            continue;
-        sb_append(out, ", CONSTRAINT ");
-        orm_quote_identifier(out, column->name);
-        sb_append_char(out, ' ');
-        orm_schema_choices_check(column, out);
     }
     sb_append(out, ");\n");
 }
@@ -124,8 +113,6 @@ int orm_probe_read(PGconn *conn, const struct orm_declared *declared, struct orm
         struct orm_probe_column *probed = &probe->tables[table].columns[column];
         if (!PQgetisnull(result, row, 2))
             probed->default_sql = copy_or_abort(PQgetvalue(result, row, 2));
-        if (!PQgetisnull(result, row, 3))
-            probed->check = copy_or_abort(PQgetvalue(result, row, 3));
     }
     PQclear(result);
     PQclear(PQexec(conn, "ROLLBACK"));
@@ -137,7 +124,6 @@ void orm_probe_free(struct orm_probe *probe)
     for (size_t t = 0; t < probe->table_count && probe->tables; t++) {
         for (size_t c = 0; c < probe->tables[t].column_count; c++) {
             free(probe->tables[t].columns[c].default_sql);
-            free(probe->tables[t].columns[c].check);
         }
         free(probe->tables[t].columns);
     }

@@ -294,6 +294,24 @@ static void append_value_default(const struct cfg_column *column, const json_t *
     }
 }
 
+bool orm_schema_is_now(const char *expression)
+{
+    static const char *const spellings[] = {
+        "now()",
+        "CURRENT_TIMESTAMP",
+        "transaction_timestamp()",
+        "LOCALTIMESTAMP",
+        "CURRENT_DATE",
+        "LOCALTIME",
+        "CURRENT_TIME",
+        NULL,
+    };
+    for (size_t i = 0; spellings[i]; i++)
+        if (strcmp(expression, spellings[i]) == 0)
+            return true;
+    return false;
+}
+
 bool orm_schema_default_sql(const struct cfg_column *column, struct sb *out)
 {
     if (column->type == CFG_TYPE_SERIAL || column->type == CFG_TYPE_BIGSERIAL)

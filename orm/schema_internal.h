@@ -50,6 +50,11 @@ void orm_schema_object_name_raw(struct sb *out, const char *table, const char *c
  * an array. Named "<table>_<column>_check". */
 void orm_schema_choices_check(const struct cfg_column *column, struct sb *out);
 
+/* Is expression one of the spellings of "the current time" (now(), CURRENT_TIMESTAMP,
+ * LOCALTIMESTAMP, CURRENT_DATE...)? For a column of one type they all mean the config's
+ * "now", so a database made by hand with CURRENT_TIMESTAMP shows no drift. */
+bool orm_schema_is_now(const char *expression);
+
 /* Appends the column's DEFAULT expression ("0", "'it''s'", "now()", "'{}'"...). Returns false
  * (appending nothing) when the column has no default in the database: none declared, a JSON
  * null, or a serial column whose sequence provides it. */

@@ -302,13 +302,16 @@ static int cli_schema(struct cli_args *args, const struct cfg_config *config)
         return 0;
     }
     if (strcmp(action, "generate") == 0) {
-        if (check_options(args, 2, NULL, NULL) < 0)
+        static const char *const valued[] = {"--tables", NULL};
+        int option_error = 0;
+        const char *tables = option_value(args, "--tables", &option_error);
+        if (option_error || check_options(args, 2, NULL, valued) < 0)
             return EXIT_USAGE;
         PGconn *conn = connect_or_say(config);
         if (!conn)
             return 1;
         struct rs_error error = {0};
-        int status = orm_schema_generate(conn, stdout, &error) < 0 ? 1 : 0;
+        int status = orm_schema_generate(conn, tables, stdout, &error) < 0 ? 1 : 0;
         if (status)
             fprintf(stderr, "restable: %s\n", error.message);
         PQfinish(conn);

@@ -14,7 +14,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
 MODULES = ["test_cli", "test_config_errors", "test_read", "test_write", "test_errors",
-           "test_auth", "test_login", "test_lifecycle"]
+           "test_auth", "test_login", "test_lifecycle", "test_migrations", "test_ops_openapi",
+           "test_ops_docs", "test_ops_limits", "test_ops_metrics"]
 
 
 def main():
