@@ -118,8 +118,9 @@ void orm_diff_plan(const struct orm_declared *declared, const struct orm_live_sc
     for (size_t i = 0; i < declared->table_count; i++)
         if (matches[i])
             orm_diff_table(plan, declared->tables[i], &probe->tables[i], matches[i]);
+    /* restable's own tables (restable_user while login is off) are never dropped */
     for (size_t t = 0; t < live->table_count; t++)
-        if (!is_claimed[t])
+        if (!is_claimed[t] && strncmp(live->tables[t].name, "restable_", 9) != 0)
             add_drop(plan, &live->tables[t]);
     free(matches);
     free(is_claimed);
