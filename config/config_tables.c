@@ -138,8 +138,9 @@ static void check_renames(struct cfg_loader *loader, const char *path,
     cfg_path_key(columns_path, path, "columns");
     for (size_t c = 0; c < table->column_count; c++) {
         const struct cfg_column *column = &table->columns[c];
-        if (!column->renamed_from || !cfg_column_find(table, column->renamed_from))
-            continue;
+        if (!column->renamed_from || strcmp(column->renamed_from, column->name) == 0 ||
+            !cfg_column_find(table, column->renamed_from))
+            continue; /* renamed from itself: reported where it is read */
         cfg_path_key(column_path, columns_path, column->name);
         cfg_path_key(child, column_path, "renamed_from");
         cfg_error(loader, child, "column \"%s\" is still declared in table %s",

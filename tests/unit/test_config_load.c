@@ -27,14 +27,23 @@
 /* one column a */
 #define COLUMN(spec) COLUMNS("{'a': " spec "}")
 /* table t (one integer column) with extra table keys */
-#define TABLE_KEYS(keys) "{" DB ", 'tables': {'t': {'columns': {'a': {'type': 'integer'}}, " keys "}}}"
+#define TABLE_KEYS(keys)                                                                           \
+    "{" DB ", 'tables': {'t': {'columns': {'a': {'type': 'integer'}}, " keys "}}}"
 /* an extra top-level section next to database and table t */
 #define SECTION(section) "{" DB ", " section ", 'tables': {" TABLE_T "}}"
 
 /* The variables the loader reads; every test starts and ends without them. */
-static const char *const loader_variables[] = {
-    "RESTABLE_DATABASE_URL", "DATABASE_URL", "RESTABLE_HOST", "RESTABLE_PORT",
-    "RESTABLE_JWT_SECRET", "TCL_A", "TCL_B", "TCL_C", "TCL_UNSET", "JWT_SECRET", NULL};
+static const char *const loader_variables[] = {"RESTABLE_DATABASE_URL",
+                                               "DATABASE_URL",
+                                               "RESTABLE_HOST",
+                                               "RESTABLE_PORT",
+                                               "RESTABLE_JWT_SECRET",
+                                               "TCL_A",
+                                               "TCL_B",
+                                               "TCL_C",
+                                               "TCL_UNSET",
+                                               "JWT_SECRET",
+                                               NULL};
 
 static int clean_environment(void **state)
 {
@@ -109,12 +118,36 @@ static const struct cfg_column *column_of(const struct cfg_config *config, const
 
 /* ---- broken configs: one message each ---------------------------------------------------- */
 
-#define BROKEN(name, text, message)                                                            \
-    static void name(void **state)                                                             \
-    {                                                                                          \
-        (void)state;                                                                           \
-        expect_error(text, message);                                                           \
+#define BROKEN(name, text, message)                                                                \
+    static void name(void **state)                                                                 \
+    {                                                                                              \
+        (void)state;                                                                               \
+        expect_error(text, message);                                                               \
     }
+
+BROKEN(test_load_rejects_column_renamed_from_a_declared_column,
+       COLUMNS("{'a': {'type': 'integer'}, 'b': {'type': 'integer', 'renamed_from': 'a'}}"),
+       FILE_NAME ": tables.t.columns.b.renamed_from: column \"a\" is still declared in table t")
+BROKEN(test_load_rejects_column_renamed_from_itself,
+       COLUMN("{'type': 'integer', 'renamed_from': 'a'}"),
+       FILE_NAME ": tables.t.columns.a.renamed_from: is the column's own name")
+BROKEN(test_load_rejects_table_renamed_from_a_declared_table,
+       "{" DB ", 'tables': {" TABLE_T ", 'u': {'renamed_from': 't', 'columns': {}}}}",
+       FILE_NAME ": tables.u.renamed_from: table \"t\" is still declared")
+
+static void test_load_reads_renames_and_index_off(void **state)
+{
+    (void)state;
+    struct cfg_config *config =
+        load_ok("{" DB ", 'tables': {'d': {'columns': {}}, 'film': {'renamed_from': 'movie', "
+                "'columns': {'name': {'type': 'text', 'renamed_from': 'title'}, "
+                "'d': {'type': 'foreign_key', 'references': 'd', 'index': false}}}}}");
+    assert_string_equal(cfg_table_find(config, "film")->renamed_from, "movie");
+    assert_string_equal(column_of(config, "film", "name")->renamed_from, "title");
+    assert_true(column_of(config, "film", "d")->is_index_off);
+    assert_false(column_of(config, "film", "name")->is_index_off);
+    cfg_free(config);
+}
 
 BROKEN(test_load_rejects_unknown_type_with_suggestion,
        "{" DB ", 'tables': {'movie': {'columns': {'rating': {'type': 'integr'}}}}}",
@@ -209,8 +242,7 @@ BROKEN(test_load_rejects_secret_readable_column,
        "{" DB ", 'tables': {'t': {'columns': {'name': {'type': 'text', 'secret': true}}, "
        "'readable': 'name'}}}",
        FILE_NAME ": tables.t.readable: \"name\" is secret and cannot be readable")
-BROKEN(test_load_rejects_choices_of_wrong_type,
-       COLUMN("{'type': 'integer', 'choices': ['x', 2]}"),
+BROKEN(test_load_rejects_choices_of_wrong_type, COLUMN("{'type': 'integer', 'choices': ['x', 2]}"),
        FILE_NAME ": tables.t.columns.a.choices[0]: expected an integer between -2147483648 and "
                  "2147483647, got \"x\"")
 BROKEN(test_load_rejects_default_of_wrong_type, COLUMN("{'type': 'integer', 'default': 'x'}"),
@@ -268,8 +300,8 @@ BROKEN(test_load_rejects_top_level_array, "[1]",
 static void test_load_rejects_every_reserved_table_name(void **state)
 {
     (void)state;
-    static const char *const names[] = {"auth", "admin", "docs", "healthz", "readyz", "metrics",
-                                        "openapi"};
+    static const char *const names[] = {"auth",   "admin",   "docs",   "healthz",
+                                        "readyz", "metrics", "openapi"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char text[256], message[256];
         snprintf(text, sizeof text, "{" DB ", 'tables': {'%s': {'columns': {}}}}", names[i]);
@@ -332,21 +364,20 @@ static void test_load_substitutes_set_variable(void **state)
 static void test_load_reports_unset_variable_with_its_path(void **state)
 {
     (void)state;
-    expect_error("{'database': {'url': 'postgresql://${TCL_UNSET}/db'}, 'tables': {" TABLE_T
-                 "}}",
+    expect_error("{'database': {'url': 'postgresql://${TCL_UNSET}/db'}, 'tables': {" TABLE_T "}}",
                  FILE_NAME ": database.url: environment variable TCL_UNSET is not set");
 }
 
 static void test_load_uses_default_of_unset_variable(void **state)
 {
     (void)state;
-    struct cfg_config *config = load_ok(
-        "{'server': {'host': '${TCL_UNSET:-127.0.0.1}'}, " DB ", 'tables': {" TABLE_T "}}");
+    struct cfg_config *config =
+        load_ok("{'server': {'host': '${TCL_UNSET:-127.0.0.1}'}, " DB ", 'tables': {" TABLE_T "}}");
     assert_string_equal(config->server.host, "127.0.0.1");
     cfg_free(config);
     setenv("TCL_UNSET", "::1", 1);
-    config = load_ok(
-        "{'server': {'host': '${TCL_UNSET:-127.0.0.1}'}, " DB ", 'tables': {" TABLE_T "}}");
+    config =
+        load_ok("{'server': {'host': '${TCL_UNSET:-127.0.0.1}'}, " DB ", 'tables': {" TABLE_T "}}");
     assert_string_equal(config->server.host, "::1");
     cfg_free(config);
 }
@@ -439,9 +470,9 @@ static void test_load_adds_implicit_serial_id_first(void **state)
 static void test_load_keeps_declared_primary_key_in_place(void **state)
 {
     (void)state;
-    struct cfg_config *config = load_ok(COLUMNS(
-        "{'x': {'type': 'text'}, 'code': {'type': 'varchar', 'length': 8, 'primary_key': "
-        "true}, 'y': {'type': 'integer'}}"));
+    struct cfg_config *config = load_ok(
+        COLUMNS("{'x': {'type': 'text'}, 'code': {'type': 'varchar', 'length': 8, 'primary_key': "
+                "true}, 'y': {'type': 'integer'}}"));
     const struct cfg_table *table = cfg_table_find(config, "t");
     assert_int_equal(table->column_count, 3);
     assert_int_equal(table->primary_key, 1);
@@ -648,9 +679,9 @@ static void test_load_resolves_foreign_key_value_types(void **state)
 static void test_load_array_value_type_is_element_type(void **state)
 {
     (void)state;
-    struct cfg_config *config = load_ok(COLUMNS(
-        "{'tags': {'type': 'array', 'of': 'varchar', 'length': 20}, 'scores': {'type': "
-        "'array', 'of': 'integer'}}"));
+    struct cfg_config *config = load_ok(
+        COLUMNS("{'tags': {'type': 'array', 'of': 'varchar', 'length': 20}, 'scores': {'type': "
+                "'array', 'of': 'integer'}}"));
     const struct cfg_column *tags = column_of(config, "t", "tags");
     assert_int_equal(tags->type, CFG_TYPE_ARRAY);
     assert_int_equal(tags->value_type, CFG_TYPE_VARCHAR);
@@ -716,7 +747,8 @@ static const char spec_example[] =
     "      },\n"
     "      'page_size': 15, 'max_page_size': 1000, 'read_only': false,\n"
     "      'allow_bulk_delete': false, 'allow_bulk_update': false, 'max_joins': 1,\n"
-    "      'auth': { 'read': 'public', 'write': ['scope:movies:write'], 'delete': ['role:admin'] }\n"
+    "      'auth': { 'read': 'public', 'write': ['scope:movies:write'], 'delete': ['role:admin'] "
+    "}\n"
     "    }\n"
     "  }\n"
     "}\n";
@@ -752,8 +784,8 @@ static void test_load_spec_example(void **state)
     assert_policy(&director->write, CFG_POLICY_AUTHENTICATED);
 
     const struct cfg_table *movie = &config->tables[1];
-    static const char *const names[] = {"id", "name", "rating", "director",
-                                        "released", "created", "tags", "api_key"};
+    static const char *const names[] = {"id",       "name",    "rating", "director",
+                                        "released", "created", "tags",   "api_key"};
     assert_int_equal(movie->column_count, 8);
     for (size_t i = 0; i < 8; i++)
         assert_string_equal(movie->columns[i].name, names[i]);
@@ -815,6 +847,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, clean_environment, clean_environment)
+        T(test_load_rejects_column_renamed_from_a_declared_column),
+        T(test_load_rejects_column_renamed_from_itself),
+        T(test_load_rejects_table_renamed_from_a_declared_table),
+        T(test_load_reads_renames_and_index_off),
         T(test_load_rejects_unknown_type_with_suggestion),
         T(test_load_rejects_unknown_type_listing_known_types),
         T(test_load_rejects_unknown_top_level_key_with_suggestion),
