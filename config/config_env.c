@@ -1,11 +1,15 @@
 /*
  * config/config_env.c — the environment's say in the config: ${VAR} and ${VAR:-default} in
  * every string value of the file, and the overrides (RESTABLE_DATABASE_URL or DATABASE_URL,
- * RESTABLE_HOST, RESTABLE_PORT, RESTABLE_JWT_SECRET) that win over whatever the file says.
+ * RESTABLE_HOST, RESTABLE_PORT, RESTABLE_JWT_SECRET, and the operator's knobs RESTABLE_LOG_LEVEL,
+ * RESTABLE_DOCS_DIR, RESTABLE_SHUTDOWN_GRACE_S, RESTABLE_MAX_CONNECTIONS,
+ * RESTABLE_CONNECTION_TIMEOUT_S, RESTABLE_MAX_HEADER_BYTES, RESTABLE_MAX_URL_BYTES) that win
+ * over whatever the file says.
  * Both act on the parsed JSON tree, before validation, so every value is checked the same way
  * wherever it came from.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,9 +184,50 @@ static void set_at(json_t *root, const char *path, json_t *value)
     json_object_set_new(object, key, value);
 }
 
+/* An integer override; the range is checked by the loader like the file's own value, so the
+ * message is the same wherever the value came from. */
+static void add_integer(struct cfg_loader *loader, struct override *overrides, size_t *count,
+                        const char *path, const char *variable)
+{
+    const char *text = environment(variable);
+    if (!text)
+        return;
+    char *end = NULL;
+    errno = 0;
+    long long number = strtoll(text, &end, 10);
+    if (errno || !(isdigit((unsigned char)text[0]) || text[0] == '-') || *end) {
+        json_t *shown_value = json_string(text);
+        char shown[80];
+        if (shown_value)
+            cfg_describe(shown_value, shown, sizeof shown);
+        else
+            snprintf(shown, sizeof shown, "(not UTF-8)");
+        json_decref(shown_value);
+        cfg_error(loader, path, "environment variable %s: expected an integer, got %s",
+                  variable, shown);
+        return;
+    }
+    overrides[(*count)++] = (struct override){path, variable, json_integer(number)};
+}
+
+static void add_operations(struct cfg_loader *loader, struct override *overrides, size_t *count)
+{
+    add_string(loader, overrides, count, "server.log_level", "RESTABLE_LOG_LEVEL");
+    add_string(loader, overrides, count, "server.docs_dir", "RESTABLE_DOCS_DIR");
+    add_integer(loader, overrides, count, "server.shutdown_grace_s", "RESTABLE_SHUTDOWN_GRACE_S");
+    add_integer(loader, overrides, count, "server.limits.max_connections",
+                "RESTABLE_MAX_CONNECTIONS");
+    add_integer(loader, overrides, count, "server.limits.connection_timeout_s",
+                "RESTABLE_CONNECTION_TIMEOUT_S");
+    add_integer(loader, overrides, count, "server.limits.max_header_bytes",
+                "RESTABLE_MAX_HEADER_BYTES");
+    add_integer(loader, overrides, count, "server.limits.max_url_bytes",
+                "RESTABLE_MAX_URL_BYTES");
+}
+
 void cfg_env_apply(struct cfg_loader *loader, json_t *root)
 {
-    struct override overrides[4];
+    struct override overrides[16];
     size_t count = 0;
     if (environment("RESTABLE_DATABASE_URL"))
         add_string(loader, overrides, &count, "database.url", "RESTABLE_DATABASE_URL");
@@ -210,6 +255,7 @@ void cfg_env_apply(struct cfg_loader *loader, json_t *root)
         }
     }
     add_string(loader, overrides, &count, "auth.jwt.secret", "RESTABLE_JWT_SECRET");
+    add_operations(loader, overrides, &count);
 
     substitute(loader, root, "", overrides, count);
     for (size_t i = 0; i < count; i++) {

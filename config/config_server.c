@@ -102,11 +102,84 @@ static void load_cors(struct cfg_loader *loader, const json_t *server, struct cf
     }
 }
 
+static void load_limits(struct cfg_loader *loader, const json_t *server,
+                        struct cfg_config *config)
+{
+    const json_t *limits = cfg_get_object(loader, server, "server", "limits");
+    static const char *const keys[] = {"max_connections", "connection_timeout_s",
+                                       "max_header_bytes", "max_url_bytes", NULL};
+    if (limits)
+        cfg_check_keys(loader, limits, "server.limits", keys);
+    long long number;
+    cfg_get_int(loader, limits, "server.limits", "max_connections", 1, 100000, 1024, &number);
+    config->server.limits.max_connections = (int)number;
+    cfg_get_int(loader, limits, "server.limits", "connection_timeout_s", 1, 3600, 30, &number);
+    config->server.limits.connection_timeout_s = (int)number;
+    cfg_get_int(loader, limits, "server.limits", "max_header_bytes", 1024, 1 << 20, 16384,
+                &number);
+    config->server.limits.max_header_bytes = (int)number;
+    cfg_get_int(loader, limits, "server.limits", "max_url_bytes", 256, 1 << 20, 8192, &number);
+    config->server.limits.max_url_bytes = (int)number;
+}
+
+static void load_log_level(struct cfg_loader *loader, const json_t *server,
+                           struct cfg_config *config)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    config->server.log_level = CFG_LOG_INFO;
+    char *text = cfg_get_string(loader, server, "server", "log_level", "info", 0);
+    if (!text)
+        return;
+    bool is_known = false;
+    for (int level = CFG_LOG_ERROR; level <= CFG_LOG_DEBUG; level++)
+        if (strcmp(text, names[level]) == 0) {
+            config->server.log_level = level;
+            is_known = true;
+        }
+    if (!is_known) {
+        json_t *value = json_string(text);
+        char shown[80];
+        cfg_describe(value, shown, sizeof shown);
+        json_decref(value);
+        cfg_error(loader, "server.log_level", "expected \"error\", \"warn\", \"info\" or "
+                  "\"debug\", got %s", shown);
+    }
+    free(text);
+}
+
+static void load_operations(struct cfg_loader *loader, const json_t *server,
+                            struct cfg_config *config)
+{
+    const json_t *metrics = cfg_get_object(loader, server, "server", "metrics");
+    static const char *const metrics_keys[] = {"public", NULL};
+    if (metrics)
+        cfg_check_keys(loader, metrics, "server.metrics", metrics_keys);
+    cfg_get_bool(loader, metrics, "server.metrics", "public", false,
+                 &config->server.metrics_public);
+    load_log_level(loader, server, config);
+    long long number;
+    cfg_get_int(loader, server, "server", "shutdown_grace_s", 0, 3600, 15, &number);
+    config->server.shutdown_grace_s = (int)number;
+    char *docs_dir = cfg_get_string(loader, server, "server", "docs_dir", NULL, CFG_NULLABLE);
+    if (docs_dir) {
+        char *resolved = cfg_resolve_path(config, docs_dir);
+        if (strlen(resolved) >= sizeof config->server.docs_dir)
+            cfg_error(loader, "server.docs_dir", "the path is longer than %zu bytes",
+                      sizeof config->server.docs_dir - 1);
+        else
+            memcpy(config->server.docs_dir, resolved, strlen(resolved) + 1);
+        free(resolved);
+        free(docs_dir);
+    }
+    load_limits(loader, server, config);
+}
+
 void cfg_load_server(struct cfg_loader *loader, const json_t *root, struct cfg_config *config)
 {
     const json_t *server = cfg_get_object(loader, root, "", "server");
     static const char *const keys[] = {"host", "port", "threads", "max_body_bytes",
-                                       "base_path", "cors", NULL};
+                                       "base_path", "cors", "metrics", "log_level",
+                                       "shutdown_grace_s", "docs_dir", "limits", NULL};
     if (server)
         cfg_check_keys(loader, server, "server", keys);
     long long number;
@@ -121,6 +194,7 @@ void cfg_load_server(struct cfg_loader *loader, const json_t *root, struct cfg_c
     config->server.base_path = normalise_base_path(loader, base_path);
     free(base_path);
     load_cors(loader, server, config);
+    load_operations(loader, server, config);
 }
 
 /* ---- database ---------------------------------------------------------------------------- */

@@ -26,11 +26,13 @@ struct srv_app {
     struct auth_verifier *verifier;
     struct MHD_Daemon *daemon;
     atomic_long in_flight;          /* requests started and not yet completed */
+    atomic_int open_connections;    /* TCP connections MHD holds open */
     atomic_bool is_stopping;        /* SIGTERM received: /readyz answers 503 */
     atomic_ullong request_counter;  /* for request ids */
     unsigned int request_id_prefix; /* random per process */
     struct timespec started_at;
     struct srv_metrics *metrics;
+    char docs_dir[1024]; /* where /docs serves Swagger UI from; "" when none was found */
 };
 
 enum srv_route_kind {
@@ -40,6 +42,8 @@ enum srv_route_kind {
     SRV_ROUTE_READYZ,
     SRV_ROUTE_METRICS,
     SRV_ROUTE_OPENAPI,
+    SRV_ROUTE_DOCS,         /* /docs: the Swagger UI page */
+    SRV_ROUTE_DOCS_ASSET,   /* /docs/{file}: its static files; the name is in pk_text */
     SRV_ROUTE_LOGIN,
     SRV_ROUTE_COLLECTION,   /* /T/ */
     SRV_ROUTE_COUNT,        /* /T/count/ */
@@ -53,7 +57,8 @@ enum srv_route_kind {
 struct srv_route {
     enum srv_route_kind kind;
     const struct cfg_table *table;
-    char *pk_text; /* decoded {pk} for SRV_ROUTE_ROW; owned by the route */
+    char *pk_text; /* decoded {pk} for SRV_ROUTE_ROW, file name for SRV_ROUTE_DOCS_ASSET;
+                    * owned by the route */
 };
 
 /* Parses url (the path MHD gives, without query) against base_path and the tables. */
@@ -153,6 +158,10 @@ void srv_handle_healthz(struct srv_request *request);
 void srv_handle_readyz(struct srv_request *request);
 void srv_handle_metrics(struct srv_request *request);
 void srv_handle_openapi(struct srv_request *request);
+void srv_handle_docs(struct srv_request *request);
+/* Finds the Swagger UI files (server.docs_dir, else beside the binary) and writes their folder
+ * to out, or "" after logging a warning (server/docs.c). */
+void srv_docs_find(const struct cfg_config *config, char *out, size_t size);
 void srv_handle_login(struct srv_request *request);
 void srv_handle_root(struct srv_request *request);
 
@@ -192,6 +201,29 @@ char *srv_parse_pk(struct srv_request *request);
 /* The query-string value of key, or NULL. */
 const char *srv_arg_get(const struct srv_request *request, const char *key);
 
+/* ---- limits (server/limits.c) ----------------------------------------------------------- */
+
+enum srv_limit {
+    SRV_LIMIT_MAX_CONNECTIONS,
+    SRV_LIMIT_CONNECTION_TIMEOUT,
+    SRV_LIMIT_MAX_HEADER_BYTES,
+    SRV_LIMIT_MAX_URL_BYTES,
+    SRV_LIMIT_MAX_BODY_BYTES,
+    SRV_LIMIT_MAX_PAGE_SIZE,
+    SRV_LIMIT_COUNT
+};
+
+/* The limit's name in metrics ("max_url_bytes"). */
+const char *srv_limit_name(enum srv_limit limit);
+/* Checks connections (503), URL length (414) and header size (431) for a new request; returns
+ * -1 after responding (with Connection: close) and counting the hit, else 0. */
+int srv_limits_check(struct srv_request *request);
+/* MHD_OPTION_CONNECTION_MEMORY_LIMIT and MHD_OPTION_CONNECTION_LIMIT for the configured limits. */
+size_t srv_limits_mhd_memory(const struct cfg_config *config);
+unsigned int srv_limits_mhd_connections(const struct cfg_config *config);
+/* Raises the soft RLIMIT_NOFILE to what max_connections needs (warns when it cannot). */
+void srv_limits_raise_open_files(const struct cfg_config *config);
+
 /* ---- metrics (server/metrics.c) --------------------------------------------------------- */
 
 struct srv_metrics *srv_metrics_new(size_t table_count);
@@ -199,10 +231,17 @@ void srv_metrics_free(struct srv_metrics *metrics);
 /* Lock-free; called once per completed request. */
 void srv_metrics_record(struct srv_app *app, const struct srv_request *request, long duration_us);
 void srv_metrics_render(struct srv_app *app, struct sb *out);
+/* Lock-free counters: a limit was hit; a query failed (by outcome, SQLSTATE class). */
+void srv_metrics_limit_hit(struct srv_app *app, enum srv_limit limit);
+void srv_metrics_db_failure(struct srv_app *app, const struct orm_outcome *outcome);
 
 /* ---- logging (server/log.c) -------------------------------------------------------------- */
 
 void srv_log_request(const struct srv_request *request, long duration_us);
+/* Sets the level from server.log_level (enum cfg_log_level); before it, info. */
+void srv_log_set_level(int level);
+/* Whether a line at level ("error", "warning", "info", "debug") is written. */
+bool srv_log_enabled(const char *level);
 void srv_log(const char *level, const char *format, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- the HTTP server (server/http.c) ----------------------------------------------------- */

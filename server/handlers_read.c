@@ -206,6 +206,7 @@ void srv_handle_ids(struct srv_request *request)
         parse_count_arg(request, "offset", 0, 0, &offset) < 0)
         return;
     if (limit > table->max_page_size) {
+        srv_metrics_limit_hit(request->app, SRV_LIMIT_MAX_PAGE_SIZE);
         srv_respond_error(request, 403, "limit", "limit %ld is over this table's max_page_size "
                           "of %d", limit, table->max_page_size);
         return;

@@ -1,7 +1,8 @@
 /*
  * server/http.c — libmicrohttpd glue: the listening socket, the daemon (internal epoll thread
- * pool, suspend/resume), body accumulation with the size limit, and the per-request context's
- * life from first byte to "request completed".
+ * pool, suspend/resume), the limits MHD enforces (connections, idle timeout, its buffer), body
+ * accumulation with the size limit, and the per-request context's life from first byte to
+ * "request completed".
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -120,8 +121,13 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connecti
         if (MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, collect_arg,
                                       request) < 0)
             return MHD_NO;
+        if (srv_limits_check(request) < 0) {
+            request->is_processed = true;
+            return queue_response(request);
+        }
         if (declared_length_too_large(request)) {
             request->is_processed = true;
+            srv_metrics_limit_hit(app, SRV_LIMIT_MAX_BODY_BYTES);
             srv_respond_error(request, 413, NULL, "the request body is larger than %zu bytes",
                               app->config->server.max_body_bytes);
             return queue_response(request);
@@ -152,6 +158,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connecti
     request->is_processed = true;
 
     if (request->body_too_large) {
+        srv_metrics_limit_hit(app, SRV_LIMIT_MAX_BODY_BYTES);
         srv_respond_error(request, 413, NULL, "the request body is larger than %zu bytes",
                           app->config->server.max_body_bytes);
         return queue_response(request);
@@ -169,9 +176,10 @@ static void request_completed(void *cls, struct MHD_Connection *connection, void
                               enum MHD_RequestTerminationCode code)
 {
     (void)connection;
-    (void)code;
     struct srv_app *app = cls;
     struct srv_request *request = *con_cls;
+    if (code == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED)
+        srv_metrics_limit_hit(app, SRV_LIMIT_CONNECTION_TIMEOUT);
     if (!request)
         return;
     struct timespec now;
@@ -183,6 +191,20 @@ static void request_completed(void *cls, struct MHD_Connection *connection, void
     request_free(request);
     *con_cls = NULL;
     atomic_fetch_sub(&app->in_flight, 1);
+}
+
+/* Counts open connections for server.limits.max_connections (MHD's own limit sits above it,
+ * so that a connection over ours is still answered with a JSON 503). */
+static void connection_changed(void *cls, struct MHD_Connection *connection,
+                               void **socket_context, enum MHD_ConnectionNotificationCode code)
+{
+    (void)connection;
+    (void)socket_context;
+    struct srv_app *app = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add(&app->open_connections, 1);
+    else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+        atomic_fetch_sub(&app->open_connections, 1);
 }
 
 static int listen_socket_open(const char *host, int port, struct rs_error *error)
@@ -235,6 +257,7 @@ static void mhd_log(void *cls, const char *format, va_list args)
 int srv_http_start(struct srv_app *app, struct rs_error *error)
 {
     const struct cfg_config *config = app->config;
+    srv_limits_raise_open_files(config);
     int fd = listen_socket_open(config->server.host, config->server.port, error);
     if (fd < 0)
         return -1;
@@ -251,8 +274,10 @@ int srv_http_start(struct srv_app *app, struct rs_error *error)
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_NOTIFY_COMPLETED, request_completed, app,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)10000,
+        MHD_OPTION_NOTIFY_CONNECTION, connection_changed, app,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->server.limits.connection_timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, srv_limits_mhd_connections(config),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv_limits_mhd_memory(config),
         MHD_OPTION_END);
     if (!app->daemon) {
         close(fd);
@@ -269,12 +294,17 @@ void srv_http_stop(struct srv_app *app)
         return;
     atomic_store(&app->is_stopping, true);
     MHD_socket fd = MHD_quiesce_daemon(app->daemon);
-    /* Let in-flight requests finish (their queries complete or fail), bounded. */
-    for (int waited_ms = 0; atomic_load(&app->in_flight) > 0 && waited_ms < 15000;
-         waited_ms += 10) {
+    /* Let in-flight requests finish (their queries complete or fail), for up to the grace
+     * period; what is still running then is cut off when the daemon stops. */
+    long grace_ms = (long)app->config->server.shutdown_grace_s * 1000;
+    long waited_ms = 0;
+    for (; atomic_load(&app->in_flight) > 0 && waited_ms < grace_ms; waited_ms += 10) {
         struct timespec pause = {0, 10 * 1000 * 1000};
         nanosleep(&pause, NULL);
     }
+    if (atomic_load(&app->in_flight) > 0)
+        srv_log("warning", "shutdown grace period of %d s is over: %ld requests cut off",
+                app->config->server.shutdown_grace_s, (long)atomic_load(&app->in_flight));
     MHD_stop_daemon(app->daemon);
     app->daemon = NULL;
     if (fd != MHD_INVALID_SOCKET)

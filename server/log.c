@@ -2,7 +2,8 @@
  * server/log.c — one JSON object per line on stderr: a line per request (method, path,
  * status, microseconds, request id) and occasional event lines. Each line is formatted into
  * one buffer and written with a single write(2), so lines from several threads never
- * interleave and no lock is taken.
+ * interleave and no lock is taken. Lines above the configured level (server.log_level:
+ * error < warn < info < debug; request lines are info, or error for a 5xx) are not written.
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,29 @@
 #include <unistd.h>
 
 #include "server/app.h"
+
+static atomic_int log_level = CFG_LOG_INFO;
+
+void srv_log_set_level(int level)
+{
+    atomic_store(&log_level, level);
+}
+
+static int level_of(const char *name)
+{
+    if (strcmp(name, "error") == 0)
+        return CFG_LOG_ERROR;
+    if (strcmp(name, "warning") == 0 || strcmp(name, "warn") == 0)
+        return CFG_LOG_WARN;
+    if (strcmp(name, "debug") == 0)
+        return CFG_LOG_DEBUG;
+    return CFG_LOG_INFO;
+}
+
+bool srv_log_enabled(const char *level)
+{
+    return level_of(level) <= atomic_load(&log_level);
+}
 
 static void append_timestamp(struct sb *line)
 {
@@ -53,15 +77,22 @@ static void write_line(struct sb *line)
 
 void srv_log_request(const struct srv_request *request, long duration_us)
 {
+    const char *level = request->status >= 500 ? "error" : "info";
+    if (!srv_log_enabled(level))
+        return;
     struct sb line = {0};
     append_timestamp(&line);
-    sb_append(&line, ",\"level\":\"info\",\"request_id\":");
+    sb_appendf(&line, ",\"level\":\"%s\",\"request_id\":", level);
     append_json_string(&line, request->request_id);
     sb_append(&line, ",\"method\":");
     append_json_string(&line, request->method ? request->method : "");
     sb_append(&line, ",\"path\":");
     append_json_string(&line, request->path ? request->path : "");
     sb_appendf(&line, ",\"status\":%u,\"duration_us\":%ld", request->status, duration_us);
+    if (request->route.table) {
+        sb_append(&line, ",\"table\":");
+        append_json_string(&line, request->route.table->name);
+    }
     if (request->principal.subject) {
         sb_append(&line, ",\"sub\":");
         append_json_string(&line, request->principal.subject);
@@ -71,6 +102,8 @@ void srv_log_request(const struct srv_request *request, long duration_us)
 
 void srv_log(const char *level, const char *format, ...)
 {
+    if (!srv_log_enabled(level))
+        return;
     struct sb message = {0};
     va_list args;
     va_start(args, format);

@@ -2,7 +2,8 @@
  * server/metrics.c — request counters by table, route, method and status, a latency
  * histogram, and their Prometheus text rendering for GET /metrics. Counters are plain atomics
  * in one array sized at start-up (tables × routes × methods × statuses), so recording a
- * request takes no lock and no allocation.
+ * request takes no lock and no allocation. Also limit hits by limit, and failed queries by
+ * outcome (acquire timeout, queue full, unavailable) and by SQLSTATE class.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@ static const char *const method_names[] = {"GET", "HEAD", "POST", "PUT", "PATCH"
                                            "OPTIONS", "other"};
 #define METHOD_COUNT (sizeof method_names / sizeof method_names[0])
 static const unsigned int status_codes[] = {200, 201, 204, 400, 401, 403, 404, 405, 409,
-                                            413, 415, 422, 429, 500, 503, 0};
+                                            413, 414, 415, 422, 429, 431, 500, 503, 0};
 #define STATUS_COUNT (sizeof status_codes / sizeof status_codes[0])
 static const double bucket_seconds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                         0.1,    0.25,  0.5,    1,     2.5};
@@ -29,6 +30,9 @@ struct srv_metrics {
     atomic_ullong buckets[BUCKET_COUNT + 1];
     atomic_ullong duration_us_sum;
     atomic_ullong count;
+    atomic_ullong limit_hits[SRV_LIMIT_COUNT];
+    atomic_ullong acquire_timeouts, queue_full, unavailable;
+    atomic_ullong sqlstate_classes[36 * 36]; /* two characters of [0-9A-Z] */
 };
 
 struct srv_metrics *srv_metrics_new(size_t table_count)
@@ -100,6 +104,79 @@ void srv_metrics_record(struct srv_app *app, const struct srv_request *request, 
     atomic_fetch_add(&metrics->buckets[bucket], 1);
     atomic_fetch_add(&metrics->duration_us_sum, (unsigned long long)(duration_us > 0 ? duration_us : 0));
     atomic_fetch_add(&metrics->count, 1);
+}
+
+void srv_metrics_limit_hit(struct srv_app *app, enum srv_limit limit)
+{
+    if (app->metrics && limit < SRV_LIMIT_COUNT)
+        atomic_fetch_add(&app->metrics->limit_hits[limit], 1);
+}
+
+static int class_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A' + 10;
+    return -1;
+}
+
+void srv_metrics_db_failure(struct srv_app *app, const struct orm_outcome *outcome)
+{
+    struct srv_metrics *metrics = app->metrics;
+    if (!metrics)
+        return;
+    switch (outcome->status) {
+    case ORM_E_TIMEOUT:
+        atomic_fetch_add(&metrics->acquire_timeouts, 1);
+        return;
+    case ORM_E_QUEUE_FULL:
+        atomic_fetch_add(&metrics->queue_full, 1);
+        return;
+    case ORM_E_UNAVAILABLE:
+    case ORM_E_SHUTDOWN:
+        atomic_fetch_add(&metrics->unavailable, 1);
+        return;
+    case ORM_E_QUERY: {
+        int high = class_digit(outcome->sqlstate[0]), low = class_digit(outcome->sqlstate[1]);
+        if (high >= 0 && low >= 0)
+            atomic_fetch_add(&metrics->sqlstate_classes[high * 36 + low], 1);
+        return;
+    }
+    case ORM_OK:
+        return;
+    }
+}
+
+static void render_failures(struct srv_metrics *metrics, struct sb *out)
+{
+    sb_append(out, "# HELP restable_limit_hits_total Requests refused by a configured limit.\n"
+                   "# TYPE restable_limit_hits_total counter\n");
+    for (size_t i = 0; i < SRV_LIMIT_COUNT; i++)
+        sb_appendf(out, "restable_limit_hits_total{limit=\"%s\"} %llu\n",
+                   srv_limit_name((enum srv_limit)i), atomic_load(&metrics->limit_hits[i]));
+    sb_appendf(out,
+               "# HELP restable_db_acquire_timeouts_total Requests that waited "
+               "acquire_timeout_ms for a connection in vain.\n"
+               "# TYPE restable_db_acquire_timeouts_total counter\n"
+               "restable_db_acquire_timeouts_total %llu\n"
+               "# HELP restable_db_queue_full_total Requests refused because too many waited.\n"
+               "# TYPE restable_db_queue_full_total counter\n"
+               "restable_db_queue_full_total %llu\n"
+               "# HELP restable_db_unavailable_total Requests that found no usable connection.\n"
+               "# TYPE restable_db_unavailable_total counter\n"
+               "restable_db_unavailable_total %llu\n"
+               "# HELP restable_db_errors_total Queries PostgreSQL refused, by SQLSTATE class.\n"
+               "# TYPE restable_db_errors_total counter\n",
+               atomic_load(&metrics->acquire_timeouts), atomic_load(&metrics->queue_full),
+               atomic_load(&metrics->unavailable));
+    static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    for (size_t i = 0; i < 36 * 36; i++) {
+        unsigned long long value = atomic_load(&metrics->sqlstate_classes[i]);
+        if (value)
+            sb_appendf(out, "restable_db_errors_total{class=\"%c%c\"} %llu\n",
+                       digits[i / 36], digits[i % 36], value);
+    }
 }
 
 static long resident_kib(void)
@@ -180,4 +257,5 @@ void srv_metrics_render(struct srv_app *app, struct sb *out)
                "# TYPE restable_build_info gauge\n"
                "restable_build_info{version=\"%s\"} 1\n",
                resident_kib() * 1024, open_fds(), RESTABLE_VERSION);
+    render_failures(metrics, out);
 }

@@ -1,212 +1,253 @@
 /*
- * server/openapi.c — GET /openapi.json: an OpenAPI 3.1 description of every route of every
- * declared table, built once from the config on first use (the config never changes).
+ * server/openapi.c — GET /openapi.json: an OpenAPI 3.1 description of every route, built once
+ * from the config on first use (the config never changes) and then served from memory. This
+ * file holds the document's frame (info, the operator routes, shared error responses, the
+ * bearer scheme and how a table policy becomes an operation's security); each table's part is
+ * in server/openapi_table.c.
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/app.h"
+#include "server/openapi_internal.h"
 
 static pthread_once_t built_once = PTHREAD_ONCE_INIT;
 static char *openapi_text;
 static const struct cfg_config *openapi_config;
 
-static json_t *error_response(const char *description)
+/* ---- helpers shared with openapi_table.c ------------------------------------------------ */
+
+json_t *srv_openapi_ref(const char *section, const char *name)
 {
-    return json_pack("{s:s,s:{s:{s:{s:s}}}}", "description", description, "content",
-                     "application/json", "schema", "$ref", "#/components/schemas/Error");
+    char text[200];
+    snprintf(text, sizeof text, "#/components/%s/%s", section, name);
+    return json_pack("{s:s}", "$ref", text);
 }
 
-static json_t *json_body(json_t *schema)
+json_t *srv_openapi_json_content(json_t *schema)
 {
     return json_pack("{s:{s:o}}", "application/json", "schema", schema);
 }
 
-static json_t *ref(const char *table, const char *suffix)
+json_t *srv_openapi_response(const char *description, json_t *schema)
 {
-    char text[200];
-    snprintf(text, sizeof text, "#/components/schemas/%s%s", table, suffix);
-    return json_pack("{s:s}", "$ref", text);
+    return json_pack("{s:s,s:o}", "description", description, "content",
+                     srv_openapi_json_content(schema));
 }
 
-static json_t *query_parameter(const char *name, const char *description, const char *type)
+static const struct {
+    const char *code, *name, *description;
+} error_responses[] = {
+    {"400", "BadRequest", "malformed request: unknown parameter or column, unparsable value"},
+    {"401", "Unauthorized", "missing, invalid or expired token"},
+    {"403", "Forbidden", "the token does not grant this, or the page size is over the limit"},
+    {"404", "NotFound", "no such row"},
+    {"409", "Conflict", "a unique or foreign key constraint refused the write"},
+    {"413", "PayloadTooLarge", "the body is larger than server.max_body_bytes"},
+    {"415", "UnsupportedMediaType", "the body is not application/json"},
+    {"422", "UnprocessableEntity", "the body does not validate against the table's columns"},
+    {"503", "ServiceUnavailable", "the database is unavailable or the pool is exhausted"},
+};
+
+void srv_openapi_add_errors(json_t *responses, const char *const *codes)
 {
-    return json_pack("{s:s,s:s,s:s,s:b,s:{s:s}}", "name", name, "in", "query", "description",
-                     description, "required", 0, "schema", "type", type);
+    for (; *codes; codes++)
+        for (size_t i = 0; i < sizeof error_responses / sizeof error_responses[0]; i++)
+            if (strcmp(error_responses[i].code, *codes) == 0)
+                json_object_set_new(responses, *codes,
+                                    srv_openapi_ref("responses", error_responses[i].name));
 }
 
-static json_t *list_parameters(const struct cfg_table *table)
+static json_t *error_components(void)
 {
-    json_t *parameters = json_array();
-    for (size_t i = 0; i < table->column_count; i++) {
-        const struct cfg_column *column = &table->columns[i];
-        if (column->is_secret)
-            continue;
-        char name[96];
-        json_array_append_new(parameters, query_parameter(column->name, "filter", "string"));
-        snprintf(name, sizeof name, "%s__operator", column->name);
-        json_array_append_new(parameters, query_parameter(name, "lt, lte, gt, gte, e, ne, "
-                                                          "is_null, not_null", "string"));
-        if (orm_column_is_text(column)) {
-            snprintf(name, sizeof name, "%s__match", column->name);
-            json_array_append_new(parameters, query_parameter(name, "contains, exact, starts, "
-                                                              "ends", "string"));
-        }
+    json_t *responses = json_object();
+    for (size_t i = 0; i < sizeof error_responses / sizeof error_responses[0]; i++) {
+        json_t *response = srv_openapi_response(error_responses[i].description,
+                                                srv_openapi_ref("schemas", "Error"));
+        if (strcmp(error_responses[i].code, "401") == 0)
+            json_object_set_new(response, "headers",
+                                json_pack("{s:{s:s,s:{s:s}}}", "WWW-Authenticate",
+                                          "description", "Bearer, with error=\"invalid_token\" "
+                                          "when a token was refused", "schema", "type",
+                                          "string"));
+        if (strcmp(error_responses[i].code, "503") == 0)
+            json_object_set_new(response, "headers",
+                                json_pack("{s:{s:s,s:{s:s}}}", "Retry-After", "description",
+                                          "seconds to wait", "schema", "type", "integer"));
+        json_object_set_new(responses, error_responses[i].name, response);
     }
-    static const char *reserved[][3] = {
-        {"__ids", "comma-separated primary keys", "string"},
-        {"__order", "columns, - for descending", "string"},
-        {"__page", "1-based page", "integer"},
-        {"__page_size", "rows per page", "integer"},
-        {"__visible_fields", "fields to return, fk.col nests", "string"},
-        {"__readable", "add <fk>_readable", "boolean"},
-        {"__range_header", "add Content-Range", "boolean"},
-        {"__range_header_name", "name of the range header", "string"},
-    };
-    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
-        json_array_append_new(parameters,
-                              query_parameter(reserved[i][0], reserved[i][1], reserved[i][2]));
-    return parameters;
+    return responses;
 }
 
-static json_t *operation(const char *summary, const char *tag, json_t *responses)
+static json_t *policy_description(const struct cfg_policy *policy)
 {
-    json_t *op = json_pack("{s:s,s:[s],s:o}", "summary", summary, "tags", tag, "responses",
-                           responses);
-    json_object_set_new(responses, "400", error_response("malformed request"));
-    json_object_set_new(responses, "401", error_response("missing or invalid token"));
-    json_object_set_new(responses, "403", error_response("not permitted"));
-    json_object_set_new(responses, "503", error_response("database unavailable"));
-    return op;
-}
-
-static void add_table(json_t *paths, json_t *schemas, const struct cfg_table *table,
-                      const char *base)
-{
-    json_t *row = json_object();
-    json_t *properties = json_object();
-    json_t *writable = json_object();
-    for (size_t i = 0; i < table->column_count; i++) {
-        const struct cfg_column *column = &table->columns[i];
-        json_t *schema = orm_column_json_schema(column);
-        if (!column->is_secret)
-            json_object_set(properties, column->name, schema);
-        json_object_set_new(writable, column->name, schema);
+    switch (policy->kind) {
+    case CFG_POLICY_PUBLIC:
+        return json_string("public");
+    case CFG_POLICY_AUTHENTICATED:
+        return json_string("authenticated");
+    case CFG_POLICY_GRANTS:
+        break;
     }
-    json_object_set_new(row, "type", json_string("object"));
-    json_object_set_new(row, "properties", properties);
-    json_object_set_new(schemas, table->name, row);
-    char input_name[128];
-    snprintf(input_name, sizeof input_name, "%sInput", table->name);
-    json_object_set_new(schemas, input_name,
-                        json_pack("{s:s,s:o}", "type", "object", "properties", writable));
+    json_t *grants = json_array();
+    for (size_t i = 0; i < policy->grant_count; i++)
+        json_array_append_new(grants, json_string(policy->grants[i]));
+    return grants;
+}
 
-    const char *tag = table->name;
+void srv_openapi_apply_policy(json_t *operation, const struct cfg_config *config,
+                              const struct cfg_policy *policy)
+{
+    if (config->auth.algorithm == CFG_JWT_NONE) {
+        json_object_set_new(operation, "security", json_array()); /* no auth at all */
+        return;
+    }
+    json_object_set_new(operation, "x-restable-policy", policy_description(policy));
+    json_t *security = json_array();
+    json_t *responses = json_object_get(operation, "responses");
+    /* a token presented on a public route is still verified: 401 is always possible */
+    srv_openapi_add_errors(responses, (const char *const[]){"401", NULL});
+    switch (policy->kind) {
+    case CFG_POLICY_PUBLIC:
+        /* {} first: no token needed; a valid one is accepted */
+        json_array_append_new(security, json_object());
+        json_array_append_new(security, json_pack("{s:[]}", "bearer"));
+        break;
+    case CFG_POLICY_AUTHENTICATED:
+        json_array_append_new(security, json_pack("{s:[]}", "bearer"));
+        break;
+    case CFG_POLICY_GRANTS:
+        /* one requirement per grant: any one of them suffices (OpenAPI 3.1 lets a non-OAuth
+         * scheme list the roles a requirement needs) */
+        for (size_t i = 0; i < policy->grant_count; i++)
+            json_array_append_new(security, json_pack("{s:[s]}", "bearer", policy->grants[i]));
+        srv_openapi_add_errors(responses, (const char *const[]){"403", NULL});
+        break;
+    }
+    json_object_set_new(operation, "security", security);
+}
+
+json_t *srv_openapi_operation(const char *id_prefix, const char *table, const char *summary,
+                              json_t *responses)
+{
+    char id[160];
+    snprintf(id, sizeof id, "%s%s%s", id_prefix, table ? "_" : "", table ? table : "");
+    json_t *operation = json_pack("{s:s,s:s,s:o}", "operationId", id, "summary", summary,
+                                  "responses", responses);
+    json_object_set_new(operation, "tags", json_pack("[s]", table ? table : "operations"));
+    return operation;
+}
+
+/* ---- the operator routes ---------------------------------------------------------------- */
+
+static json_t *status_schema(void)
+{
+    return json_pack("{s:s,s:{s:{s:s}}}", "type", "object", "properties", "status", "type",
+                     "string");
+}
+
+static void add_public_get(json_t *paths, const char *base, const char *path, const char *id,
+                           const char *summary, json_t *ok, bool can_be_unavailable)
+{
+    json_t *responses = json_pack("{s:o}", "200", ok);
+    if (can_be_unavailable)
+        srv_openapi_add_errors(responses, (const char *const[]){"503", NULL});
+    json_t *operation = srv_openapi_operation(id, NULL, summary, responses);
+    json_object_set_new(operation, "security", json_array());
+    char full[300];
+    snprintf(full, sizeof full, "%s%s", base, path);
+    json_object_set_new(paths, full, json_pack("{s:o}", "get", operation));
+}
+
+static void add_operator_routes(json_t *paths, const struct cfg_config *config)
+{
+    const char *base = config->server.base_path;
+    add_public_get(paths, base, "healthz", "healthz", "the process is up (no database work)",
+                   srv_openapi_response("up", status_schema()), false);
+    add_public_get(paths, base, "readyz", "readyz",
+                   "the database answers; 503 when it does not or while shutting down",
+                   srv_openapi_response("ready", status_schema()), true);
+    add_public_get(paths, base, "openapi.json", "openapi", "this document",
+                   srv_openapi_response("the OpenAPI 3.1 document",
+                                        json_pack("{s:s}", "type", "object")),
+                   false);
+    add_public_get(paths, base, "docs", "docs", "this document rendered by Swagger UI",
+                   json_pack("{s:s,s:{s:{s:{s:s}}}}", "description", "an HTML page", "content",
+                             "text/html", "schema", "type", "string"),
+                   false);
+
+    json_t *metrics = srv_openapi_operation(
+        "metrics", NULL, "Prometheus metrics",
+        json_pack("{s:{s:s,s:{s:{s:{s:s}}}}}", "200", "description", "Prometheus text format",
+                  "content", "text/plain", "schema", "type", "string"));
+    if (config->server.metrics_public)
+        json_object_set_new(metrics, "security", json_array());
+    else
+        srv_openapi_apply_policy(metrics, config, &config->auth.default_read);
     char path[300];
-    json_t *collection = json_object();
-    json_t *list = operation("list rows", tag,
-                             json_pack("{s:{s:s,s:o}}", "200", "description", "a page of rows",
-                                       "content",
-                                       json_body(json_pack("{s:s,s:{s:{s:s,s:o}}}", "type",
-                                                           "object", "properties", "rows",
-                                                           "type", "array", "items",
-                                                           ref(table->name, "")))));
-    json_object_set_new(list, "parameters", list_parameters(table));
-    json_object_set_new(collection, "get", list);
-    if (!table->read_only) {
-        json_t *create = operation("create one row or many", tag,
-                                   json_pack("{s:{s:s},s:o,s:o}", "201", "description",
-                                             "the new primary keys", "409",
-                                             error_response("conflict"), "422",
-                                             error_response("validation failed")));
-        json_object_set_new(create, "requestBody",
-                            json_pack("{s:b,s:o}", "required", 1, "content",
-                                      json_body(json_pack("{s:[o,{s:s,s:o}]}", "oneOf",
-                                                          ref(table->name, "Input"), "type",
-                                                          "array", "items",
-                                                          ref(table->name, "Input")))));
-        json_object_set_new(collection, "post", create);
-        if (table->allow_bulk_delete)
-            json_object_set_new(collection, "delete",
-                                operation("delete matching rows", tag,
-                                          json_pack("{s:{s:s}}", "204", "description",
-                                                    "deleted")));
-        if (table->allow_bulk_update)
-            json_object_set_new(collection, "patch",
-                                operation("update the rows named by __ids", tag,
-                                          json_pack("{s:{s:s}}", "200", "description",
-                                                    "the updated rows")));
-    }
-    snprintf(path, sizeof path, "%s%s/", base, table->name);
-    json_object_set_new(paths, path, collection);
+    snprintf(path, sizeof path, "%smetrics", base);
+    json_object_set_new(paths, path, json_pack("{s:o}", "get", metrics));
 
-    static const char *extras[][2] = {{"count", "count matching rows"},
-                                      {"schema", "JSON Schema of a row"},
-                                      {"ids", "primary keys and readable values"},
-                                      {"new", "a row filled with defaults"},
-                                      {"references", "tables that point here"}};
-    for (size_t i = 0; i < sizeof extras / sizeof extras[0]; i++) {
-        snprintf(path, sizeof path, "%s%s/%s/", base, table->name, extras[i][0]);
-        json_object_set_new(paths, path,
-                            json_pack("{s:o}", "get",
-                                      operation(extras[i][1], tag,
-                                                json_pack("{s:{s:s}}", "200", "description",
-                                                          "ok"))));
-    }
+    if (!config->auth.login_enabled)
+        return;
+    json_t *login = srv_openapi_operation(
+        "login", NULL, "exchange a username and password for a token",
+        json_pack("{s:o}", "200",
+                  srv_openapi_response("a bearer token",
+                                       json_pack("{s:s,s:{s:{s:s},s:{s:s},s:{s:s}}}", "type",
+                                                 "object", "properties", "token", "type",
+                                                 "string", "token_type", "type", "string",
+                                                 "expires_in", "type", "integer"))));
+    srv_openapi_add_errors(json_object_get(login, "responses"),
+                           (const char *const[]){"400", "401", "415", "422", "503", NULL});
+    json_object_set_new(login, "security", json_array());
+    json_object_set_new(
+        login, "requestBody",
+        json_pack("{s:b,s:o}", "required", 1, "content",
+                  srv_openapi_json_content(json_pack(
+                      "{s:s,s:{s:{s:s},s:{s:s,s:s}},s:[s,s]}", "type", "object", "properties",
+                      "username", "type", "string", "password", "type", "string", "format",
+                      "password", "required", "username", "password"))));
+    snprintf(path, sizeof path, "%sauth/login", base);
+    json_object_set_new(paths, path, json_pack("{s:o}", "post", login));
+}
 
-    json_t *one = json_object();
-    json_object_set_new(one, "parameters",
-                        json_pack("[{s:s,s:s,s:b,s:o}]", "name", "pk", "in", "path", "required", 1,
-                                  "schema", orm_column_json_schema(cfg_primary_key(table))));
-    json_object_set_new(one, "get",
-                        operation("one row", tag,
-                                  json_pack("{s:{s:s,s:o},s:o}", "200", "description", "the row",
-                                            "content", json_body(ref(table->name, "")), "404",
-                                            error_response("no such row"))));
-    if (!table->read_only) {
-        json_object_set_new(one, "put", operation("replace the row", tag,
-                                                  json_pack("{s:{s:s},s:o,s:o}", "204",
-                                                            "description", "replaced", "404",
-                                                            error_response("no such row"),
-                                                            "422", error_response("invalid"))));
-        json_object_set_new(one, "patch", operation("update some columns", tag,
-                                                    json_pack("{s:{s:s},s:o,s:o}", "200",
-                                                              "description", "the updated row",
-                                                              "404", error_response("no such row"),
-                                                              "422", error_response("invalid"))));
-        json_object_set_new(one, "delete", operation("delete the row", tag,
-                                                     json_pack("{s:{s:s},s:o}", "204",
-                                                               "description", "deleted", "404",
-                                                               error_response("no such row"))));
-    }
-    snprintf(path, sizeof path, "%s%s/{pk}/", base, table->name);
-    json_object_set_new(paths, path, one);
+/* ---- the document ----------------------------------------------------------------------- */
+
+static json_t *error_schema(void)
+{
+    return json_pack(
+        "{s:s,s:[s],s:{s:{s:s,s:[s,s],s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s,s:{s:s,s:{s:{s:s},"
+        "s:{s:s}}}}}}}}",
+        "type", "object", "required", "error", "properties", "error", "type", "object",
+        "required", "status", "message", "properties", "status", "type", "integer", "message",
+        "type", "string", "field", "type", "string", "errors", "type", "array", "items", "type",
+        "object", "properties", "field", "type", "string", "message", "type", "string");
 }
 
 static void build(void)
 {
     const struct cfg_config *config = openapi_config;
     json_t *paths = json_object();
-    json_t *schemas = json_object();
-    json_object_set_new(
-        schemas, "Error",
-        json_pack("{s:s,s:{s:{s:s,s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s}}}}}", "type", "object",
-                  "properties", "error", "type", "object", "properties", "status", "type",
-                  "integer", "message", "type", "string", "field", "type", "string", "errors",
-                  "type", "array"));
+    json_t *schemas = json_pack("{s:o}", "Error", error_schema());
+    add_operator_routes(paths, config);
     for (size_t i = 0; i < config->table_count; i++)
-        add_table(paths, schemas, &config->tables[i], config->server.base_path);
+        srv_openapi_add_table(paths, schemas, config, &config->tables[i]);
+    json_t *components = json_pack("{s:o,s:o}", "schemas", schemas, "responses",
+                                   error_components());
+    if (config->auth.algorithm != CFG_JWT_NONE)
+        json_object_set_new(components, "securitySchemes",
+                            json_pack("{s:{s:s,s:s,s:s,s:s}}", "bearer", "type", "http",
+                                      "scheme", "bearer", "bearerFormat", "JWT", "description",
+                                      "a JWT: the scopes and roles listed on an operation are "
+                                      "its grants, any one of which suffices"));
     json_t *document = json_pack(
-        "{s:s,s:{s:s,s:s},s:o,s:{s:o}}", "openapi", "3.1.0", "info", "title", "restable",
-        "version", RESTABLE_VERSION, "paths", paths, "components", "schemas", schemas);
-    if (config->auth.algorithm != CFG_JWT_NONE) {
-        json_object_set_new(json_object_get(document, "components"), "securitySchemes",
-                            json_pack("{s:{s:s,s:s,s:s}}", "bearer", "type", "http", "scheme",
-                                      "bearer", "bearerFormat", "JWT"));
-        json_object_set_new(document, "security", json_pack("[{s:[]}]", "bearer"));
-    }
-    openapi_text = json_dumps(document, JSON_COMPACT);
+        "{s:s,s:{s:s,s:s,s:s},s:o,s:o}", "openapi", "3.1.0", "info", "title", "restable",
+        "version", RESTABLE_VERSION, "description",
+        "CRUD routes for the tables declared in the server's config (PiccoloCRUD style). "
+        "Errors are {\"error\": {\"status\", \"message\", \"field\"?}}.",
+        "paths", paths, "components", components);
+    openapi_text = document ? json_dumps(document, JSON_COMPACT) : NULL;
     json_decref(document);
 }
 

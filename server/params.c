@@ -400,6 +400,7 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
                 if (parse_positive(request, key, value, &parsed->page_size) < 0)
                     goto done;
                 if (parsed->page_size > table->max_page_size) {
+                    srv_metrics_limit_hit(request->app, SRV_LIMIT_MAX_PAGE_SIZE);
                     srv_respond_error(request, 403, key, "__page_size %ld is over this table's "
                                       "max_page_size of %d", parsed->page_size,
                                       table->max_page_size);

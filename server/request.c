@@ -198,8 +198,9 @@ static void route_and_handle(struct srv_request *request)
         answer_options(request);
         return;
     }
-    /* Probes and the API description stay public and never look at tokens. */
-    if (kind == SRV_ROUTE_HEALTHZ || kind == SRV_ROUTE_READYZ || kind == SRV_ROUTE_OPENAPI) {
+    /* Probes, the API description and its docs page stay public and never look at tokens. */
+    if (kind == SRV_ROUTE_HEALTHZ || kind == SRV_ROUTE_READYZ || kind == SRV_ROUTE_OPENAPI ||
+        kind == SRV_ROUTE_DOCS || kind == SRV_ROUTE_DOCS_ASSET) {
         if (!is_read_method(request)) {
             method_not_allowed(request);
             return;
@@ -208,8 +209,10 @@ static void route_and_handle(struct srv_request *request)
             srv_handle_healthz(request);
         else if (kind == SRV_ROUTE_READYZ)
             srv_handle_readyz(request);
-        else
+        else if (kind == SRV_ROUTE_OPENAPI)
             srv_handle_openapi(request);
+        else
+            srv_handle_docs(request);
         return;
     }
     if (authenticate(request) < 0)
@@ -227,7 +230,9 @@ static void route_and_handle(struct srv_request *request)
             method_not_allowed(request);
             return;
         }
-        if (authorize(request, &config->auth.default_read) < 0)
+        /* server.metrics.public opens /metrics to scrapers that carry no token */
+        bool is_public = kind == SRV_ROUTE_METRICS && config->server.metrics_public;
+        if (!is_public && authorize(request, &config->auth.default_read) < 0)
             return;
         if (kind == SRV_ROUTE_METRICS)
             srv_handle_metrics(request);

@@ -142,6 +142,7 @@ void srv_respond_errors(struct srv_request *request, unsigned int status, const 
 
 void srv_respond_outcome_error(struct srv_request *request, const struct orm_outcome *outcome)
 {
+    srv_metrics_db_failure(request->app, outcome);
     switch (outcome->status) {
     case ORM_E_UNAVAILABLE:
     case ORM_E_SHUTDOWN:

@@ -1,6 +1,6 @@
 /*
  * server/router.c — maps a request path to a route: the reserved paths (healthz, readyz,
- * metrics, openapi.json, auth/login) and, for each declared table T, /T/, /T/count/,
+ * metrics, openapi.json, docs and docs/{file}, auth/login) and, for each declared table T, /T/, /T/count/,
  * /T/schema/, /T/ids/, /T/new/, /T/references/ and /T/{pk}/. A trailing slash is optional.
  * Named sub-routes win over a primary key with the same text.
  */
@@ -83,12 +83,20 @@ void srv_route_parse(const struct cfg_config *config, const char *url, struct sr
             route->kind = SRV_ROUTE_METRICS;
         else if (segment_is(&segments[0], "openapi.json"))
             route->kind = SRV_ROUTE_OPENAPI;
+        else if (segment_is(&segments[0], "docs"))
+            route->kind = SRV_ROUTE_DOCS;
         if (route->kind != SRV_ROUTE_NOT_FOUND)
             return;
     }
     if (count == 2 && segment_is(&segments[0], "auth") && segment_is(&segments[1], "login")) {
         if (config->auth.login_enabled)
             route->kind = SRV_ROUTE_LOGIN;
+        return;
+    }
+    if (count == 2 && segment_is(&segments[0], "docs")) {
+        route->pk_text = strndup(segments[1].start, segments[1].length);
+        if (route->pk_text)
+            route->kind = SRV_ROUTE_DOCS_ASSET;
         return;
     }
     const struct cfg_table *table = table_for(config, &segments[0]);

@@ -56,7 +56,9 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
     if (migrate && srv_cli_migrate_forwards(config) != 0)
         return 1;
 
+    srv_log_set_level(config->server.log_level);
     struct srv_app app = {.config = config};
+    srv_docs_find(config, app.docs_dir, sizeof app.docs_dir);
     app.request_id_prefix = random_prefix();
     app.metrics = srv_metrics_new(config->table_count);
     clock_gettime(CLOCK_REALTIME, &app.started_at);

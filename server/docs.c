@@ -1,0 +1,148 @@
+/*
+ * server/docs.c — GET /docs: a page that renders /openapi.json with Swagger UI, and
+ * GET /docs/<asset>: Swagger UI's own files, served from a directory (server.docs_dir, else
+ * found beside the binary; see docs/operations.md). Nothing comes from a CDN, so the page works
+ * offline. Only the files named below are served, so no request path ever reaches the file
+ * system. Public, and never touches the database.
+ */
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server/app.h"
+
+static const struct {
+    const char *name, *content_type;
+} assets[] = {
+    {"swagger-ui.css", "text/css; charset=utf-8"},
+    {"swagger-ui-bundle.js", "text/javascript; charset=utf-8"},
+    {"swagger-ui-standalone-preset.js", "text/javascript; charset=utf-8"},
+    {"favicon-32x32.png", "image/png"},
+    {"favicon-16x16.png", "image/png"},
+};
+
+static bool is_docs_dir(const char *directory)
+{
+    char path[PATH_MAX];
+    int length = snprintf(path, sizeof path, "%s/swagger-ui-bundle.js", directory);
+    return length > 0 && (size_t)length < sizeof path && access(path, R_OK) == 0;
+}
+
+void srv_docs_find(const struct cfg_config *config, char *out, size_t size)
+{
+    out[0] = '\0';
+    if (config->server.docs_dir[0]) {
+        if (is_docs_dir(config->server.docs_dir) &&
+            (size_t)snprintf(out, size, "%s", config->server.docs_dir) < size)
+            return;
+        out[0] = '\0';
+        srv_log("warning", "server.docs_dir %s holds no Swagger UI (swagger-ui-bundle.js): "
+                           "GET /docs answers 404", config->server.docs_dir);
+        return;
+    }
+    char binary[PATH_MAX];
+    ssize_t length = readlink("/proc/self/exe", binary, sizeof binary - 1);
+    if (length <= 0)
+        return;
+    binary[length] = '\0';
+    const char *folder = dirname(binary);
+    /* an installed binary (bin/ → share/restable/docs, as the container has it), then one in
+     * a build folder of the source tree (scripts/docs-assets fetches into web/node_modules) */
+    static const char *const candidates[] = {"%s/../share/restable/docs",
+                                             "%s/../web/node_modules/swagger-ui-dist"};
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, candidates[i], folder);
+        char resolved[PATH_MAX];
+        if (realpath(path, resolved) && is_docs_dir(resolved) &&
+            (size_t)snprintf(out, size, "%s", resolved) < size)
+            return;
+        out[0] = '\0';
+    }
+    srv_log("warning", "no Swagger UI found beside the binary (run scripts/docs-assets or set "
+                       "server.docs_dir): GET /docs answers 404");
+}
+
+static void respond_not_installed(struct srv_request *request)
+{
+    srv_respond_error(request, 404, NULL, "the API docs page is not installed on this server "
+                      "(its operator can run scripts/docs-assets or set server.docs_dir); the "
+                      "API description is at /openapi.json");
+}
+
+static void respond_page(struct srv_request *request)
+{
+    const char *base = request->app->config->server.base_path; /* only URL-safe characters */
+    struct sb page = {0};
+    sb_appendf(&page,
+               "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+               "<title>restable API</title>\n"
+               "<link rel=\"icon\" type=\"image/png\" href=\"%sdocs/favicon-32x32.png\">\n"
+               "<link rel=\"stylesheet\" href=\"%sdocs/swagger-ui.css\">\n</head>\n<body>\n"
+               "<div id=\"swagger-ui\"></div>\n"
+               "<script src=\"%sdocs/swagger-ui-bundle.js\"></script>\n"
+               "<script>\nwindow.ui = SwaggerUIBundle({url: \"%sopenapi.json\", "
+               "dom_id: \"#swagger-ui\", deepLinking: true});\n</script>\n</body>\n</html>\n",
+               base, base, base, base);
+    size_t length = page.length;
+    char *body = sb_take(&page);
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer_with_free_callback_cls(length, body, free, body);
+    srv_respond_empty(request, 200);
+    MHD_destroy_response(request->response);
+    request->response = response;
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+}
+
+static void respond_asset(struct srv_request *request, const char *name)
+{
+    size_t index = sizeof assets / sizeof assets[0];
+    for (size_t i = 0; i < sizeof assets / sizeof assets[0]; i++)
+        if (strcmp(assets[i].name, name) == 0)
+            index = i;
+    if (index == sizeof assets / sizeof assets[0]) {
+        srv_respond_error(request, 404, NULL, "no such file in the docs page");
+        return;
+    }
+    char path[PATH_MAX];
+    int length = snprintf(path, sizeof path, "%s/%s", request->app->docs_dir,
+                          assets[index].name);
+    int fd = length > 0 && (size_t)length < sizeof path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    struct stat status;
+    if (fd < 0 || fstat(fd, &status) != 0 || !S_ISREG(status.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        respond_not_installed(request);
+        return;
+    }
+    /* MHD sends the file (sendfile where it can) and closes fd with the response */
+    struct MHD_Response *response = MHD_create_response_from_fd((uint64_t)status.st_size, fd);
+    if (!response) {
+        close(fd);
+        srv_respond_error(request, 503, NULL, "cannot send the file now, try again");
+        return;
+    }
+    srv_respond_empty(request, 200);
+    MHD_destroy_response(request->response);
+    request->response = response;
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, assets[index].content_type);
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "public, max-age=3600");
+}
+
+void srv_handle_docs(struct srv_request *request)
+{
+    if (!request->app->docs_dir[0]) {
+        respond_not_installed(request);
+        return;
+    }
+    if (request->route.kind == SRV_ROUTE_DOCS_ASSET)
+        respond_asset(request, request->route.pk_text);
+    else
+        respond_page(request);
+}

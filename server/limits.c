@@ -1,0 +1,118 @@
+/*
+ * server/limits.c — the request limits from server.limits that MHD does not answer in our
+ * JSON error shape by itself: too many open connections (503), a URL too long (414), request
+ * headers too large (431). Each is checked once per request, before routing, and each hit is
+ * counted in restable_limit_hits_total{limit=...}. Also the MHD options those limits become
+ * and the open-files limit the connection limit needs.
+ *
+ * MHD's own buffer (MHD_OPTION_CONNECTION_MEMORY_LIMIT) is sized at twice our header and URL
+ * limits, so requests up to that size reach us and get the JSON answer; anything bigger still
+ * is refused by MHD itself (431 or 414 without a JSON body) before a byte of it is ours.
+ */
+#include <string.h>
+#include <sys/resource.h>
+
+#include "server/app.h"
+
+static const char *const limit_names[SRV_LIMIT_COUNT] = {
+    [SRV_LIMIT_MAX_CONNECTIONS] = "max_connections",
+    [SRV_LIMIT_CONNECTION_TIMEOUT] = "connection_timeout",
+    [SRV_LIMIT_MAX_HEADER_BYTES] = "max_header_bytes",
+    [SRV_LIMIT_MAX_URL_BYTES] = "max_url_bytes",
+    [SRV_LIMIT_MAX_BODY_BYTES] = "max_body_bytes",
+    [SRV_LIMIT_MAX_PAGE_SIZE] = "max_page_size",
+};
+
+const char *srv_limit_name(enum srv_limit limit)
+{
+    return limit < SRV_LIMIT_COUNT ? limit_names[limit] : "other";
+}
+
+size_t srv_limits_mhd_memory(const struct cfg_config *config)
+{
+    size_t ours = (size_t)config->server.limits.max_header_bytes +
+                  (size_t)config->server.limits.max_url_bytes;
+    /* room for our limits twice over, plus MHD's own response and upload buffers */
+    return 2 * ours + 32 * 1024;
+}
+
+unsigned int srv_limits_mhd_connections(const struct cfg_config *config)
+{
+    /* headroom above ours, so a connection over our limit is still read and answered 503 */
+    return (unsigned int)config->server.limits.max_connections + 64;
+}
+
+void srv_limits_raise_open_files(const struct cfg_config *config)
+{
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+        return;
+    rlim_t wanted = (rlim_t)srv_limits_mhd_connections(config) + 256; /* pool, logs, files */
+    if (limit.rlim_cur >= wanted)
+        return;
+    limit.rlim_cur = wanted < limit.rlim_max ? wanted : limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur < wanted)
+        srv_log("warning", "the open-files limit (%llu) is below what server.limits."
+                           "max_connections needs (%llu): raise it (ulimit -n)",
+                (unsigned long long)limit.rlim_cur, (unsigned long long)wanted);
+}
+
+struct header_sum {
+    size_t bytes;
+};
+
+static enum MHD_Result add_header_bytes(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value)
+{
+    (void)kind;
+    struct header_sum *sum = cls;
+    sum->bytes += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+    return MHD_YES;
+}
+
+/* The URL as the client sent it is not kept by MHD; its path plus the decoded arguments is
+ * never longer than it, so the check may let through a URL a little over the limit (one
+ * heavy in percent-escapes), never refuse one under it. */
+static size_t url_bytes(const struct srv_request *request)
+{
+    size_t bytes = strlen(request->path);
+    for (size_t i = 0; i < request->arg_count; i++)
+        bytes += strlen(request->args[i].key) +
+                 (request->args[i].value ? strlen(request->args[i].value) + 1 : 0) + 1;
+    return bytes;
+}
+
+static void refuse(struct srv_request *request, enum srv_limit limit, unsigned int status,
+                   const char *message, long value)
+{
+    srv_metrics_limit_hit(request->app, limit);
+    srv_respond_error(request, status, NULL, message, value);
+    srv_add_header(request, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+int srv_limits_check(struct srv_request *request)
+{
+    const struct cfg_config *config = request->app->config;
+    if (atomic_load(&request->app->open_connections) > config->server.limits.max_connections) {
+        refuse(request, SRV_LIMIT_MAX_CONNECTIONS, 503,
+               "the server has too many open connections (server.limits.max_connections is "
+               "%ld); try again shortly",
+               (long)config->server.limits.max_connections);
+        srv_add_header(request, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        return -1;
+    }
+    if (url_bytes(request) > (size_t)config->server.limits.max_url_bytes) {
+        refuse(request, SRV_LIMIT_MAX_URL_BYTES, 414, "the URL is longer than %ld bytes",
+               (long)config->server.limits.max_url_bytes);
+        return -1;
+    }
+    struct header_sum sum = {0};
+    MHD_get_connection_values(request->connection, MHD_HEADER_KIND, add_header_bytes, &sum);
+    if (sum.bytes > (size_t)config->server.limits.max_header_bytes) {
+        refuse(request, SRV_LIMIT_MAX_HEADER_BYTES, 431,
+               "the request headers are larger than %ld bytes",
+               (long)config->server.limits.max_header_bytes);
+        return -1;
+    }
+    return 0;
+}
