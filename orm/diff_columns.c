@@ -218,7 +218,16 @@ static void diff_column(struct orm_plan *plan, const struct cfg_table *table,
     }
     if (null_differs) {
         struct sb forwards = {0}, backwards = {0};
-        if (!declared_nullable(column)) {
+        if (!declared_nullable(column) && (wanted_default || is_serial(column))) {
+            /* the declared default fills the NULLs already there, as it would for new rows */
+            sb_append(&forwards, "UPDATE ");
+            orm_quote_identifier(&forwards, table->name);
+            sb_append(&forwards, " SET ");
+            orm_quote_identifier(&forwards, column->name);
+            sb_append(&forwards, " = DEFAULT WHERE ");
+            orm_quote_identifier(&forwards, column->name);
+            sb_append(&forwards, " IS NULL;\n");
+        } else if (!declared_nullable(column)) {
             sb_append(&forwards, "-- fails if the column holds NULLs: fill them in first\n");
         }
         set_nullable(&forwards, table->name, column->name, declared_nullable(column));

@@ -370,6 +370,8 @@ void orm_schema_choices_check(const struct cfg_column *column, struct sb *out)
         /* an empty ARRAY[] needs the type, and a typed one compares without casts */
         sb_append(out, "]::");
         orm_column_ddl_type(column, out);
+        sb_append_char(out, ')');
+        return;
     }
     sb_append(out, "))");
 }

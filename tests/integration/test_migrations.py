@@ -486,3 +486,21 @@ def test_dropping_tables_that_reference_each_other():
     expect(project.sql("SELECT count(*) FROM pg_indexes WHERE indexname = 'lot_studio_idx'")
            == "1")
     project.sql("INSERT INTO studio DEFAULT VALUES")  # the serial key works again
+
+
+def test_array_choices_change_and_not_null_is_filled_from_the_default():
+    before = copy(BASE)
+    before["movie"]["columns"]["tags"] = {"type": "array", "of": "varchar", "length": 10,
+                                          "null": True, "choices": ["a", "b"]}
+    after = copy(before)
+    after["movie"]["columns"]["tags"]["choices"] = ["a", "b", "c"]
+    after["movie"]["columns"]["rating"] = {"type": "integer", "default": 0}
+    project, text = evolve(before, after,
+                           seed=SEED + "UPDATE movie SET rating = NULL WHERE id = 1;"
+                                       "UPDATE movie SET tags = '{a}';")
+    expect('UPDATE "movie" SET "rating" = DEFAULT WHERE "rating" IS NULL;' in text, text)
+    expect(project.sql("SELECT string_agg(rating::text, ',' ORDER BY id) FROM movie") == "0,8")
+    project.sql("UPDATE movie SET tags = '{a,c}'")
+    refused = subprocess.run(["psql", "-qAtX", project.url, "-c",
+                              "UPDATE movie SET tags = '{d}'"], capture_output=True, text=True)
+    expect("movie_tags_check" in refused.stderr, refused.stderr)
