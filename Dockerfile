@@ -1,10 +1,18 @@
 # restable — multi-stage image: build with the project's own scripts, run with only the
-# runtime libraries, as a non-root user.
+# runtime libraries, as a non-root user. The docs page's Swagger UI files are fetched in the
+# build stage (npm, pinned by web/package-lock.json) and copied to where the binary looks.
 ARG BASE=debian:bookworm-slim
 FROM ${BASE} AS build
 WORKDIR /src
 COPY scripts/install-deps scripts/install-deps
-RUN scripts/install-deps
+RUN RESTABLE_DEPS=build scripts/install-deps
+COPY scripts/npm-install scripts/docs-assets scripts/
+COPY web/package.json web/package-lock.json web/.npmrc web/
+# Behind a TLS-intercepting proxy npm needs that proxy's CA: pass a CA bundle's path inside
+# the build as NPM_CAFILE (scripts/test-container mounts the host's npm cafile and does so).
+ARG NPM_CAFILE=
+RUN if [ -n "$NPM_CAFILE" ]; then export npm_config_cafile="$NPM_CAFILE"; fi; \
+    scripts/docs-assets /out/docs
 COPY . .
 RUN meson setup /build -Dbuildtype=release -Dtests=false && meson compile -C /build
 
@@ -16,6 +24,7 @@ RUN apt-get update -qq \
     && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin restable \
     && mkdir -p /etc/restable/movies-migrations && chown restable /etc/restable/movies-migrations
 COPY --from=build /build/restable /usr/local/bin/restable
+COPY --from=build /out/docs /usr/local/share/restable/docs
 COPY examples/movies.json /etc/restable/restable.json
 USER restable
 WORKDIR /etc/restable

@@ -11,6 +11,7 @@
 #define RESTABLE_SERVER_APP_H
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -27,6 +28,11 @@ struct srv_app {
     struct MHD_Daemon *daemon;
     atomic_long in_flight;          /* requests started and not yet completed */
     atomic_int open_connections;    /* TCP connections MHD holds open */
+    /* Submits hold it for reading; shutdown takes it for writing to set is_pool_closed, so no
+     * query reaches a pool being freed (they get 503 instead). */
+    pthread_rwlock_t pool_lock;
+    bool is_pool_closed;
+    MHD_socket quiesced_socket;     /* the listening socket, ours to close after a drain */
     atomic_bool is_stopping;        /* SIGTERM received: /readyz answers 503 */
     atomic_ullong request_counter;  /* for request ids */
     unsigned int request_id_prefix; /* random per process */
@@ -99,6 +105,7 @@ struct srv_request {
     /* Set by a handler or a query callback; queued by the HTTP layer. */
     struct MHD_Response *response;
     unsigned int status;
+    uint64_t body_bytes; /* the response body's length, for the access log */
 
     /* Handler scratch owned by the request: freed when the request completes. */
     void *handler_state;
@@ -118,6 +125,10 @@ void srv_respond_result(struct srv_request *request, unsigned int status, const 
 void srv_respond_result_only_element(struct srv_request *request, unsigned int status,
                                      PGresult *result);
 void srv_respond_empty(struct srv_request *request, unsigned int status);
+/* Any other response (a file, text): replaces the request's response; content_type may be NULL. */
+void srv_respond_with(struct srv_request *request, unsigned int status,
+                      struct MHD_Response *response, uint64_t body_bytes,
+                      const char *content_type);
 /* {"error": {"status", "message", "field"?}} */
 void srv_respond_error(struct srv_request *request, unsigned int status, const char *field,
                        const char *format, ...) __attribute__((format(printf, 4, 5)));
@@ -138,6 +149,9 @@ void srv_add_cors_headers(struct srv_request *request);
  * srv_run_query again to chain) — the connection is resumed after it returns unless it chained.
  * Takes ownership of nothing: sql may be freed after the call. */
 void srv_run_query(struct srv_request *request, const struct orm_sql *sql, srv_query_done done);
+/* Refuses further queries (503) and frees the pool; queries still queued fail, and every
+ * callback has run when it returns. Main thread, at shutdown. */
+void srv_close_pool(struct srv_app *app);
 
 /* ---- handlers ---------------------------------------------------------------------------- */
 
@@ -247,6 +261,11 @@ void srv_log(const char *level, const char *format, ...) __attribute__((format(p
 /* ---- the HTTP server (server/http.c) ----------------------------------------------------- */
 
 int srv_http_start(struct srv_app *app, struct rs_error *error);
+/* Shutdown, first half: stop accepting, /readyz answers 503, answers say Connection: close;
+ * waits up to server.shutdown_grace_s for the requests in flight. */
+void srv_http_drain(struct srv_app *app);
+/* Second half, once the pool is closed (so no connection is still suspended on a query):
+ * waits briefly for the last answers to go out, then stops the daemon. */
 void srv_http_stop(struct srv_app *app);
 
 #endif

@@ -2,7 +2,8 @@
  * server/dispatch.c — hands a built query to the pool without blocking the worker thread:
  * suspend the connection, submit, and resume it from the pool thread once the callback has
  * left a response. Adds the row-level-security prelude (request.jwt.claims) for requests made
- * with a token; it is pipelined with the query, so it costs no extra round trip.
+ * with a token; it is pipelined with the query, so it costs no extra round trip. Closes the
+ * pool at shutdown so that no query is submitted to it afterwards.
  */
 #include "server/app.h"
 
@@ -24,6 +25,16 @@ static void query_finished(void *context, struct orm_outcome *outcome)
 
 void srv_run_query(struct srv_request *request, const struct orm_sql *sql, srv_query_done done)
 {
+    struct srv_app *app = request->app;
+    pthread_rwlock_rdlock(&app->pool_lock);
+    if (app->is_pool_closed) {
+        pthread_rwlock_unlock(&app->pool_lock);
+        /* Past the shutdown grace period. From a query callback (a chained query) is_chained
+         * stays false, so query_finished resumes the connection with this answer. */
+        srv_respond_error(request, 503, NULL, "the server is shutting down, try another one");
+        srv_add_header(request, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        return;
+    }
     if (!request->did_suspend) {
         /* Only ever on the worker thread, inside the access handler, before the submit: the
          * callback may resume the connection as soon as the submit is made. */
@@ -44,5 +55,16 @@ void srv_run_query(struct srv_request *request, const struct orm_sql *sql, srv_q
     statements[count++] = (struct orm_statement){sb_text(&sql->text),
                                                  (const char *const *)sql->params,
                                                  (int)sql->param_count};
-    orm_pool_submit(request->app->pool, statements, count, query_finished, request);
+    orm_pool_submit(app->pool, statements, count, query_finished, request);
+    pthread_rwlock_unlock(&app->pool_lock);
+}
+
+void srv_close_pool(struct srv_app *app)
+{
+    pthread_rwlock_wrlock(&app->pool_lock);
+    app->is_pool_closed = true;
+    pthread_rwlock_unlock(&app->pool_lock);
+    /* fails the queries still waiting (503) and runs every callback before it returns */
+    orm_pool_free(app->pool);
+    app->pool = NULL;
 }

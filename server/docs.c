@@ -46,17 +46,23 @@ void srv_docs_find(const struct cfg_config *config, char *out, size_t size)
     }
     char binary[PATH_MAX];
     ssize_t length = readlink("/proc/self/exe", binary, sizeof binary - 1);
-    if (length <= 0)
-        return;
-    binary[length] = '\0';
-    const char *folder = dirname(binary);
-    /* an installed binary (bin/ → share/restable/docs, as the container has it), then one in
-     * a build folder of the source tree (scripts/docs-assets fetches into web/node_modules) */
-    static const char *const candidates[] = {"%s/../share/restable/docs",
-                                             "%s/../web/node_modules/swagger-ui-dist"};
-    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+    binary[length > 0 ? length : 0] = '\0';
+    /* without /proc (a bare chroot) only the configured install folder can be tried */
+    const char *folder = length > 0 ? dirname(binary) : NULL;
+    /* an installed binary (bin/ → share/restable/docs, as the container has it), the install
+     * folder meson was configured with, then a build folder of the source tree
+     * (scripts/docs-assets fetches into web/node_modules) */
+    const char *const beside_binary[] = {"/../share/restable/docs", NULL,
+                                         "/../web/node_modules/swagger-ui-dist"};
+    for (size_t i = 0; i < sizeof beside_binary / sizeof beside_binary[0]; i++) {
         char path[PATH_MAX];
-        snprintf(path, sizeof path, candidates[i], folder);
+        int written = -1;
+        if (!beside_binary[i])
+            written = snprintf(path, sizeof path, "%s", RESTABLE_DOCS_INSTALL_DIR);
+        else if (folder)
+            written = snprintf(path, sizeof path, "%s%s", folder, beside_binary[i]);
+        if (written < 0 || (size_t)written >= sizeof path)
+            continue;
         char resolved[PATH_MAX];
         if (realpath(path, resolved) && is_docs_dir(resolved) &&
             (size_t)snprintf(out, size, "%s", resolved) < size)
@@ -93,11 +99,8 @@ static void respond_page(struct srv_request *request)
     char *body = sb_take(&page);
     struct MHD_Response *response =
         MHD_create_response_from_buffer_with_free_callback_cls(length, body, free, body);
-    srv_respond_empty(request, 200);
-    MHD_destroy_response(request->response);
-    request->response = response;
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    srv_respond_with(request, 200, response, length, "text/html; charset=utf-8");
+    srv_add_header(request, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
 }
 
 static void respond_asset(struct srv_request *request, const char *name)
@@ -128,11 +131,9 @@ static void respond_asset(struct srv_request *request, const char *name)
         srv_respond_error(request, 503, NULL, "cannot send the file now, try again");
         return;
     }
-    srv_respond_empty(request, 200);
-    MHD_destroy_response(request->response);
-    request->response = response;
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, assets[index].content_type);
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "public, max-age=3600");
+    srv_respond_with(request, 200, response, (uint64_t)status.st_size,
+                     assets[index].content_type);
+    srv_add_header(request, MHD_HTTP_HEADER_CACHE_CONTROL, "public, max-age=3600");
 }
 
 void srv_handle_docs(struct srv_request *request)

@@ -61,13 +61,9 @@ void srv_handle_metrics(struct srv_request *request)
                atomic_load(&app->in_flight), stats.size, stats.connected, stats.busy,
                stats.waiting, stats.completed, stats.failed, stats.reconnects);
     srv_metrics_render(app, &text);
+    size_t length = text.length;
     char *body = sb_take(&text);
     struct MHD_Response *response =
-        MHD_create_response_from_buffer_with_free_callback_cls(strlen(body), body, free, body);
-    if (request->response)
-        MHD_destroy_response(request->response);
-    request->response = response;
-    request->status = 200;
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            "text/plain; version=0.0.4; charset=utf-8");
+        MHD_create_response_from_buffer_with_free_callback_cls(length, body, free, body);
+    srv_respond_with(request, 200, response, length, "text/plain; version=0.0.4; charset=utf-8");
 }

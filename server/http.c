@@ -85,6 +85,8 @@ static enum MHD_Result queue_response(struct srv_request *request)
                           "internal error: no response was produced (request %s)",
                           request->request_id);
     srv_add_header(request, "X-Request-Id", request->request_id);
+    if (atomic_load(&request->app->is_stopping))
+        srv_add_header(request, MHD_HTTP_HEADER_CONNECTION, "close");
     srv_add_cors_headers(request);
     return MHD_queue_response(request->connection, request->status, request->response);
 }
@@ -288,25 +290,39 @@ int srv_http_start(struct srv_app *app, struct rs_error *error)
     return 0;
 }
 
+static void wait_for_in_flight(struct srv_app *app, long limit_ms)
+{
+    for (long waited_ms = 0; atomic_load(&app->in_flight) > 0 && waited_ms < limit_ms;
+         waited_ms += 10) {
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+}
+
+void srv_http_drain(struct srv_app *app)
+{
+    app->quiesced_socket = MHD_INVALID_SOCKET;
+    if (!app->daemon)
+        return;
+    atomic_store(&app->is_stopping, true);
+    app->quiesced_socket = MHD_quiesce_daemon(app->daemon);
+    /* Let in-flight requests finish (their queries complete or fail), for up to the grace
+     * period; what is still running then is cut off when the daemon stops. */
+    wait_for_in_flight(app, (long)app->config->server.shutdown_grace_s * 1000);
+    if (atomic_load(&app->in_flight) > 0)
+        srv_log("warning", "shutdown grace period of %d s is over: %ld requests cut off",
+                app->config->server.shutdown_grace_s, (long)atomic_load(&app->in_flight));
+}
+
 void srv_http_stop(struct srv_app *app)
 {
     if (!app->daemon)
         return;
-    atomic_store(&app->is_stopping, true);
-    MHD_socket fd = MHD_quiesce_daemon(app->daemon);
-    /* Let in-flight requests finish (their queries complete or fail), for up to the grace
-     * period; what is still running then is cut off when the daemon stops. */
-    long grace_ms = (long)app->config->server.shutdown_grace_s * 1000;
-    long waited_ms = 0;
-    for (; atomic_load(&app->in_flight) > 0 && waited_ms < grace_ms; waited_ms += 10) {
-        struct timespec pause = {0, 10 * 1000 * 1000};
-        nanosleep(&pause, NULL);
-    }
-    if (atomic_load(&app->in_flight) > 0)
-        srv_log("warning", "shutdown grace period of %d s is over: %ld requests cut off",
-                app->config->server.shutdown_grace_s, (long)atomic_load(&app->in_flight));
+    /* The pool is closed: every suspended connection has been resumed with its answer. MHD
+     * aborts when stopped with a suspended connection, so give the answers a moment to go. */
+    wait_for_in_flight(app, 2000);
     MHD_stop_daemon(app->daemon);
     app->daemon = NULL;
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    if (app->quiesced_socket != MHD_INVALID_SOCKET)
+        close(app->quiesced_socket);
 }

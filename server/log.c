@@ -88,7 +88,8 @@ void srv_log_request(const struct srv_request *request, long duration_us)
     append_json_string(&line, request->method ? request->method : "");
     sb_append(&line, ",\"path\":");
     append_json_string(&line, request->path ? request->path : "");
-    sb_appendf(&line, ",\"status\":%u,\"duration_us\":%ld", request->status, duration_us);
+    sb_appendf(&line, ",\"status\":%u,\"bytes\":%llu,\"duration_us\":%ld", request->status,
+               (unsigned long long)request->body_bytes, duration_us);
     if (request->route.table) {
         sb_append(&line, ",\"table\":");
         append_json_string(&line, request->route.table->name);

@@ -259,11 +259,8 @@ void srv_handle_openapi(struct srv_request *request)
         srv_respond_error(request, 500, NULL, "internal error: cannot render the API description");
         return;
     }
-    struct MHD_Response *response = MHD_create_response_from_buffer(
-        strlen(openapi_text), openapi_text, MHD_RESPMEM_PERSISTENT);
-    srv_respond_empty(request, 200);
-    MHD_destroy_response(request->response);
-    request->response = response;
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            "application/json; charset=utf-8");
+    size_t length = strlen(openapi_text);
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(length, openapi_text, MHD_RESPMEM_PERSISTENT);
+    srv_respond_with(request, 200, response, length, "application/json; charset=utf-8");
 }

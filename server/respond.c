@@ -10,15 +10,23 @@
 
 static const char json_content_type[] = "application/json; charset=utf-8";
 
-static void set_response(struct srv_request *request, unsigned int status,
-                         struct MHD_Response *response)
+void srv_respond_with(struct srv_request *request, unsigned int status,
+                      struct MHD_Response *response, uint64_t body_bytes,
+                      const char *content_type)
 {
     if (request->response)
         MHD_destroy_response(request->response);
     request->response = response;
     request->status = status;
-    if (response)
-        MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, json_content_type);
+    request->body_bytes = response ? body_bytes : 0;
+    if (response && content_type)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+}
+
+static void set_response(struct srv_request *request, unsigned int status,
+                         struct MHD_Response *response, uint64_t body_bytes)
+{
+    srv_respond_with(request, status, response, body_bytes, json_content_type);
 }
 
 void srv_add_header(struct srv_request *request, const char *name, const char *value)
@@ -32,7 +40,7 @@ void srv_respond_json_text(struct srv_request *request, unsigned int status, con
     size_t length = strlen(json);
     struct MHD_Response *response =
         MHD_create_response_from_buffer(length, (void *)json, MHD_RESPMEM_MUST_COPY);
-    set_response(request, status, response);
+    set_response(request, status, response, length);
 }
 
 void srv_respond_json(struct srv_request *request, unsigned int status, json_t *value)
@@ -43,9 +51,10 @@ void srv_respond_json(struct srv_request *request, unsigned int status, json_t *
         srv_respond_json_text(request, 500, "{\"error\":{\"status\":500,\"message\":\"out of memory\"}}");
         return;
     }
+    size_t length = strlen(text);
     struct MHD_Response *response =
-        MHD_create_response_from_buffer_with_free_callback_cls(strlen(text), text, free, text);
-    set_response(request, status, response);
+        MHD_create_response_from_buffer_with_free_callback_cls(length, text, free, text);
+    set_response(request, status, response, length);
 }
 
 static void result_free(void *result)
@@ -64,11 +73,14 @@ void srv_respond_result(struct srv_request *request, unsigned int status, const 
     parts[count++] = (struct MHD_IoVec){value, (size_t)PQgetlength(result, 0, 0)};
     if (suffix && *suffix)
         parts[count++] = (struct MHD_IoVec){suffix, strlen(suffix)};
+    uint64_t length = 0;
+    for (unsigned int i = 0; i < count; i++)
+        length += parts[i].iov_len;
     struct MHD_Response *response =
         MHD_create_response_from_iovec(parts, count, result_free, result);
     if (!response)
         PQclear(result);
-    set_response(request, status, response);
+    set_response(request, status, response, length);
 }
 
 void srv_respond_result_only_element(struct srv_request *request, unsigned int status,
@@ -84,17 +96,14 @@ void srv_respond_result_only_element(struct srv_request *request, unsigned int s
     struct MHD_Response *response = MHD_create_response_from_iovec(&part, 1, result_free, result);
     if (!response)
         PQclear(result);
-    set_response(request, status, response);
+    set_response(request, status, response, part.iov_len);
 }
 
 void srv_respond_empty(struct srv_request *request, unsigned int status)
 {
     struct MHD_Response *response =
         MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    if (request->response)
-        MHD_destroy_response(request->response);
-    request->response = response;
-    request->status = status;
+    srv_respond_with(request, status, response, 0, NULL);
 }
 
 static json_t *error_object(unsigned int status, const char *message)

@@ -1,7 +1,8 @@
 /*
  * server/serve.c — `restable serve`: wires config, auth, pool and HTTP together, then waits
- * for SIGTERM/SIGINT and shuts down in order: stop accepting, let in-flight requests finish,
- * close the pool, exit 0.
+ * for SIGTERM/SIGINT and shuts down in order: stop accepting (/readyz turns 503), let in-flight
+ * requests finish for up to server.shutdown_grace_s, close the pool (what still waits gets
+ * 503), stop HTTP, exit 0.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -58,6 +59,7 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
 
     srv_log_set_level(config->server.log_level);
     struct srv_app app = {.config = config};
+    pthread_rwlock_init(&app.pool_lock, NULL);
     srv_docs_find(config, app.docs_dir, sizeof app.docs_dir);
     app.request_id_prefix = random_prefix();
     app.metrics = srv_metrics_new(config->table_count);
@@ -105,10 +107,12 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
     int received = 0;
     sigwait(&signals, &received);
     srv_log("info", "received %s: finishing in-flight requests", strsignal(received));
+    srv_http_drain(&app);
+    srv_close_pool(&app);
     srv_http_stop(&app);
-    orm_pool_free(app.pool);
     auth_verifier_free(app.verifier);
     srv_metrics_free(app.metrics);
+    pthread_rwlock_destroy(&app.pool_lock);
     srv_log("info", "stopped");
     return 0;
 }

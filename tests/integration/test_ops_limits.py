@@ -140,9 +140,11 @@ def test_limits_follow_the_environment(context):
 
 def test_limits_have_sane_defaults_and_are_validated(context):
     server = Server(MOVIES).start()
-    expect_status(server.get("/healthz?pad=" + "x" * 7000), 200)
-    expect_error(server.get("/movie/?name=" + "x" * 9000), 414, contains="8192")
-    server.stop()
+    try:
+        expect_status(server.get("/healthz?pad=" + "x" * 7000), 200)
+        expect_error(server.get("/movie/?name=" + "x" * 9000), 414, contains="8192")
+    finally:
+        server.stop()
     conf = copy.deepcopy(MOVIES)
     conf["server"] = {"limits": {"max_connections": 0, "max_url_bytes": "big", "max_header": 1}}
     bad = Server(conf, migrate=False)

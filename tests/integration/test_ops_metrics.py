@@ -1,0 +1,156 @@
+"""Operations beyond the routes: /metrics values move as requests are made (requests, database
+errors by SQLSTATE class, limit hits, build info), who may read /metrics (auth.default.read
+unless server.metrics.public), the log level (server.log_level / RESTABLE_LOG_LEVEL), and the
+shutdown grace period (server.shutdown_grace_s) with a request in flight."""
+import copy
+import re
+import subprocess
+import threading
+import time
+
+from fixtures import MOVIES
+from harness import Server, expect, expect_error, expect_status
+
+SECRET = "metrics-test-secret-0123456789abcdef01"
+
+
+def metric(text, name, labels=""):
+    pattern = r"^%s%s (\S+)$" % (re.escape(name), re.escape(labels))
+    match = re.search(pattern, text, re.M)
+    return float(match.group(1)) if match else None
+
+
+def setup():
+    server = Server(MOVIES)
+    server.sql("INSERT INTO director (name) VALUES ('Kurosawa')")
+    return {"server": server.start()}
+
+
+def teardown(context):
+    context["server"].stop()
+
+
+def test_request_counters_move_with_requests(context):
+    server = context["server"]
+    labels = '{table="director",route="list",method="GET",status="200"}'
+    before = metric(server.get("/metrics").body, "restable_http_requests_total", labels) or 0
+    for _ in range(3):
+        expect_status(server.get("/director/"), 200)
+    after = metric(server.get("/metrics").body, "restable_http_requests_total", labels)
+    expect(after == before + 3, f"{before} -> {after}")
+
+
+def test_database_errors_are_counted_by_sqlstate_class(context):
+    server = context["server"]
+    labels = '{class="23"}'
+    before = metric(server.get("/metrics").body, "restable_db_errors_total", labels) or 0
+    expect_error(server.request("POST", "/director/", body={"name": "Kurosawa"}), 409)
+    expect_error(server.request("POST", "/movie/", body={"name": "x", "director": 999}), 409)
+    after = metric(server.get("/metrics").body, "restable_db_errors_total", labels)
+    expect(after == before + 2, f"{before} -> {after}")
+
+
+def test_metrics_carry_build_info_pool_and_failure_counters(context):
+    text = context["server"].get("/metrics").body
+    expect(metric(text, "restable_build_info", '{version="0.1.0"}') == 1, text[-2000:])
+    for name in ("restable_db_acquire_timeouts_total", "restable_db_reconnects_total",
+                 "restable_db_queue_full_total", "restable_process_open_fds",
+                 "restable_process_resident_memory_bytes"):
+        expect(metric(text, name) is not None, f"{name} missing")
+    expect(metric(text, "restable_db_pool_connections", '{state="configured"}') == 8)
+    expect("# TYPE restable_limit_hits_total counter" in text)
+
+
+def secured(metrics_public):
+    conf = copy.deepcopy(MOVIES)
+    conf["auth"] = {"jwt": {"secret": SECRET}}  # default read: authenticated
+    if metrics_public is not None:
+        conf["server"] = {"metrics": {"public": metrics_public}}
+    return conf
+
+
+def test_metrics_follow_default_read_unless_public(context):
+    guarded = Server(secured(None)).start()
+    try:
+        expect_error(guarded.get("/metrics"), 401)
+        token = guarded.cli_ok(["token", "--sub", "prometheus"]).stdout.strip()
+        response = guarded.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        expect_status(response, 200)
+        expect(response.header("Content-Type").startswith("text/plain"), response.headers)
+    finally:
+        guarded.stop()
+    public = Server(secured(True), migrate=False,
+                    database_url="postgresql://nobody@127.0.0.1:1/none").start(wait_ready=False)
+    try:
+        expect_status(public.get("/metrics"), 200)
+        expect_error(public.get("/metrics", headers={"Authorization": "Bearer nonsense"}), 401)
+    finally:
+        public.stop()
+
+
+def access_lines(server):
+    return [line for line in server.read_log().splitlines() if '"request_id"' in line]
+
+
+def test_log_level_warn_drops_access_lines_and_debug_keeps_them(context):
+    quiet = Server(MOVIES, env={"RESTABLE_LOG_LEVEL": "warn"}).start()
+    try:
+        expect_status(quiet.get("/director/"), 200)
+        expect_status(quiet.get("/director/"), 200)
+    finally:
+        quiet.stop()
+    expect(access_lines(quiet) == [], access_lines(quiet))
+    expect("no JWT key is configured" in quiet.read_log(), "warnings still show at warn")
+    conf = copy.deepcopy(MOVIES)
+    conf["server"] = {"log_level": "debug"}
+    loud = Server(conf).start()
+    try:
+        expect_status(loud.get("/director/"), 200)
+    finally:
+        loud.stop()
+    lines = [line for line in access_lines(loud) if '"path":"/director/"' in line]
+    expect(len(lines) == 1 and '"table":"director"' in lines[0], lines)
+
+
+def test_log_level_is_validated(context):
+    conf = copy.deepcopy(MOVIES)
+    conf["server"] = {"log_level": "loud"}
+    server = Server(conf, migrate=False)
+    result = server.cli(["config", "check"])
+    expect(result.returncode == 1 and "server.log_level" in result.stderr, result.stderr)
+    expect('"loud"' in result.stderr, result.stderr)
+
+
+def test_shutdown_grace_period_bounds_the_wait_for_requests_in_flight(context):
+    conf = copy.deepcopy(MOVIES)
+    conf["server"] = {"shutdown_grace_s": 1}
+    conf["database"] = {"statement_timeout_ms": 4000}
+    server = Server(conf).start()
+    server.sql("INSERT INTO director (name) VALUES ('x')")
+    locker = subprocess.Popen(["psql", "-qAtX", server.database_url, "-c",
+                               "BEGIN; LOCK TABLE director IN ACCESS EXCLUSIVE MODE; "
+                               "SELECT pg_sleep(3); COMMIT;"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.4)
+    result = {}
+
+    def slow_request():
+        try:
+            result["response"] = server.get("/director/", timeout=15)
+        except OSError as error:
+            result["error"] = error
+
+    thread = threading.Thread(target=slow_request)
+    thread.start()
+    time.sleep(0.3)
+    started = time.time()
+    server.process.send_signal(15)
+    thread.join(timeout=20)
+    code = server.stop(timeout=20)
+    locker.wait(timeout=20)
+    expect(code == 0, f"serve exited {code}")
+    expect("response" in result, f"the request in flight got no answer: {result}")
+    expect(result["response"].status in (200, 503), result["response"])
+    expect("grace period of 1 s is over" in server.read_log(), server.read_log()[-2000:])
+    expect(time.time() - started < 10, "shutdown took too long")
+
