@@ -344,8 +344,10 @@ static void diff_primary_key(struct orm_plan *plan, const struct cfg_table *tabl
     if (!current && !key_live_name)
         return; /* the key column is added, with its constraint */
     if (current && current->column_count == 1 && key_live_name &&
-        strcmp(current->column, key_live_name) == 0)
+        strcmp(current->column, key_live_name) == 0) {
+        orm_diff_rename_kept(plan, table, live->name, NULL, NULL, current->name, "pkey", false);
         return;
+    }
     struct sb description = {0};
     sb_appendf(&description, "%s: primary key declared %s, database %s", table->name, key->name,
                current ? current->column : "none");

@@ -66,6 +66,47 @@ static void add_declared_constraint(struct orm_plan *plan, enum orm_phase phase,
     add_pair(plan, phase, description, &forwards, &backwards);
 }
 
+/* A constraint or index kept through a rename of its table or column: when it has
+ * restable's name for the old names, it gets restable's name for the new ones, so error
+ * messages and later diffs read right. Runs with the renames, under the declared table name. */
+void orm_diff_rename_kept(struct orm_plan *plan, const struct cfg_table *table,
+                          const char *live_table, const char *live_column, const char *column,
+                          const char *live_name, const char *suffix, bool is_index)
+{
+    struct sb old_name = {0}, new_name = {0};
+    orm_schema_object_name_raw(&old_name, live_table, live_column, suffix);
+    orm_schema_object_name_raw(&new_name, table->name, column, suffix);
+    if (strcmp(live_name, sb_text(&old_name)) == 0 &&
+        strcmp(sb_text(&old_name), sb_text(&new_name)) != 0) {
+        struct sb forwards = {0}, backwards = {0};
+        const char *pairs[2][2] = {{sb_text(&old_name), sb_text(&new_name)},
+                                   {sb_text(&new_name), sb_text(&old_name)}};
+        struct sb *outs[2] = {&forwards, &backwards};
+        for (int i = 0; i < 2; i++) {
+            if (is_index) {
+                sb_append(outs[i], "ALTER INDEX ");
+            } else {
+                orm_schema_alter_table(table, outs[i]);
+                sb_append(outs[i], "RENAME CONSTRAINT ");
+            }
+            orm_quote_identifier(outs[i], pairs[i][0]);
+            sb_append(outs[i], is_index ? " RENAME TO " : " TO ");
+            orm_quote_identifier(outs[i], pairs[i][1]);
+            sb_append(outs[i], ";\n");
+        }
+        add_pair(plan, ORM_PHASE_RENAME_COLUMNS, NULL, &forwards, &backwards);
+    }
+    sb_free(&old_name);
+    sb_free(&new_name);
+}
+
+static void rename_kept(struct orm_plan *plan, const struct column_names *names,
+                        const char *live_name, const char *suffix, bool is_index)
+{
+    orm_diff_rename_kept(plan, names->table, names->live->name, names->live_column,
+                         names->column->name, live_name, suffix, is_index);
+}
+
 static void diff_unique(struct orm_plan *plan, const struct column_names *names)
 {
     bool is_wanted = names->column->is_unique && !names->column->is_primary_key;
@@ -73,6 +114,10 @@ static void diff_unique(struct orm_plan *plan, const struct column_names *names)
         orm_live_constraint_find(names->live, 'u', names->live_column);
     const struct orm_live_index *index =
         constraint ? NULL : orm_live_index_find(names->live, names->live_column, true);
+    if (is_wanted && constraint)
+        rename_kept(plan, names, constraint->name, "key", false);
+    else if (is_wanted && index)
+        rename_kept(plan, names, index->name, "key", true);
     if (is_wanted == (constraint || index))
         return;
     struct sb description = {0};
@@ -95,6 +140,8 @@ static void diff_index(struct orm_plan *plan, const struct column_names *names)
     bool is_wanted = orm_schema_column_is_indexed(names->column);
     const struct orm_live_index *index =
         orm_live_index_find(names->live, names->live_column, false);
+    if (is_wanted && index)
+        rename_kept(plan, names, index->name, "idx", true);
     if (is_wanted == (index != NULL))
         return;
     struct sb description = {0};
@@ -169,8 +216,10 @@ static void diff_foreign_key(struct orm_plan *plan, const struct column_names *n
         orm_live_constraint_find(names->live, 'f', names->live_column);
     if (!is_wanted && !live)
         return;
-    if (is_wanted && live && foreign_key_matches(column, live))
+    if (is_wanted && live && foreign_key_matches(column, live)) {
+        rename_kept(plan, names, live->name, "fkey", false);
         return;
+    }
     struct sb description = {0};
     sb_appendf(&description, "%s.%s: declared ", names->table->name, column->name);
     if (is_wanted)
@@ -228,8 +277,10 @@ static void diff_choices(struct orm_plan *plan, const struct column_names *names
     const json_t *wanted = names->column->choices;
     if (!wanted && !live)
         return;
-    if (wanted && live && json_equal((json_t *)wanted, live->choices))
+    if (wanted && live && json_equal((json_t *)wanted, live->choices)) {
+        rename_kept(plan, names, live->name, "check", false);
         return;
+    }
     struct sb description = {0};
     sb_appendf(&description, "%s.%s: declared ", names->table->name, names->column->name);
     append_choices_text(&description, wanted);

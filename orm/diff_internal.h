@@ -79,6 +79,12 @@ void orm_diff_column_constraints(struct orm_plan *plan, const struct cfg_table *
                                  const struct cfg_column *column, const struct orm_live_table *live,
                                  const char *live_column);
 
+/* Renames a kept constraint (or index) from restable's name for the live table and column to
+ * its name for the declared ones, when it has the former. */
+void orm_diff_rename_kept(struct orm_plan *plan, const struct cfg_table *table,
+                          const char *live_table, const char *live_column, const char *column,
+                          const char *live_name, const char *suffix, bool is_index);
+
 /* ---- the live schema as DDL (orm/diff_live.c), for backwards SQL ---------------------------- */
 
 /* "name" type [NOT NULL] [DEFAULT expr]: a sequence default becomes serial/bigserial, as the

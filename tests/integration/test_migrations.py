@@ -152,6 +152,11 @@ def test_rename_table_keeps_its_rows_and_foreign_keys():
     project, text = evolve(BASE, after)
     expect('ALTER TABLE "movie" RENAME TO "film"' in text, text)
     expect(project.sql("SELECT string_agg(title, ',' ORDER BY id) FROM film") == "Ran,Cleo")
+    # restable's names follow the table: film_pkey, film_director_fkey, film_director_idx
+    expect(project.sql("SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint "
+                       "WHERE conrelid = 'film'::regclass") == "film_director_fkey,film_pkey")
+    expect(project.sql("SELECT count(*) FROM pg_indexes WHERE indexname = 'film_director_idx'")
+           == "1")
     project.sql("DELETE FROM film")  # the foreign key still points at director
     expect(project.sql("SELECT count(*) FROM director") == "2")
 
