@@ -130,6 +130,7 @@ static void take_incoming(struct orm_pool *pool, bool *is_closing)
     struct pool_job *head = pool->incoming_head;
     struct pool_job *tail = pool->incoming_tail;
     pool->incoming_head = pool->incoming_tail = NULL;
+    atomic_store(&pool->incoming, 0);
     *is_closing = pool->is_closing;
     pthread_mutex_unlock(&pool->lock);
     if (!head)
@@ -187,7 +188,12 @@ static int next_timeout(const struct orm_pool *pool, long long now)
 static void wait_for_events(struct orm_pool *pool)
 {
     struct epoll_event events[64];
-    int count = epoll_wait(pool->epoll_fd, events, 64, next_timeout(pool, orm_pool_now_ms()));
+    /* sleeping first, then a look at the queue: a submit either shows up in the look or
+     * finds the flag set and writes the eventfd (both sides are sequentially consistent) */
+    atomic_store(&pool->is_sleeping, true);
+    int timeout = atomic_load(&pool->incoming) > 0 ? 0 : next_timeout(pool, orm_pool_now_ms());
+    int count = epoll_wait(pool->epoll_fd, events, 64, timeout);
+    atomic_store(&pool->is_sleeping, false);
     /* count < 0 is EINTR (or a bug that the next round repeats): nothing to do either way */
     for (int i = 0; i < count; i++) {
         if (events[i].data.ptr) {
@@ -390,8 +396,10 @@ void orm_pool_submit(struct orm_pool *pool, const struct orm_statement *statemen
     else
         pool->incoming_head = job;
     pool->incoming_tail = job;
+    atomic_fetch_add(&pool->incoming, 1);
     pthread_mutex_unlock(&pool->lock);
-    wake_loop(pool);
+    if (atomic_exchange(&pool->is_sleeping, false))
+        wake_loop(pool);
 }
 
 struct sync_wait {

@@ -112,6 +112,12 @@ struct orm_pool {
     struct pool_conn *conns;
     uint64_t random_state; /* back-off jitter */
 
+    /* The loop is in (or about to enter) epoll_wait: only then does a submit need the eventfd.
+     * A busy loop takes the incoming queue on its next round anyway, and under load it is
+     * busy most of the time, so most submits skip a write and the loop a spurious wake-up. */
+    atomic_bool is_sleeping;
+    atomic_int incoming; /* jobs on incoming_head..tail */
+
     /* read by any thread */
     atomic_int queued; /* incoming + waiting */
     atomic_int connected;
