@@ -149,6 +149,28 @@ void srv_respond_errors(struct srv_request *request, unsigned int status, const 
     srv_respond_json(request, status, body);
 }
 
+/* The column a constraint restable named ("<table>_<column>_key", "_fkey", "_check") is on,
+ * when PostgreSQL does not say (it names columns only for NOT NULL); NULL otherwise. */
+static const char *column_of_constraint(const struct srv_request *request, const char *name)
+{
+    const struct cfg_table *table = request->route.table;
+    size_t table_length = table ? strlen(table->name) : 0;
+    if (!table || strncmp(name, table->name, table_length) != 0 || name[table_length] != '_')
+        return NULL;
+    const char *rest = name + table_length + 1;
+    static const char *const suffixes[] = {"_key", "_fkey", "_check"};
+    for (size_t c = 0; c < table->column_count; c++) {
+        const char *column = table->columns[c].name;
+        size_t length = strlen(column);
+        if (strncmp(rest, column, length) != 0)
+            continue;
+        for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
+            if (strcmp(rest + length, suffixes[i]) == 0)
+                return column;
+    }
+    return NULL;
+}
+
 void srv_respond_outcome_error(struct srv_request *request, const struct orm_outcome *outcome)
 {
     srv_metrics_db_failure(request->app, outcome);
@@ -167,7 +189,8 @@ void srv_respond_outcome_error(struct srv_request *request, const struct orm_out
         break;
     }
     const char *state = outcome->sqlstate;
-    const char *column = outcome->column[0] ? outcome->column : NULL;
+    const char *column = outcome->column[0] ? outcome->column
+                                            : column_of_constraint(request, outcome->constraint);
     if (strcmp(state, "23505") == 0) {
         srv_respond_error(request, 409, column, "unique constraint \"%s\" violated: a row with "
                           "this value already exists", outcome->constraint);
