@@ -40,8 +40,10 @@ void srv_docs_find(const struct cfg_config *config, char *out, size_t size)
             (size_t)snprintf(out, size, "%s", config->server.docs_dir) < size)
             return;
         out[0] = '\0';
-        srv_log("warning", "server.docs_dir %s holds no Swagger UI (swagger-ui-bundle.js): "
-                           "GET /docs answers 404", config->server.docs_dir);
+        srv_log("warning",
+                "server.docs_dir %s holds no Swagger UI (swagger-ui-bundle.js): "
+                "GET /docs answers 404",
+                config->server.docs_dir);
         return;
     }
     char binary[PATH_MAX];
@@ -75,7 +77,8 @@ void srv_docs_find(const struct cfg_config *config, char *out, size_t size)
 
 static void respond_not_installed(struct srv_request *request)
 {
-    srv_respond_error(request, 404, NULL, "the API docs page is not installed on this server "
+    srv_respond_error(request, 404, NULL,
+                      "the API docs page is not installed on this server "
                       "(its operator can run scripts/docs-assets or set server.docs_dir); the "
                       "API description is at /openapi.json");
 }
@@ -114,8 +117,7 @@ static void respond_asset(struct srv_request *request, const char *name)
         return;
     }
     char path[PATH_MAX];
-    int length = snprintf(path, sizeof path, "%s/%s", request->app->docs_dir,
-                          assets[index].name);
+    int length = snprintf(path, sizeof path, "%s/%s", request->app->docs_dir, assets[index].name);
     int fd = length > 0 && (size_t)length < sizeof path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     struct stat status;
     if (fd < 0 || fstat(fd, &status) != 0 || !S_ISREG(status.st_mode)) {
@@ -131,8 +133,7 @@ static void respond_asset(struct srv_request *request, const char *name)
         srv_respond_error(request, 503, NULL, "cannot send the file now, try again");
         return;
     }
-    srv_respond_with(request, 200, response, (uint64_t)status.st_size,
-                     assets[index].content_type);
+    srv_respond_with(request, 200, response, (uint64_t)status.st_size, assets[index].content_type);
     srv_add_header(request, MHD_HTTP_HEADER_CACHE_CONTROL, "public, max-age=3600");
 }
 

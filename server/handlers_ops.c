@@ -1,6 +1,7 @@
 /*
  * server/handlers_ops.c — the operator's routes: /healthz (the process is up), /readyz (the
- * database answers a query, else 503), /metrics (Prometheus text).
+ * database answers a query, else 503 — at once when no pool connection is up), /metrics
+ * (Prometheus text).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,12 @@ void srv_handle_readyz(struct srv_request *request)
 {
     if (atomic_load(&request->app->is_stopping)) {
         srv_respond_error(request, 503, NULL, "shutting down");
+        return;
+    }
+    /* No connection is up: say so at once rather than wait acquire_timeout_ms for one. */
+    if (!orm_pool_is_ready(request->app->pool)) {
+        srv_respond_error(request, 503, NULL, "the database is not reachable: no connection "
+                          "is up (reconnecting)");
         return;
     }
     struct orm_sql sql = {0};

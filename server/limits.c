@@ -52,8 +52,9 @@ void srv_limits_raise_open_files(const struct cfg_config *config)
         return;
     limit.rlim_cur = wanted < limit.rlim_max ? wanted : limit.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur < wanted)
-        srv_log("warning", "the open-files limit (%llu) is below what server.limits."
-                           "max_connections needs (%llu): raise it (ulimit -n)",
+        srv_log("warning",
+                "the open-files limit (%llu) is below what server.limits."
+                "max_connections needs (%llu): raise it (ulimit -n)",
                 (unsigned long long)limit.rlim_cur, (unsigned long long)wanted);
 }
 

@@ -3,7 +3,8 @@
  * status, microseconds, request id) and occasional event lines. Each line is formatted into
  * one buffer and written with a single write(2), so lines from several threads never
  * interleave and no lock is taken. Lines above the configured level (server.log_level:
- * error < warn < info < debug; request lines are info, or error for a 5xx) are not written.
+ * error < warn < info < debug; request lines are info, warning for a 503, error for other
+ * 5xx) are not written.
  */
 #include <stdio.h>
 #include <string.h>
@@ -77,7 +78,10 @@ static void write_line(struct sb *line)
 
 void srv_log_request(const struct srv_request *request, long duration_us)
 {
-    const char *level = request->status >= 500 ? "error" : "info";
+    /* a 500 is a bug; a 503 (database away, pool busy, shutting down) is worth a warning */
+    const char *level = request->status == 503 ? "warning"
+                        : request->status >= 500 ? "error"
+                                                 : "info";
     if (!srv_log_enabled(level))
         return;
     struct sb line = {0};

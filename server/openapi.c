@@ -66,10 +66,10 @@ static json_t *error_components(void)
                                                 srv_openapi_ref("schemas", "Error"));
         if (strcmp(error_responses[i].code, "401") == 0)
             json_object_set_new(response, "headers",
-                                json_pack("{s:{s:s,s:{s:s}}}", "WWW-Authenticate",
-                                          "description", "Bearer, with error=\"invalid_token\" "
-                                          "when a token was refused", "schema", "type",
-                                          "string"));
+                                json_pack("{s:{s:s,s:{s:s}}}", "WWW-Authenticate", "description",
+                                          "Bearer, with error=\"invalid_token\" "
+                                          "when a token was refused",
+                                          "schema", "type", "string"));
         if (strcmp(error_responses[i].code, "503") == 0)
             json_object_set_new(response, "headers",
                                 json_pack("{s:{s:s,s:{s:s}}}", "Retry-After", "description",
@@ -132,8 +132,8 @@ json_t *srv_openapi_operation(const char *id_prefix, const char *table, const ch
 {
     char id[160];
     snprintf(id, sizeof id, "%s%s%s", id_prefix, table ? "_" : "", table ? table : "");
-    json_t *operation = json_pack("{s:s,s:s,s:o}", "operationId", id, "summary", summary,
-                                  "responses", responses);
+    json_t *operation =
+        json_pack("{s:s,s:s,s:o}", "operationId", id, "summary", summary, "responses", responses);
     json_object_set_new(operation, "tags", json_pack("[s]", table ? table : "operations"));
     return operation;
 }
@@ -167,10 +167,10 @@ static void add_operator_routes(json_t *paths, const struct cfg_config *config)
     add_public_get(paths, base, "readyz", "readyz",
                    "the database answers; 503 when it does not or while shutting down",
                    srv_openapi_response("ready", status_schema()), true);
-    add_public_get(paths, base, "openapi.json", "openapi", "this document",
-                   srv_openapi_response("the OpenAPI 3.1 document",
-                                        json_pack("{s:s}", "type", "object")),
-                   false);
+    add_public_get(
+        paths, base, "openapi.json", "openapi", "this document",
+        srv_openapi_response("the OpenAPI 3.1 document", json_pack("{s:s}", "type", "object")),
+        false);
     add_public_get(paths, base, "docs", "docs", "this document rendered by Swagger UI",
                    json_pack("{s:s,s:{s:{s:{s:s}}}}", "description", "an HTML page", "content",
                              "text/html", "schema", "type", "string"),
@@ -192,12 +192,12 @@ static void add_operator_routes(json_t *paths, const struct cfg_config *config)
         return;
     json_t *login = srv_openapi_operation(
         "login", NULL, "exchange a username and password for a token",
-        json_pack("{s:o}", "200",
-                  srv_openapi_response("a bearer token",
-                                       json_pack("{s:s,s:{s:{s:s},s:{s:s},s:{s:s}}}", "type",
-                                                 "object", "properties", "token", "type",
-                                                 "string", "token_type", "type", "string",
-                                                 "expires_in", "type", "integer"))));
+        json_pack(
+            "{s:o}", "200",
+            srv_openapi_response("a bearer token",
+                                 json_pack("{s:s,s:{s:{s:s},s:{s:s},s:{s:s}}}", "type", "object",
+                                           "properties", "token", "type", "string", "token_type",
+                                           "type", "string", "expires_in", "type", "integer"))));
     srv_openapi_add_errors(json_object_get(login, "responses"),
                            (const char *const[]){"400", "401", "415", "422", "503", NULL});
     json_object_set_new(login, "security", json_array());
@@ -219,10 +219,10 @@ static json_t *error_schema(void)
     return json_pack(
         "{s:s,s:[s],s:{s:{s:s,s:[s,s],s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s,s:{s:s,s:{s:{s:s},"
         "s:{s:s}}}}}}}}",
-        "type", "object", "required", "error", "properties", "error", "type", "object",
-        "required", "status", "message", "properties", "status", "type", "integer", "message",
-        "type", "string", "field", "type", "string", "errors", "type", "array", "items", "type",
-        "object", "properties", "field", "type", "string", "message", "type", "string");
+        "type", "object", "required", "error", "properties", "error", "type", "object", "required",
+        "status", "message", "properties", "status", "type", "integer", "message", "type", "string",
+        "field", "type", "string", "errors", "type", "array", "items", "type", "object",
+        "properties", "field", "type", "string", "message", "type", "string");
 }
 
 static void build(void)
@@ -233,20 +233,20 @@ static void build(void)
     add_operator_routes(paths, config);
     for (size_t i = 0; i < config->table_count; i++)
         srv_openapi_add_table(paths, schemas, config, &config->tables[i]);
-    json_t *components = json_pack("{s:o,s:o}", "schemas", schemas, "responses",
-                                   error_components());
+    json_t *components =
+        json_pack("{s:o,s:o}", "schemas", schemas, "responses", error_components());
     if (config->auth.algorithm != CFG_JWT_NONE)
         json_object_set_new(components, "securitySchemes",
-                            json_pack("{s:{s:s,s:s,s:s,s:s}}", "bearer", "type", "http",
-                                      "scheme", "bearer", "bearerFormat", "JWT", "description",
+                            json_pack("{s:{s:s,s:s,s:s,s:s}}", "bearer", "type", "http", "scheme",
+                                      "bearer", "bearerFormat", "JWT", "description",
                                       "a JWT: the scopes and roles listed on an operation are "
                                       "its grants, any one of which suffices"));
-    json_t *document = json_pack(
-        "{s:s,s:{s:s,s:s,s:s},s:o,s:o}", "openapi", "3.1.0", "info", "title", "restable",
-        "version", RESTABLE_VERSION, "description",
-        "CRUD routes for the tables declared in the server's config (PiccoloCRUD style). "
-        "Errors are {\"error\": {\"status\", \"message\", \"field\"?}}.",
-        "paths", paths, "components", components);
+    json_t *document =
+        json_pack("{s:s,s:{s:s,s:s,s:s},s:o,s:o}", "openapi", "3.1.0", "info", "title", "restable",
+                  "version", RESTABLE_VERSION, "description",
+                  "CRUD routes for the tables declared in the server's config (PiccoloCRUD style). "
+                  "Errors are {\"error\": {\"status\", \"message\", \"field\"?}}.",
+                  "paths", paths, "components", components);
     openapi_text = document ? json_dumps(document, JSON_COMPACT) : NULL;
     json_decref(document);
 }
