@@ -186,3 +186,49 @@ def test_shutdown_grace_period_bounds_the_wait_for_requests_in_flight(context):
     expect("grace period of 1 s is over" in server.read_log(), server.read_log()[-2000:])
     expect(time.time() - started < 10, "shutdown took too long")
 
+
+
+def test_acquire_timeouts_and_reconnects_are_counted(context):
+    conf = copy.deepcopy(MOVIES)
+    conf["database"] = {"pool_size": 1, "acquire_timeout_ms": 200}
+    server = Server(conf).start()
+    try:
+        server.sql("INSERT INTO director (name) VALUES ('x')")
+        text = server.get("/metrics").body
+        timeouts_before = metric(text, "restable_db_acquire_timeouts_total")
+        reconnects_before = metric(text, "restable_db_reconnects_total")
+        # the one connection is stuck behind a lock: what cannot be pipelined on it times out
+        locker = subprocess.Popen(["psql", "-qAtX", server.database_url, "-c",
+                                   "BEGIN; LOCK TABLE director IN ACCESS EXCLUSIVE MODE; "
+                                   "SELECT pg_sleep(2); COMMIT;"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(server, "SELECT count(*) FROM pg_locks WHERE relation = "
+                         "'director'::regclass AND granted")
+        statuses = []
+
+        def one():
+            statuses.append(server.get("/director/", timeout=15).status)
+
+        threads = [threading.Thread(target=one) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=20)
+        locker.wait(timeout=20)
+        expect(503 in statuses and 200 in statuses, statuses)
+        text = server.get("/metrics").body
+        timeouts = metric(text, "restable_db_acquire_timeouts_total")
+        expect(timeouts >= timeouts_before + statuses.count(503), f"{timeouts} {statuses}")
+        # PostgreSQL drops the pool's connection: the pool reconnects, and says so
+        server.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                   "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            server.get("/director/")
+            reconnects = metric(server.get("/metrics").body, "restable_db_reconnects_total")
+            if reconnects > reconnects_before:
+                break
+            time.sleep(0.2)
+        expect(reconnects > reconnects_before, f"reconnects stayed at {reconnects}")
+    finally:
+        server.stop()
