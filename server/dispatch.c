@@ -44,6 +44,9 @@ void srv_run_query(struct srv_request *request, const struct orm_sql *sql, srv_q
         request->is_chained = true;
     }
     request->query_done = done;
+    /* the statement text only: values are parameters and never logged */
+    if (srv_log_enabled("debug"))
+        srv_log("debug", "request %s: %s", request->request_id, sb_text(&sql->text));
 
     struct orm_statement statements[2];
     size_t count = 0;

@@ -307,10 +307,11 @@ void srv_http_drain(struct srv_app *app)
     atomic_store(&app->is_stopping, true);
     app->quiesced_socket = MHD_quiesce_daemon(app->daemon);
     /* Let in-flight requests finish (their queries complete or fail), for up to the grace
-     * period; what is still running then is cut off when the daemon stops. */
+     * period; after it the pool closes under what is left (serve.c). */
     wait_for_in_flight(app, (long)app->config->server.shutdown_grace_s * 1000);
     if (atomic_load(&app->in_flight) > 0)
-        srv_log("warning", "shutdown grace period of %d s is over: %ld requests cut off",
+        srv_log("warning", "shutdown grace period of %d s is over with %ld requests in flight: "
+                "closing the pool (queries still waiting get 503)",
                 app->config->server.shutdown_grace_s, (long)atomic_load(&app->in_flight));
 }
 

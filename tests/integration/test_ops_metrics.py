@@ -118,6 +118,9 @@ def test_log_level_warn_drops_access_lines_and_debug_keeps_them(context):
         loud.stop()
     lines = [line for line in access_lines(loud) if '"path":"/director/"' in line]
     expect(len(lines) == 1 and '"table":"director"' in lines[0], lines)
+    debug = [line for line in loud.read_log().splitlines() if '"level":"debug"' in line]
+    expect(any("SELECT" in line for line in debug), "debug shows each query's statement")
+    expect(not any("SELECT" in line for line in quiet.read_log().splitlines()), "not at warn")
     line = json.loads(lines[0])
     expect(line["bytes"] == len('{"rows":[]}') and line["status"] == 200, line)
 
