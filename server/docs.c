@@ -104,6 +104,13 @@ static void respond_page(struct srv_request *request)
         MHD_create_response_from_buffer_with_free_callback_cls(length, body, free, body);
     srv_respond_with(request, 200, response, length, "text/html; charset=utf-8");
     srv_add_header(request, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    /* the browser itself refuses anything from elsewhere; Swagger UI needs inline styles and
+     * our one inline script, and "Try it out" calls this same origin */
+    srv_add_header(request, "Content-Security-Policy",
+                   "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+                   "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                   "connect-src 'self'; frame-ancestors 'none'");
+    srv_add_header(request, "X-Content-Type-Options", "nosniff");
 }
 
 static void respond_asset(struct srv_request *request, const char *name)

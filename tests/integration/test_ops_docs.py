@@ -57,6 +57,8 @@ def test_docs_page_is_html_that_loads_local_assets_only(context):
     expect("http://" not in response.body and "https://" not in response.body,
            "the page must not load anything from elsewhere")
     expect_status(context["server"].get("/docs/"), 200)
+    policy = response.header("Content-Security-Policy")
+    expect(policy and "default-src 'self'" in policy, response.headers)
 
 
 def test_docs_assets_are_served_with_their_types(context):

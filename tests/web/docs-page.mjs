@@ -38,6 +38,11 @@ try {
     });
     const errors = [];
     page.on("pageerror", (error) => errors.push(error.message));
+    // a Content-Security-Policy refusal shows only on the console
+    page.on("console", (message) => {
+        if (message.type() === "error")
+            errors.push(message.text());
+    });
 
     const response = await page.goto(`${base}/docs`, { waitUntil: "networkidle" });
     check(response.status() === 200, `GET /docs answered ${response.status()}`);
