@@ -186,8 +186,8 @@ struct cfg_config {
         char docs_dir[1024];    /* Swagger UI assets for /docs (absolute); "" = look beside
                                  * the binary (see docs/operations.md) */
         struct {
-            int max_connections;      /* default 1024; more get 503 */
-            int connection_timeout_s; /* idle connections are closed; default 30 */
+            int max_connections;      /* default 10000; more get 503 */
+            int connection_timeout_s; /* idle connections are closed; default 60 */
             int max_header_bytes;     /* default 16384; over it: 431 */
             int max_url_bytes;        /* default 8192; over it: 414 */
         } limits;

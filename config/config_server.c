@@ -111,9 +111,9 @@ static void load_limits(struct cfg_loader *loader, const json_t *server,
     if (limits)
         cfg_check_keys(loader, limits, "server.limits", keys);
     long long number;
-    cfg_get_int(loader, limits, "server.limits", "max_connections", 1, 100000, 1024, &number);
+    cfg_get_int(loader, limits, "server.limits", "max_connections", 1, 100000, 10000, &number);
     config->server.limits.max_connections = (int)number;
-    cfg_get_int(loader, limits, "server.limits", "connection_timeout_s", 1, 3600, 30, &number);
+    cfg_get_int(loader, limits, "server.limits", "connection_timeout_s", 1, 3600, 60, &number);
     config->server.limits.connection_timeout_s = (int)number;
     cfg_get_int(loader, limits, "server.limits", "max_header_bytes", 1024, 1 << 20, 16384,
                 &number);

@@ -5,9 +5,10 @@
  * counted in restable_limit_hits_total{limit=...}. Also the MHD options those limits become
  * and the open-files limit the connection limit needs.
  *
- * MHD's own buffer (MHD_OPTION_CONNECTION_MEMORY_LIMIT) is sized at twice our header and URL
- * limits, so requests up to that size reach us and get the JSON answer; anything bigger still
- * is refused by MHD itself (431 or 414 without a JSON body) before a byte of it is ours.
+ * MHD's own per-connection buffer (MHD_OPTION_CONNECTION_MEMORY_LIMIT) is our header and URL
+ * limits plus 8 KiB, so a request somewhat over a limit still reaches us and gets the JSON
+ * answer; one far bigger is refused by MHD itself (431 or 414 without a JSON body) before a
+ * byte of it is ours. The buffer is per connection: 10,000 idle connections must stay cheap.
  */
 #include <string.h>
 #include <sys/resource.h>
@@ -32,8 +33,8 @@ size_t srv_limits_mhd_memory(const struct cfg_config *config)
 {
     size_t ours = (size_t)config->server.limits.max_header_bytes +
                   (size_t)config->server.limits.max_url_bytes;
-    /* room for our limits twice over, plus MHD's own response and upload buffers */
-    return 2 * ours + 32 * 1024;
+    /* room for our limits plus MHD's own response headers; not more: it is per connection */
+    return ours + 8 * 1024;
 }
 
 unsigned int srv_limits_mhd_connections(const struct cfg_config *config)
