@@ -54,11 +54,17 @@ int orm_sql_bind(struct orm_sql *sql, const char *value)
 
 void orm_quote_identifier(struct sb *out, const char *name)
 {
+    /* whole spans between quotes: this runs for every column of every statement */
     sb_append_char(out, '"');
-    for (const char *p = name; *p; p++) {
-        if (*p == '"')
-            sb_append_char(out, '"');
-        sb_append_char(out, *p);
+    for (const char *span = name;;) {
+        const char *quote = strchr(span, '"');
+        if (!quote) {
+            sb_append(out, span);
+            break;
+        }
+        sb_append_n(out, span, (size_t)(quote - span) + 1);
+        sb_append_char(out, '"');
+        span = quote + 1;
     }
     sb_append_char(out, '"');
 }
@@ -96,13 +102,20 @@ void orm_build_key_literal(struct orm_build *build, struct sb *out, const char *
         return;
     }
     /* valid identifiers hold no quote: nothing to escape */
-    sb_appendf(out, "'%s'", name);
+    sb_append_char(out, '\'');
+    sb_append(out, name);
+    sb_append_char(out, '\'');
 }
 
 void orm_build_column_ref(struct orm_build *build, struct sb *out, int alias,
                           const struct cfg_column *column)
 {
-    sb_appendf(out, "t%d.", alias);
+    if (alias >= 0 && alias < 10) {
+        char prefix[4] = {'t', (char)('0' + alias), '.', '\0'};
+        sb_append_n(out, prefix, 3);
+    } else {
+        sb_appendf(out, "t%d.", alias);
+    }
     orm_build_identifier(build, out, column->name);
 }
 

@@ -49,14 +49,20 @@ static void append_timestamp(struct sb *line)
 
 static void append_json_string(struct sb *line, const char *text)
 {
+    /* runs of plain characters are appended whole: this is on every request's path */
     sb_append_char(line, '"');
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+    const unsigned char *span = (const unsigned char *)text;
+    for (const unsigned char *p = span;; p++) {
+        if (*p >= 0x20 && *p != '"' && *p != '\\')
+            continue;
+        sb_append_n(line, (const char *)span, (size_t)(p - span));
+        if (*p == '\0')
+            break;
         if (*p == '"' || *p == '\\')
             sb_appendf(line, "\\%c", *p);
-        else if (*p < 0x20)
-            sb_appendf(line, "\\u%04x", *p);
         else
-            sb_append_char(line, (char)*p);
+            sb_appendf(line, "\\u%04x", *p);
+        span = p + 1;
     }
     sb_append_char(line, '"');
 }
