@@ -289,10 +289,16 @@ void orm_projection_free(struct orm_projection *projection)
 void orm_build_rows_json(struct sb *out, const struct orm_projection *projection, const char *order,
                          const char *from_where_order)
 {
-    sb_appendf(out,
-               "SELECT coalesce(json_agg(r ORDER BY s.\"#n\"), '[]')::text FROM (SELECT %s, "
-               "row_number() OVER (ORDER BY %s) AS \"#n\"%s) s CROSS JOIN LATERAL (SELECT %s) r",
-               sb_text(&projection->exprs), order, from_where_order, sb_text(&projection->keys));
+    /* plain appends: printf would copy these long pieces a character at a time */
+    sb_append(out, "SELECT coalesce(json_agg(r ORDER BY s.\"#n\"), '[]')::text FROM (SELECT ");
+    sb_append(out, sb_text(&projection->exprs));
+    sb_append(out, ", row_number() OVER (ORDER BY ");
+    sb_append(out, order);
+    sb_append(out, ") AS \"#n\"");
+    sb_append(out, from_where_order);
+    sb_append(out, ") s CROSS JOIN LATERAL (SELECT ");
+    sb_append(out, sb_text(&projection->keys));
+    sb_append(out, ") r");
 }
 
 /* " FROM "table" t0 <joins>" */
@@ -320,7 +326,8 @@ static int build_list_into(struct orm_build *build, const struct orm_select *sel
         orm_build_order(build, select, &order, error) == 0) {
         append_from(build, select->table, &projection, &tail);
         sb_append(&tail, sb_text(where_sql));
-        sb_appendf(&tail, " ORDER BY %s", sb_text(&order));
+        sb_append(&tail, " ORDER BY ");
+        sb_append(&tail, sb_text(&order));
         orm_build_limit_offset(build, select->limit, select->offset, &tail);
         orm_build_rows_json(out, &projection, sb_text(&order), sb_text(&tail));
         result = 0;
@@ -365,9 +372,12 @@ int orm_build_list_with_total(const struct orm_select *select, struct orm_sql *o
     struct sb list = {0};
     int result = build_list_into(&build, select, &list, &where_sql, error);
     if (result == 0) {
-        sb_appendf(&out->text, "SELECT (%s), (SELECT count(*)", sb_text(&list));
+        sb_append(&out->text, "SELECT (");
+        sb_append(&out->text, sb_text(&list));
+        sb_append(&out->text, "), (SELECT count(*)");
         append_from(&build, select->table, NULL, &out->text);
-        sb_appendf(&out->text, "%s)", sb_text(&where_sql));
+        sb_append(&out->text, sb_text(&where_sql));
+        sb_append_char(&out->text, ')');
     }
     sb_free(&list);
     sb_free(&where_sql);
@@ -388,8 +398,8 @@ int orm_build_get(const struct orm_select *select, const char *pk_value, struct 
     struct orm_projection projection = {0};
     int result = orm_build_projection(&build, select, &projection, error);
     if (result == 0) {
-        sb_appendf(&out->text, "SELECT row_to_json(r)::text FROM (SELECT %s",
-                   sb_text(&projection.exprs));
+        sb_append(&out->text, "SELECT row_to_json(r)::text FROM (SELECT ");
+        sb_append(&out->text, sb_text(&projection.exprs));
         append_from(&build, select->table, &projection, &out->text);
         sb_append(&out->text, " WHERE ");
         orm_build_column_ref(&build, &out->text, 0, pk);
