@@ -50,6 +50,10 @@ void srv_handle_metrics(struct srv_request *request)
                "# HELP restable_http_requests_in_flight Requests being answered.\n"
                "# TYPE restable_http_requests_in_flight gauge\n"
                "restable_http_requests_in_flight %ld\n"
+               "# HELP restable_http_open_connections Open client connections "
+               "(server.limits.max_connections: %d).\n"
+               "# TYPE restable_http_open_connections gauge\n"
+               "restable_http_open_connections %d\n"
                "# HELP restable_db_pool_connections Pool connections by state.\n"
                "# TYPE restable_db_pool_connections gauge\n"
                "restable_db_pool_connections{state=\"configured\"} %d\n"
@@ -65,7 +69,8 @@ void srv_handle_metrics(struct srv_request *request)
                "# HELP restable_db_reconnects_total Reconnections to the database.\n"
                "# TYPE restable_db_reconnects_total counter\n"
                "restable_db_reconnects_total %llu\n",
-               atomic_load(&app->in_flight), stats.size, stats.connected, stats.busy,
+               atomic_load(&app->in_flight), app->config->server.limits.max_connections,
+               atomic_load(&app->open_connections), stats.size, stats.connected, stats.busy,
                stats.waiting, stats.completed, stats.failed, stats.reconnects);
     srv_metrics_render(app, &text);
     size_t length = text.length;

@@ -155,3 +155,17 @@ def test_limits_have_sane_defaults_and_are_validated(context):
         expect(text in result.stderr, f"{text} not in {result.stderr}")
     result = bad.cli(["config", "check"], env={"RESTABLE_MAX_CONNECTIONS": "lots"})
     expect("RESTABLE_MAX_CONNECTIONS" in result.stderr, result.stderr)
+
+
+def test_open_connections_are_a_gauge_in_metrics(context):
+    server = context["server"]
+    time.sleep(0.3)  # connections of earlier tests close
+    idle = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(2)]
+    try:
+        time.sleep(0.2)
+        text = server.get("/metrics").body
+        match = re.search(r"^restable_http_open_connections (\d+)$", text, re.M)
+        expect(match and int(match.group(1)) >= 3, f"open connections: {match and match[1]}")
+    finally:
+        for sock in idle:
+            sock.close()
