@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "orm/migrate_internal.h"
+#include "orm/orm_memory.h"
 
 /* Every table below: ordinary and partitioned tables of current_schema(), except the
  * migration history, which restable owns and never declares. */
@@ -66,19 +67,9 @@ static const char indexes_sql[] =
     " AND k.conindid = x.indexrelid AND k.contype IN ('p', 'u', 'x')) "
     "ORDER BY c.relname, i.relname";
 
-static char *copy_or_abort(const char *text)
-{
-    char *copy = strdup(text);
-    if (!copy) {
-        fputs("restable: out of memory\n", stderr);
-        abort();
-    }
-    return copy;
-}
-
 static char *value_or_null(const PGresult *result, int row, int column)
 {
-    return PQgetisnull(result, row, column) ? NULL : copy_or_abort(PQgetvalue(result, row, column));
+    return PQgetisnull(result, row, column) ? NULL : orm_strdup(PQgetvalue(result, row, column));
 }
 
 /* Arrays grow by doubling from 4, so a count of 0, 4, 8, 16... means "full". */
@@ -115,14 +106,14 @@ static void read_columns(const PGresult *result, struct orm_live_schema *schema)
                 grow_or_abort(schema->tables, schema->table_count, sizeof *schema->tables);
             table = &schema->tables[schema->table_count++];
             memset(table, 0, sizeof *table);
-            table->name = copy_or_abort(table_name);
+            table->name = orm_strdup(table_name);
         }
         if (PQgetisnull(result, row, 1))
             continue;
         table->columns = grow_or_abort(table->columns, table->column_count, sizeof *table->columns);
         struct orm_live_column *column = &table->columns[table->column_count++];
-        column->name = copy_or_abort(PQgetvalue(result, row, 1));
-        column->type = copy_or_abort(PQgetvalue(result, row, 2));
+        column->name = orm_strdup(PQgetvalue(result, row, 1));
+        column->type = orm_strdup(PQgetvalue(result, row, 2));
         column->is_nullable = strcmp(PQgetvalue(result, row, 3), "t") != 0;
         column->default_sql = value_or_null(result, row, 4);
     }
@@ -145,11 +136,11 @@ static void read_constraints(const PGresult *result, struct orm_live_schema *sch
             grow_or_abort(table->constraints, table->constraint_count, sizeof *table->constraints);
         struct orm_live_constraint *constraint = &table->constraints[table->constraint_count++];
         memset(constraint, 0, sizeof *constraint);
-        constraint->name = copy_or_abort(PQgetvalue(result, row, 1));
+        constraint->name = orm_strdup(PQgetvalue(result, row, 1));
         constraint->kind = PQgetvalue(result, row, 2)[0];
         constraint->column = value_or_null(result, row, 3);
         constraint->column_count = atoi(PQgetvalue(result, row, 4));
-        constraint->definition = copy_or_abort(PQgetvalue(result, row, 5));
+        constraint->definition = orm_strdup(PQgetvalue(result, row, 5));
         constraint->ref_table = value_or_null(result, row, 6);
         constraint->ref_column = value_or_null(result, row, 7);
         constraint->on_delete = PQgetvalue(result, row, 8)[0];
@@ -165,11 +156,11 @@ static void read_indexes(const PGresult *result, struct orm_live_schema *schema)
             continue;
         table->indexes = grow_or_abort(table->indexes, table->index_count, sizeof *table->indexes);
         struct orm_live_index *index = &table->indexes[table->index_count++];
-        index->name = copy_or_abort(PQgetvalue(result, row, 1));
+        index->name = orm_strdup(PQgetvalue(result, row, 1));
         index->column = value_or_null(result, row, 2);
         index->is_simple = strcmp(PQgetvalue(result, row, 3), "t") == 0;
         index->is_unique = strcmp(PQgetvalue(result, row, 4), "t") == 0;
-        index->definition = copy_or_abort(PQgetvalue(result, row, 5));
+        index->definition = orm_strdup(PQgetvalue(result, row, 5));
     }
 }
 

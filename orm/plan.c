@@ -8,16 +8,7 @@
 #include <string.h>
 
 #include "orm/diff_internal.h"
-
-static char *copy_or_abort(const char *text)
-{
-    char *copy = strdup(text ? text : "");
-    if (!copy) {
-        fputs("restable: out of memory\n", stderr);
-        abort();
-    }
-    return copy;
-}
+#include "orm/orm_memory.h"
 
 void orm_plan_add(struct orm_plan *plan, enum orm_phase phase, bool is_destructive,
                   const char *description, const char *forwards, const char *backwards)
@@ -30,9 +21,9 @@ void orm_plan_add(struct orm_plan *plan, enum orm_phase phase, bool is_destructi
     plan->steps = steps;
     steps[plan->count++] = (struct orm_step){
         .phase = phase,
-        .description = description ? copy_or_abort(description) : NULL,
-        .forwards = copy_or_abort(forwards),
-        .backwards = copy_or_abort(backwards),
+        .description = description ? orm_strdup(description) : NULL,
+        .forwards = orm_strdup(forwards),
+        .backwards = orm_strdup(backwards),
         .is_destructive = is_destructive,
     };
 }

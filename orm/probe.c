@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "orm/migrate_internal.h"
+#include "orm/orm_memory.h"
 
 #define PROBE_PREFIX "restable_probe_"
 
@@ -20,26 +21,6 @@ static const char read_sql[] =
     "AND NOT a.attisdropped "
     "LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum "
     "WHERE c.relnamespace = pg_my_temp_schema() AND c.relname LIKE 'restable\\_probe\\_%'";
-
-static void *allocate_or_abort(size_t count, size_t size)
-{
-    void *memory = calloc(count ? count : 1, size);
-    if (!memory) {
-        fputs("restable: out of memory\n", stderr);
-        abort();
-    }
-    return memory;
-}
-
-static char *copy_or_abort(const char *text)
-{
-    char *copy = strdup(text);
-    if (!copy) {
-        fputs("restable: out of memory\n", stderr);
-        abort();
-    }
-    return copy;
-}
 
 /* CREATE TEMP TABLE "restable_probe_<index>" with the declared columns' types and
  * defaults. */
@@ -82,11 +63,11 @@ int orm_probe_read(PGconn *conn, const struct orm_declared *declared, struct orm
 {
     memset(probe, 0, sizeof *probe);
     probe->table_count = declared->table_count;
-    probe->tables = allocate_or_abort(declared->table_count, sizeof *probe->tables);
+    probe->tables = orm_zalloc(declared->table_count, sizeof *probe->tables);
     for (size_t t = 0; t < declared->table_count; t++) {
         probe->tables[t].column_count = declared->tables[t]->column_count;
         probe->tables[t].columns =
-            allocate_or_abort(probe->tables[t].column_count, sizeof *probe->tables[t].columns);
+            orm_zalloc(probe->tables[t].column_count, sizeof *probe->tables[t].columns);
     }
     struct sb sql = {0};
     sb_append(&sql, "BEGIN;\n");
@@ -112,7 +93,7 @@ int orm_probe_read(PGconn *conn, const struct orm_declared *declared, struct orm
             continue;
         struct orm_probe_column *probed = &probe->tables[table].columns[column];
         if (!PQgetisnull(result, row, 2))
-            probed->default_sql = copy_or_abort(PQgetvalue(result, row, 2));
+            probed->default_sql = orm_strdup(PQgetvalue(result, row, 2));
     }
     PQclear(result);
     PQclear(PQexec(conn, "ROLLBACK"));

@@ -9,17 +9,8 @@
 #include <string.h>
 
 #include "orm/orm.h"
+#include "orm/orm_memory.h"
 #include "orm/schema_internal.h"
-
-static void *allocate_or_abort(size_t count, size_t size)
-{
-    void *memory = calloc(count ? count : 1, size);
-    if (!memory) {
-        fputs("restable: out of memory\n", stderr);
-        abort();
-    }
-    return memory;
-}
 
 static void user_table_init(struct orm_declared *declared)
 {
@@ -117,7 +108,7 @@ void orm_declared_init(struct orm_declared *declared, const struct cfg_config *c
         if (strcmp(config->tables[i].name, ORM_USER_TABLE) == 0)
             has_users = false; /* declared by hand: the declaration wins */
     size_t count = config->table_count + (has_users ? 1 : 0);
-    const struct cfg_table **input = allocate_or_abort(count, sizeof *input);
+    const struct cfg_table **input = orm_zalloc(count, sizeof *input);
     for (size_t i = 0; i < config->table_count; i++)
         input[i] = &config->tables[i];
     if (has_users) {
@@ -126,8 +117,8 @@ void orm_declared_init(struct orm_declared *declared, const struct cfg_config *c
     }
     struct sort_state state = {.input = input,
                                .count = count,
-                               .mark = allocate_or_abort(count, 1),
-                               .output = allocate_or_abort(count, sizeof *state.output)};
+                               .mark = orm_zalloc(count, 1),
+                               .output = orm_zalloc(count, sizeof *state.output)};
     for (size_t i = 0; i < count; i++)
         if (state.mark[i] == 0)
             sort_visit(&state, i);
