@@ -44,6 +44,21 @@ static char *directory_of(const char *path)
     return sb_take(&joined);
 }
 
+/* "metrics": {"public": true} at the top level (issue 6 spells it so) means the same as
+ * server.metrics.public; either one opens /metrics. */
+static void load_top_level_metrics(struct cfg_loader *loader, const json_t *root,
+                                   struct cfg_config *config)
+{
+    const json_t *metrics = cfg_get_object(loader, root, "", "metrics");
+    if (!metrics)
+        return;
+    static const char *const keys[] = {"public", NULL};
+    cfg_check_keys(loader, metrics, "metrics", keys);
+    bool is_public = false;
+    cfg_get_bool(loader, metrics, "metrics", "public", false, &is_public);
+    config->server.metrics_public |= is_public;
+}
+
 static struct cfg_config *load_tree(struct cfg_loader *loader, json_t *root,
                                     const json_error_t *parse_error)
 {
@@ -66,10 +81,11 @@ static struct cfg_config *load_tree(struct cfg_loader *loader, json_t *root,
         abort();
     config->path = cfg_strdup(loader->file);
     config->directory = directory_of(loader->file);
-    static const char *const keys[] = {"server", "database", "auth", "migrations_dir", "tables",
-                                       NULL};
+    static const char *const keys[] = {"server", "database", "auth", "migrations_dir",
+                                       "tables", "metrics",  NULL};
     cfg_check_keys(loader, root, "", keys);
     cfg_load_server(loader, root, config);
+    load_top_level_metrics(loader, root, config);
     cfg_load_database(loader, root, config);
     cfg_load_auth(loader, root, config); /* before tables: they inherit auth.default */
     char *migrations = cfg_get_string(loader, root, "", "migrations_dir", "migrations", 0);
@@ -106,9 +122,7 @@ struct cfg_config *cfg_load(const char *path, struct cfg_errors *errors)
     }
     /* fopen opens a folder too; say so rather than report a JSON error */
     struct stat status;
-    int failure = fstat(fileno(file), &status) != 0 ? errno
-                  : S_ISDIR(status.st_mode)         ? EISDIR
-                                                    : 0;
+    int failure = fstat(fileno(file), &status) != 0 ? errno : S_ISDIR(status.st_mode) ? EISDIR : 0;
     if (failure) {
         fclose(file);
         cfg_error(&loader, "", "cannot read: %s", strerror(failure));

@@ -135,6 +135,21 @@ BROKEN(test_load_rejects_table_renamed_from_a_declared_table,
        "{" DB ", 'tables': {" TABLE_T ", 'u': {'renamed_from': 't', 'columns': {}}}}",
        FILE_NAME ": tables.u.renamed_from: table \"t\" is still declared")
 
+BROKEN(test_load_rejects_unknown_top_level_metrics_key,
+       "{" DB ", 'metrics': {'open': true}, 'tables': {" TABLE_T "}}",
+       FILE_NAME ": metrics.open: unknown key")
+
+static void test_load_reads_top_level_metrics_public(void **state)
+{
+    (void)state;
+    struct cfg_config *config = load_ok("{" DB ", 'tables': {" TABLE_T "}}");
+    assert_false(config->server.metrics_public);
+    cfg_free(config);
+    config = load_ok("{" DB ", 'metrics': {'public': true}, 'tables': {" TABLE_T "}}");
+    assert_true(config->server.metrics_public);
+    cfg_free(config);
+}
+
 static void test_load_reads_renames_and_index_off(void **state)
 {
     (void)state;
@@ -851,6 +866,8 @@ int main(void)
         T(test_load_rejects_column_renamed_from_itself),
         T(test_load_rejects_table_renamed_from_a_declared_table),
         T(test_load_reads_renames_and_index_off),
+        T(test_load_rejects_unknown_top_level_metrics_key),
+        T(test_load_reads_top_level_metrics_public),
         T(test_load_rejects_unknown_type_with_suggestion),
         T(test_load_rejects_unknown_type_listing_known_types),
         T(test_load_rejects_unknown_top_level_key_with_suggestion),
