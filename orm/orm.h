@@ -219,6 +219,13 @@ struct orm_pool *orm_pool_new(const struct orm_pool_options *options, struct rs_
 void orm_pool_submit(struct orm_pool *pool, const struct orm_statement *statements,
                      size_t statement_count, orm_result_cb callback, void *context);
 
+/* A health probe: like orm_pool_submit, but it runs only on a connection with nothing in
+ * flight (never pipelined behind other work) and fails with ORM_E_TIMEOUT when none is free
+ * within timeout_ms (or the pool's acquire timeout, if shorter). */
+void orm_pool_submit_probe(struct orm_pool *pool, const struct orm_statement *statements,
+                           size_t statement_count, int timeout_ms, orm_result_cb callback,
+                           void *context);
+
 /* Blocking convenience for the CLI and tests: submits and waits. Caller PQclears
  * outcome->result. Must not be called from the pool thread. */
 void orm_pool_run_sync(struct orm_pool *pool, const struct orm_statement *statements,

@@ -103,17 +103,35 @@ void orm_pool_job_fail(struct orm_pool *pool, struct pool_job *job, enum orm_sta
 
 /* ---- the wait queue (loop thread) ---------------------------------------------------------- */
 
+/* Unlinks job (whose predecessor is previous, NULL for the head) from the wait queue. */
+static struct pool_job *wait_unlink(struct orm_pool *pool, struct pool_job *previous,
+                                    struct pool_job *job)
+{
+    if (previous)
+        previous->next = job->next;
+    else
+        pool->wait_head = job->next;
+    if (pool->wait_tail == job)
+        pool->wait_tail = previous;
+    job->next = NULL;
+    atomic_fetch_sub(&pool->queued, 1);
+    return job;
+}
+
+/* The oldest waiting job a connection can take: any job for an idle connection; for a busy
+ * one, the oldest that is not a probe (a probe must not wait behind other work). */
+static struct pool_job *wait_take(struct orm_pool *pool, bool is_idle)
+{
+    struct pool_job *previous = NULL;
+    for (struct pool_job *job = pool->wait_head; job; previous = job, job = job->next)
+        if (is_idle || !job->needs_idle)
+            return wait_unlink(pool, previous, job);
+    return NULL;
+}
+
 static struct pool_job *wait_pop(struct orm_pool *pool)
 {
-    struct pool_job *job = pool->wait_head;
-    if (job) {
-        pool->wait_head = job->next;
-        if (!pool->wait_head)
-            pool->wait_tail = NULL;
-        job->next = NULL;
-        atomic_fetch_sub(&pool->queued, 1);
-    }
-    return job;
+    return pool->wait_head ? wait_unlink(pool, NULL, pool->wait_head) : NULL;
 }
 
 static void fail_waiting(struct orm_pool *pool, enum orm_status status, const char *message)
@@ -142,13 +160,20 @@ static void take_incoming(struct orm_pool *pool, bool *is_closing)
     pool->wait_tail = tail;
 }
 
-/* Deadlines never decrease along the queue (submit stamps them under the mutex, in queue
- * order, with one acquire timeout), so the expired jobs are a prefix of it. */
+/* Most deadlines follow queue order, but a probe's is shorter: the whole queue is looked at
+ * (it is short; the queue limit bounds it). */
 static void expire_waiting(struct orm_pool *pool, long long now)
 {
-    while (pool->wait_head && pool->wait_head->deadline_ms <= now)
-        orm_pool_job_fail(pool, wait_pop(pool), ORM_E_TIMEOUT,
-                          "no database connection became free in time");
+    struct pool_job *previous = NULL;
+    for (struct pool_job *job = pool->wait_head; job;) {
+        struct pool_job *next = job->next;
+        if (job->deadline_ms <= now)
+            orm_pool_job_fail(pool, wait_unlink(pool, previous, job), ORM_E_TIMEOUT,
+                              "no database connection became free in time");
+        else
+            previous = job;
+        job = next;
+    }
 }
 
 /* ---- the loop ------------------------------------------------------------------------------ */
@@ -173,8 +198,9 @@ static bool first_attempts_pending(const struct orm_pool *pool)
 static int next_timeout(const struct orm_pool *pool, long long now)
 {
     long long next = now + IDLE_WAKE_MS;
-    if (pool->wait_head && pool->wait_head->deadline_ms < next) /* the queue's nearest */
-        next = pool->wait_head->deadline_ms;
+    for (const struct pool_job *job = pool->wait_head; job; job = job->next)
+        if (job->deadline_ms < next)
+            next = job->deadline_ms;
     for (int i = 0; i < pool->size; i++) {
         const struct pool_conn *conn = &pool->conns[i];
         if (conn->state == POOL_CONN_DOWN && conn->retry_at_ms < next)
@@ -224,8 +250,12 @@ static void dispatch(struct orm_pool *pool)
     for (size_t depth = 0; depth < POOL_PIPELINE_DEPTH && pool->wait_head; depth++)
         for (int i = 0; i < pool->size && pool->wait_head; i++) {
             struct pool_conn *conn = &pool->conns[i];
-            if (orm_pool_conn_is_up(conn) && conn->in_flight == depth)
-                orm_pool_conn_run(conn, wait_pop(pool));
+            if (!orm_pool_conn_is_up(conn) || conn->in_flight != depth)
+                continue;
+            struct pool_job *job = wait_take(pool, depth == 0);
+            if (!job)
+                return; /* only probes wait, and no connection is idle */
+            orm_pool_conn_run(conn, job);
         }
 }
 
@@ -370,16 +400,18 @@ static void wake_loop(struct orm_pool *pool)
     }
 }
 
-void orm_pool_submit(struct orm_pool *pool, const struct orm_statement *statements,
-                     size_t statement_count, orm_result_cb callback, void *context)
+static void submit(struct orm_pool *pool, const struct orm_statement *statements,
+                   size_t statement_count, int timeout_ms, bool needs_idle, orm_result_cb callback,
+                   void *context)
 {
     struct pool_job *job = job_new(statements, statement_count, callback, context);
+    job->needs_idle = needs_idle;
     if (statement_count == 0) {
         orm_pool_job_fail(pool, job, ORM_E_QUERY, "no statement to run");
         return;
     }
     pthread_mutex_lock(&pool->lock);
-    job->deadline_ms = orm_pool_now_ms() + pool->acquire_timeout_ms; /* in queue order */
+    job->deadline_ms = orm_pool_now_ms() + timeout_ms;
     if (pool->is_closing) {
         pthread_mutex_unlock(&pool->lock);
         orm_pool_job_fail(pool, job, ORM_E_SHUTDOWN, "the pool is closing");
@@ -400,6 +432,20 @@ void orm_pool_submit(struct orm_pool *pool, const struct orm_statement *statemen
     pthread_mutex_unlock(&pool->lock);
     if (atomic_exchange(&pool->is_sleeping, false))
         wake_loop(pool);
+}
+
+void orm_pool_submit(struct orm_pool *pool, const struct orm_statement *statements,
+                     size_t statement_count, orm_result_cb callback, void *context)
+{
+    submit(pool, statements, statement_count, pool->acquire_timeout_ms, false, callback, context);
+}
+
+void orm_pool_submit_probe(struct orm_pool *pool, const struct orm_statement *statements,
+                           size_t statement_count, int timeout_ms, orm_result_cb callback,
+                           void *context)
+{
+    int limit = timeout_ms < pool->acquire_timeout_ms ? timeout_ms : pool->acquire_timeout_ms;
+    submit(pool, statements, statement_count, limit, true, callback, context);
 }
 
 struct sync_wait {

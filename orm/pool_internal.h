@@ -39,6 +39,7 @@ struct pool_job {
     size_t statement_count;
     struct pool_statement *statements;
     long long deadline_ms; /* CLOCK_MONOTONIC: fails with ORM_E_TIMEOUT if still waiting */
+    bool needs_idle;       /* a probe: runs only on a connection with nothing in flight */
 };
 
 /* What each request sent on a connection answers to, in the order the results come back.

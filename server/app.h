@@ -26,8 +26,8 @@ struct srv_app {
     struct orm_pool *pool;
     struct auth_verifier *verifier;
     struct MHD_Daemon *daemon;
-    atomic_long in_flight;          /* requests started and not yet completed */
-    atomic_int open_connections;    /* TCP connections MHD holds open */
+    atomic_long in_flight;       /* requests started and not yet completed */
+    atomic_int open_connections; /* TCP connections MHD holds open */
     /* Submits hold it for reading; shutdown takes it for writing to set is_pool_closed, so no
      * query reaches a pool being freed (they get 503 instead). */
     pthread_rwlock_t pool_lock;
@@ -43,21 +43,21 @@ struct srv_app {
 
 enum srv_route_kind {
     SRV_ROUTE_NOT_FOUND,
-    SRV_ROUTE_ROOT,         /* GET {base_path}: table index */
+    SRV_ROUTE_ROOT, /* GET {base_path}: table index */
     SRV_ROUTE_HEALTHZ,
     SRV_ROUTE_READYZ,
     SRV_ROUTE_METRICS,
     SRV_ROUTE_OPENAPI,
-    SRV_ROUTE_DOCS,         /* /docs: the Swagger UI page */
-    SRV_ROUTE_DOCS_ASSET,   /* /docs/{file}: its static files; the name is in pk_text */
+    SRV_ROUTE_DOCS,       /* /docs: the Swagger UI page */
+    SRV_ROUTE_DOCS_ASSET, /* /docs/{file}: its static files; the name is in pk_text */
     SRV_ROUTE_LOGIN,
-    SRV_ROUTE_COLLECTION,   /* /T/ */
-    SRV_ROUTE_COUNT,        /* /T/count/ */
-    SRV_ROUTE_SCHEMA,       /* /T/schema/ */
-    SRV_ROUTE_IDS,          /* /T/ids/ */
-    SRV_ROUTE_NEW,          /* /T/new/ */
-    SRV_ROUTE_REFERENCES,   /* /T/references/ */
-    SRV_ROUTE_ROW,          /* /T/{pk}/ */
+    SRV_ROUTE_COLLECTION, /* /T/ */
+    SRV_ROUTE_COUNT,      /* /T/count/ */
+    SRV_ROUTE_SCHEMA,     /* /T/schema/ */
+    SRV_ROUTE_IDS,        /* /T/ids/ */
+    SRV_ROUTE_NEW,        /* /T/new/ */
+    SRV_ROUTE_REFERENCES, /* /T/references/ */
+    SRV_ROUTE_ROW,        /* /T/{pk}/ */
 };
 
 struct srv_route {
@@ -92,8 +92,9 @@ struct srv_request {
 
     struct sb body;
     bool body_too_large;
-    bool did_suspend;  /* written by the worker thread only */
-    bool is_chained;   /* a query callback submitted a follow-up query */
+    bool did_suspend;     /* written by the worker thread only */
+    bool is_chained;      /* a query callback submitted a follow-up query */
+    int probe_timeout_ms; /* > 0: the query is a health probe (srv_run_query says how) */
     srv_query_done query_done;
     bool is_processed; /* the handler has run (response queued or pending) */
 
@@ -127,8 +128,7 @@ void srv_respond_result_only_element(struct srv_request *request, unsigned int s
 void srv_respond_empty(struct srv_request *request, unsigned int status);
 /* Any other response (a file, text): replaces the request's response; content_type may be NULL. */
 void srv_respond_with(struct srv_request *request, unsigned int status,
-                      struct MHD_Response *response, uint64_t body_bytes,
-                      const char *content_type);
+                      struct MHD_Response *response, uint64_t body_bytes, const char *content_type);
 /* {"error": {"status", "message", "field"?}} */
 void srv_respond_error(struct srv_request *request, unsigned int status, const char *field,
                        const char *format, ...) __attribute__((format(printf, 4, 5)));

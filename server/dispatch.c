@@ -55,10 +55,13 @@ void srv_run_query(struct srv_request *request, const struct orm_sql *sql, srv_q
         claims_params[0] = request->principal.claims_json;
         statements[count++] = (struct orm_statement){claims_sql, claims_params, 1};
     }
-    statements[count++] = (struct orm_statement){sb_text(&sql->text),
-                                                 (const char *const *)sql->params,
-                                                 (int)sql->param_count};
-    orm_pool_submit(app->pool, statements, count, query_finished, request);
+    statements[count++] = (struct orm_statement){
+        sb_text(&sql->text), (const char *const *)sql->params, (int)sql->param_count};
+    if (request->probe_timeout_ms > 0)
+        orm_pool_submit_probe(app->pool, statements, count, request->probe_timeout_ms,
+                              query_finished, request);
+    else
+        orm_pool_submit(app->pool, statements, count, query_finished, request);
     pthread_rwlock_unlock(&app->pool_lock);
 }
 

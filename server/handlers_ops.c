@@ -13,9 +13,16 @@ void srv_handle_healthz(struct srv_request *request)
     srv_respond_json_text(request, 200, "{\"status\":\"ok\"}");
 }
 
+#define READYZ_TIMEOUT_MS 1000
+
 static void readyz_done(struct srv_request *request, struct orm_outcome *outcome)
 {
-    if (outcome->status != ORM_OK)
+    if (outcome->status == ORM_E_TIMEOUT)
+        srv_respond_error(request, 503, NULL,
+                          "no database connection answered SELECT 1 within "
+                          "%d ms: every connection is busy",
+                          READYZ_TIMEOUT_MS);
+    else if (outcome->status != ORM_OK)
         srv_respond_error(request, 503, NULL, "the database is not reachable: %s",
                           outcome->message[0] ? outcome->message : "unavailable");
     else
@@ -30,12 +37,16 @@ void srv_handle_readyz(struct srv_request *request)
     }
     /* No connection is up: say so at once rather than wait acquire_timeout_ms for one. */
     if (!orm_pool_is_ready(request->app->pool)) {
-        srv_respond_error(request, 503, NULL, "the database is not reachable: no connection "
+        srv_respond_error(request, 503, NULL,
+                          "the database is not reachable: no connection "
                           "is up (reconnecting)");
         return;
     }
+    /* issue 6: a connection answers SELECT 1 within a second, or the server is not ready;
+     * the probe never queues behind other queries on a busy connection */
     struct orm_sql sql = {0};
     sb_append(&sql.text, "SELECT 1");
+    request->probe_timeout_ms = READYZ_TIMEOUT_MS;
     srv_run_query(request, &sql, readyz_done);
     orm_sql_free(&sql);
 }

@@ -235,3 +235,33 @@ def test_acquire_timeouts_and_reconnects_are_counted(context):
         expect(reconnects > reconnects_before, f"reconnects stayed at {reconnects}")
     finally:
         server.stop()
+
+
+def test_readyz_is_503_within_a_second_when_every_connection_is_busy(context):
+    """Issue 6: a pool connection answers SELECT 1 within 1 s, else 503 with the reason. The
+    probe is never pipelined behind the stuck query, and does not wait the 5 s acquire
+    timeout."""
+    conf = copy.deepcopy(MOVIES)
+    conf["database"] = {"pool_size": 1, "acquire_timeout_ms": 5000}
+    server = Server(conf).start()
+    try:
+        expect_status(server.get("/readyz"), 200)
+        locker = subprocess.Popen(["psql", "-qAtX", server.database_url, "-c",
+                                   "BEGIN; LOCK TABLE director IN ACCESS EXCLUSIVE MODE; "
+                                   "SELECT pg_sleep(3); COMMIT;"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(server, "SELECT count(*) FROM pg_locks WHERE relation = "
+                         "'director'::regclass AND granted")
+        stuck = threading.Thread(target=lambda: server.get("/director/", timeout=15))
+        stuck.start()
+        wait_for(server, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        started = time.time()
+        response = server.get("/readyz", timeout=10)
+        elapsed = time.time() - started
+        expect_error(response, 503, contains="within 1000 ms")
+        expect(0.9 <= elapsed < 2.5, f"answered after {elapsed:.2f} s")
+        stuck.join(timeout=15)
+        locker.wait(timeout=15)
+        expect_status(server.get("/readyz"), 200)
+    finally:
+        server.stop()
