@@ -186,17 +186,6 @@ static void set_at(json_t *root, const char *path, json_t *value)
 
 /* An integer override; the range is checked by the loader like the file's own value, so the
  * message is the same wherever the value came from. */
-/* An environment variable's value as an error message shows it: quoted and shortened. */
-static void describe_text(const char *text, char *shown, size_t size)
-{
-    json_t *value = json_string(text);
-    if (value)
-        cfg_describe(value, shown, size);
-    else
-        snprintf(shown, size, "(not UTF-8)");
-    json_decref(value);
-}
-
 static void add_integer(struct cfg_loader *loader, struct override *overrides, size_t *count,
                         const char *path, const char *variable)
 {
@@ -208,7 +197,7 @@ static void add_integer(struct cfg_loader *loader, struct override *overrides, s
     long long number = strtoll(text, &end, 10);
     if (errno || !(isdigit((unsigned char)text[0]) || text[0] == '-') || *end) {
         char shown[80];
-        describe_text(text, shown, sizeof shown);
+        cfg_describe_text(text, shown, sizeof shown);
         cfg_error(loader, path, "environment variable %s: expected an integer, got %s",
                   variable, shown);
         return;
@@ -247,7 +236,7 @@ void cfg_env_apply(struct cfg_loader *loader, json_t *root)
         bool is_digits = isdigit((unsigned char)port[0]) && !*end;
         if (!is_digits || number < 1 || number > 65535) {
             char shown[80];
-            describe_text(port, shown, sizeof shown);
+            cfg_describe_text(port, shown, sizeof shown);
             cfg_error(loader, "server.port", "environment variable RESTABLE_PORT: expected an "
                       "integer between 1 and 65535, got %s", shown);
         } else {

@@ -118,3 +118,13 @@ void cfg_describe(const json_t *value, char *out, size_t size)
         snprintf(out, size, "%s", text);
     free(text);
 }
+
+void cfg_describe_text(const char *text, char *out, size_t size)
+{
+    json_t *value = json_string(text);
+    if (value)
+        cfg_describe(value, out, size);
+    else
+        snprintf(out, size, "(not UTF-8)");
+    json_decref(value);
+}

@@ -38,6 +38,8 @@ void cfg_path_index(char out[CFG_PATH_MAX], const char *path, size_t index);
 /* How a found value reads in "got ...": scalars as compact JSON (cut at 60 characters),
  * containers as "an object" / "an array". */
 void cfg_describe(const json_t *value, char *out, size_t size);
+/* The same for a C string (an environment variable, a parsed part of a value). */
+void cfg_describe_text(const char *text, char *out, size_t size);
 
 /* ---- did you mean (config_suggest.c) --------------------------------------------------- */
 

@@ -41,10 +41,8 @@ static char *normalise_base_path(struct cfg_loader *loader, const char *text)
     if (is_ok)
         return sb_take(&out);
     sb_free(&out);
-    json_t *value = json_string(text);
     char shown[80];
-    cfg_describe(value, shown, sizeof shown);
-    json_decref(value);
+    cfg_describe_text(text, shown, sizeof shown);
     cfg_error(loader, "server.base_path", "expected a URL path like \"/api/\" (letters, digits, "
               "\"-\", \".\", \"_\" and \"~\" between slashes), got %s", shown);
     return cfg_strdup("/");
@@ -137,10 +135,8 @@ static void load_log_level(struct cfg_loader *loader, const json_t *server,
             is_known = true;
         }
     if (!is_known) {
-        json_t *value = json_string(text);
         char shown[80];
-        cfg_describe(value, shown, sizeof shown);
-        json_decref(value);
+        cfg_describe_text(text, shown, sizeof shown);
         cfg_error(loader, "server.log_level", "expected \"error\", \"warn\", \"info\" or "
                   "\"debug\", got %s", shown);
     }
