@@ -39,7 +39,7 @@ int orm_build_where(struct orm_build *build, const struct cfg_table *table,
 int orm_build_order(struct orm_build *build, const struct orm_select *select, struct sb *out,
                     struct rs_error *error);
 
-/* Appends " LIMIT $n::bigint" / " OFFSET $n::bigint" as the select asks. */
+/* Appends " LIMIT <n>" (a literal) / " OFFSET $n::bigint" as the select asks. */
 void orm_build_limit_offset(struct orm_build *build, long limit, long offset, struct sb *out);
 
 /* The SELECT list of a row (each `expr AS "key"`), the matching column list of the rendered

@@ -153,13 +153,16 @@ int orm_build_finish(struct orm_build *build, int result, struct rs_error *error
     return result;
 }
 
+/* LIMIT is written as a literal: the server's own number (a page size, bounded by
+ * max_page_size), never client text. As a parameter, PostgreSQL prices the generic plan of a
+ * prepared statement as if it returned 10% of the table, so it re-plans every execution
+ * instead of caching the plan: 35% of list throughput (docs/decisions.md, "LIMIT"). OFFSET
+ * stays a parameter: its values are unbounded and would each make a new statement. */
 void orm_build_limit_offset(struct orm_build *build, long limit, long offset, struct sb *out)
 {
     char number[32];
-    if (limit >= 0) {
-        snprintf(number, sizeof number, "%ld", limit);
-        sb_appendf(out, " LIMIT $%d::bigint", orm_sql_bind(build->sql, number));
-    }
+    if (limit >= 0)
+        sb_appendf(out, " LIMIT %ld", limit);
     if (offset > 0) {
         snprintf(number, sizeof number, "%ld", offset);
         sb_appendf(out, " OFFSET $%d::bigint", orm_sql_bind(build->sql, number));
