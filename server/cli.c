@@ -29,7 +29,7 @@ static const char usage_text[] =
     "  migrations check                          pending migrations and drift\n"
     "  schema sql                                CREATE statements for the tables\n"
     "  schema generate [--tables a,b]            config tables for an existing database\n"
-    "  schema graph [--format dot]               the tables and their foreign keys\n"
+    "  schema graph [--format dot|svg]           the tables and their foreign keys\n"
     "  token --sub ID [--scope \"a b\"] [--role R] [--ttl SECONDS]\n"
     "  user create --username U [--password-stdin]\n"
     "  --version, --help\n"

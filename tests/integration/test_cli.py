@@ -102,3 +102,11 @@ def test_schema_graph_draws_tables_and_foreign_keys():
     expect(result.stdout.startswith("digraph restable {"), result.stdout)
     expect('"movie" -> "director" [label="director"]' in result.stdout, result.stdout)
     expect(run_cli(["schema", "graph", "--format", "png"], path).returncode == 2)
+
+
+def test_schema_graph_renders_svg_through_graphviz():
+    path = write_config(with_database(MOVIES))
+    result = run_cli(["schema", "graph", "--format", "svg"], path)
+    expect(result.returncode == 0, result)
+    expect("<svg" in result.stdout and "</svg>" in result.stdout, result.stdout[:200])
+    expect(">movie<" in result.stdout and ">director<" in result.stdout, result.stdout)
