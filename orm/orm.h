@@ -77,6 +77,10 @@ struct orm_filter {
     enum orm_match match;
     char *const *values;
     size_t value_count;
+    /* The primary key of a one-row route (PUT/PATCH/DELETE /T/{id}/): one value, bound as a
+     * scalar "= $n" rather than the list filters' "= ANY($n)", over which PostgreSQL never
+     * keeps a generic plan for a unique column (docs/decisions.md). */
+    bool is_row_key;
 };
 
 struct orm_order {

@@ -7,10 +7,9 @@
  * Two rules hold everywhere: values only ever travel as $n parameters with an explicit cast,
  * and identifiers only ever appear quoted after orm_identifier_is_valid accepted them.
  * Statement text depends on the request's shape only, never on values: several values of one
- * filter are one array parameter (= ANY($n::integer[])) whatever their number, so the pool
- * prepares each shape once per connection. One value of an equality is a scalar "= $n" (a
- * shape of its own): PostgreSQL keeps a generic plan for it, which it does not for ANY over
- * a primary key.
+ * filter are one array parameter (= ANY($n::integer[])), and so is a single value, so the pool
+ * prepares each shape once per connection. The one exception is the key of a one-row route,
+ * a scalar "= $n" (orm_filter.is_row_key).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,14 +340,9 @@ static int append_filter(struct orm_build *build, const struct cfg_table *table,
             int number = bind_array(build, values, filter->value_count, is_open_start ? "%" : "",
                                     is_open_end ? "%" : "", true);
             sb_appendf(out, " ILIKE ANY($%d::text[])", number);
-        } else if (filter->value_count - null_count == 1) {
-            /* one value: a scalar "=", which PostgreSQL estimates exactly; "= ANY($n)" over a
-             * unique column makes it re-plan every execution (docs/decisions.md) */
+        } else if (filter->is_row_key && filter->value_count == 1) {
             comparable_ref(build, out, column);
-            const char *value = NULL;
-            for (size_t i = 0; !value && i < filter->value_count; i++)
-                value = values[i];
-            sb_appendf(out, " = $%d::%s", orm_sql_bind(build->sql, value),
+            sb_appendf(out, " = $%d::%s", orm_sql_bind(build->sql, values[0]),
                        comparable_cast(column, false));
         } else {
             comparable_ref(build, out, column);

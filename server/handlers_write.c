@@ -137,7 +137,8 @@ static void put_one_done(struct srv_request *request, struct orm_outcome *outcom
 static struct orm_filter pk_filter(const struct cfg_table *table, char **pk)
 {
     return (struct orm_filter){.column = cfg_primary_key(table), .op = ORM_OP_EQUAL,
-                               .match = ORM_MATCH_EXACT, .values = pk, .value_count = 1};
+                               .match = ORM_MATCH_EXACT, .values = pk, .value_count = 1,
+                               .is_row_key = true};
 }
 
 void srv_handle_update_one(struct srv_request *request, bool is_put)
