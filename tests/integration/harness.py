@@ -171,6 +171,26 @@ class Server:
         return code
 
 
+def wait_until(server, count_sql, seconds=10):
+    """Polls count_sql (a SELECT count(*)) until it is not 0."""
+    deadline = time.time() + seconds
+    while server.sql(count_sql) == "0":
+        expect(time.time() < deadline, f"timed out waiting for: {count_sql}")
+        time.sleep(0.05)
+
+
+def lock_table(server, table, seconds):
+    """Holds an ACCESS EXCLUSIVE lock on table from another session for `seconds`, so queries
+    on it wait; returns the psql process once the lock is granted."""
+    locker = subprocess.Popen(["psql", "-qAtX", server.database_url, "-c",
+                               f"BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; "
+                               f"SELECT pg_sleep({seconds}); COMMIT;"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(server, f"SELECT count(*) FROM pg_locks WHERE relation = '{table}'::regclass "
+                       "AND mode = 'AccessExclusiveLock' AND granted")
+    return locker
+
+
 def expect(condition, message="expectation failed"):
     if not condition:
         raise AssertionError(message)

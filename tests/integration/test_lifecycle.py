@@ -2,24 +2,19 @@
 start or goes away (503, then recovery without a restart), a port already in use."""
 import os
 import socket
-import subprocess
 import threading
 import time
 
 from fixtures import MOVIES
-from harness import (Server, expect, expect_error, expect_status, pg_start, pg_stop,
-                     run_cli)
+from harness import (Server, expect, expect_error, expect_status, lock_table, pg_start,
+                     pg_stop, run_cli, wait_until)
 
 
 def test_sigterm_finishes_the_request_in_flight_and_exits_0():
     server = Server(MOVIES).start()
     server.sql("INSERT INTO director (name) VALUES ('x')")
     # Hold a lock so the list query waits while SIGTERM arrives.
-    locker = subprocess.Popen(["psql", "-qAtX", server.database_url, "-c",
-                               "BEGIN; LOCK TABLE director IN ACCESS EXCLUSIVE MODE; "
-                               "SELECT pg_sleep(1.5); COMMIT;"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.4)
+    locker = lock_table(server, "director", 1.5)
     result = {}
 
     def slow_request():
@@ -27,7 +22,7 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0():
 
     thread = threading.Thread(target=slow_request)
     thread.start()
-    time.sleep(0.3)
+    wait_until(server, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
     server.process.send_signal(15)
     thread.join(timeout=20)
     locker.wait(timeout=20)

@@ -5,12 +5,11 @@ shutdown grace period (server.shutdown_grace_s) with a request in flight."""
 import copy
 import json
 import re
-import subprocess
 import threading
 import time
 
 from fixtures import MOVIES
-from harness import Server, expect, expect_error, expect_status
+from harness import Server, expect, expect_error, expect_status, lock_table, wait_until
 
 SECRET = "metrics-test-secret-0123456789abcdef01"
 
@@ -147,25 +146,13 @@ def test_log_level_is_validated(context):
     expect('"loud"' in result.stderr, result.stderr)
 
 
-def wait_for(server, count_sql, seconds=10):
-    deadline = time.time() + seconds
-    while server.sql(count_sql) == "0":
-        expect(time.time() < deadline, f"timed out waiting for: {count_sql}")
-        time.sleep(0.05)
-
-
 def test_shutdown_grace_period_bounds_the_wait_for_requests_in_flight(context):
     conf = copy.deepcopy(MOVIES)
     conf["server"] = {"shutdown_grace_s": 1}
     conf["database"] = {"statement_timeout_ms": 4000}
     server = Server(conf).start()
     server.sql("INSERT INTO director (name) VALUES ('x')")
-    locker = subprocess.Popen(["psql", "-qAtX", server.database_url, "-c",
-                               "BEGIN; LOCK TABLE director IN ACCESS EXCLUSIVE MODE; "
-                               "SELECT pg_sleep(3); COMMIT;"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(server, "SELECT count(*) FROM pg_locks WHERE relation = 'director'::regclass "
-                     "AND mode = 'AccessExclusiveLock' AND granted")
+    locker = lock_table(server, "director", 3)
     result = {}
 
     def slow_request():
@@ -176,7 +163,7 @@ def test_shutdown_grace_period_bounds_the_wait_for_requests_in_flight(context):
 
     thread = threading.Thread(target=slow_request)
     thread.start()
-    wait_for(server, "SELECT count(*) FROM pg_locks WHERE relation = 'director'::regclass "
+    wait_until(server, "SELECT count(*) FROM pg_locks WHERE relation = 'director'::regclass "
                      "AND NOT granted")  # the list query waits on the lock
     started = time.time()
     server.process.send_signal(15)
@@ -201,12 +188,7 @@ def test_acquire_timeouts_and_reconnects_are_counted(context):
         timeouts_before = metric(text, "restable_db_acquire_timeouts_total")
         reconnects_before = metric(text, "restable_db_reconnects_total")
         # the one connection is stuck behind a lock: what cannot be pipelined on it times out
-        locker = subprocess.Popen(["psql", "-qAtX", server.database_url, "-c",
-                                   "BEGIN; LOCK TABLE director IN ACCESS EXCLUSIVE MODE; "
-                                   "SELECT pg_sleep(2); COMMIT;"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(server, "SELECT count(*) FROM pg_locks WHERE relation = "
-                         "'director'::regclass AND granted")
+        locker = lock_table(server, "director", 2)
         statuses = []
 
         def one():
@@ -246,15 +228,10 @@ def test_readyz_is_503_within_a_second_when_every_connection_is_busy(context):
     server = Server(conf).start()
     try:
         expect_status(server.get("/readyz"), 200)
-        locker = subprocess.Popen(["psql", "-qAtX", server.database_url, "-c",
-                                   "BEGIN; LOCK TABLE director IN ACCESS EXCLUSIVE MODE; "
-                                   "SELECT pg_sleep(3); COMMIT;"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(server, "SELECT count(*) FROM pg_locks WHERE relation = "
-                         "'director'::regclass AND granted")
+        locker = lock_table(server, "director", 3)
         stuck = threading.Thread(target=lambda: server.get("/director/", timeout=15))
         stuck.start()
-        wait_for(server, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        wait_until(server, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
         started = time.time()
         response = server.get("/readyz", timeout=10)
         elapsed = time.time() - started
