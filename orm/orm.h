@@ -248,6 +248,17 @@ void orm_pool_stats(struct orm_pool *pool, struct orm_pool_stats *stats);
  * joins the thread, frees. */
 void orm_pool_free(struct orm_pool *pool);
 
+/* Makes the pool's loop thread also drive another event source (the HTTP server, when it runs
+ * in this thread: server.threads = 1): the loop watches fd and calls run(context) on every
+ * round, after it has read the database's results (their callbacks ran) and before it sends
+ * what was submitted, so a request can arrive, be queried and be answered without changing
+ * thread. run returns how long the loop may sleep before the next call, in ms (0: at once,
+ * for work it has left; -1: until fd is readable). Once orm_pool_free has returned, run is
+ * never called again: the caller drives its source itself from then on. */
+void orm_pool_drive(struct orm_pool *pool, int fd, int (*run)(void *context), void *context);
+/* Wakes the loop for a round (so a driven source sees a change made by another thread). */
+void orm_pool_wake(struct orm_pool *pool);
+
 /* ---- blocking connection for the CLI (orm/connect.c) ------------------------------------ */
 
 /* Connects with the same session settings the pool uses. NULL with error (status 503). */

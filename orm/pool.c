@@ -150,7 +150,15 @@ static void take_incoming(struct orm_pool *pool, bool *is_closing)
     pool->incoming_head = pool->incoming_tail = NULL;
     atomic_store(&pool->incoming, 0);
     *is_closing = pool->is_closing;
+    bool is_driver_new = pool->is_driver_new;
+    pool->is_driver_new = false;
     pthread_mutex_unlock(&pool->lock);
+    if (is_driver_new) {
+        struct epoll_event event = {.events = EPOLLIN, .data.ptr = &pool->driver_fd};
+        if (epoll_ctl(pool->epoll_fd, EPOLL_CTL_ADD, pool->driver_fd, &event) < 0)
+            abort(); /* a descriptor the caller just made: only a bug can get here */
+        pool->is_driving = true;
+    }
     if (!head)
         return;
     if (pool->wait_tail)
@@ -218,10 +226,14 @@ static void wait_for_events(struct orm_pool *pool)
      * finds the flag set and writes the eventfd (both sides are sequentially consistent) */
     atomic_store(&pool->is_sleeping, true);
     int timeout = atomic_load(&pool->incoming) > 0 ? 0 : next_timeout(pool, orm_pool_now_ms());
+    if (pool->is_driving && pool->driver_timeout_ms >= 0 && pool->driver_timeout_ms < timeout)
+        timeout = pool->driver_timeout_ms;
     int count = epoll_wait(pool->epoll_fd, events, 64, timeout);
     atomic_store(&pool->is_sleeping, false);
     /* count < 0 is EINTR (or a bug that the next round repeats): nothing to do either way */
     for (int i = 0; i < count; i++) {
+        if (events[i].data.ptr == &pool->driver_fd)
+            continue; /* the driven source: run every round anyway */
         if (events[i].data.ptr) {
             orm_pool_conn_event(events[i].data.ptr, events[i].events);
             continue;
@@ -276,6 +288,10 @@ static void *pool_main(void *argument)
         orm_pool_conn_start(&pool->conns[i]);
     for (;;) {
         wait_for_events(pool);
+        /* the driven source answers what the results completed and submits new work, which
+         * take_incoming and dispatch then send, all in this round */
+        if (pool->is_driving)
+            pool->driver_timeout_ms = pool->driver_run(pool->driver_context);
         take_incoming(pool, &is_closing);
         long long now = orm_pool_now_ms();
         if (is_closing) {
@@ -515,4 +531,21 @@ void orm_pool_free(struct orm_pool *pool)
     fail_waiting(pool, ORM_E_SHUTDOWN, "the pool is closing");
     pthread_mutex_destroy(&pool->lock);
     pool_release(pool);
+}
+
+void orm_pool_drive(struct orm_pool *pool, int fd, int (*run)(void *context), void *context)
+{
+    pthread_mutex_lock(&pool->lock);
+    pool->driver_fd = fd;
+    pool->driver_run = run;
+    pool->driver_context = context;
+    pool->driver_timeout_ms = 0; /* a first run at once */
+    pool->is_driver_new = true;
+    pthread_mutex_unlock(&pool->lock);
+    wake_loop(pool);
+}
+
+void orm_pool_wake(struct orm_pool *pool)
+{
+    wake_loop(pool);
 }

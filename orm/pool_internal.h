@@ -117,6 +117,15 @@ struct orm_pool {
      * A busy loop takes the incoming queue on its next round anyway, and under load it is
      * busy most of the time, so most submits skip a write and the loop a spurious wake-up. */
     atomic_bool is_sleeping;
+
+    /* orm_pool_drive: another event source the loop runs (the HTTP server in a one-thread
+     * server). Written under lock; the loop starts watching driver_fd on its next round. */
+    int driver_fd;
+    int (*driver_run)(void *context);
+    int driver_timeout_ms; /* loop thread: what the last run asked for (-1: no limit) */
+    void *driver_context;
+    bool is_driver_new; /* under lock */
+    bool is_driving;    /* loop thread */
     atomic_int incoming; /* jobs on incoming_head..tail */
 
     /* read by any thread */
