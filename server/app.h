@@ -5,7 +5,9 @@
  * Threads: MHD worker threads run the access handler (routing, auth, validation, query
  * building); the pool thread runs query callbacks, which render the response and resume the
  * connection. A request context is touched by one thread at a time: the worker until it
- * suspends, the pool thread until it resumes, then the worker again.
+ * suspends, the pool thread until it resumes, then the worker again. With server.threads = 1
+ * there are no MHD threads: the pool's thread drives MHD as well (server/http_loop.c), and a
+ * request never changes thread.
  */
 #ifndef RESTABLE_SERVER_APP_H
 #define RESTABLE_SERVER_APP_H
@@ -34,6 +36,10 @@ struct srv_app {
     bool is_pool_closed;
     MHD_socket quiesced_socket;     /* the listening socket, ours to close after a drain */
     atomic_bool is_stopping;        /* SIGTERM received: /readyz answers 503 */
+    /* server.threads = 1: MHD runs in the pool's thread (server/http_loop.c) */
+    bool is_shared_loop;
+    bool is_quiesced;         /* shared loop: the loop thread has stopped accepting */
+    atomic_bool has_resumed;  /* shared loop: a connection was resumed since MHD last ran */
     atomic_ullong request_counter;  /* for request ids */
     unsigned int request_id_prefix; /* random per process */
     struct timespec started_at;
@@ -267,5 +273,17 @@ void srv_http_drain(struct srv_app *app);
 /* Second half, once the pool is closed (so no connection is still suspended on a query):
  * waits briefly for the last answers to go out, then stops the daemon. */
 void srv_http_stop(struct srv_app *app);
+/* Resumes a suspended connection, and in a shared loop tells the loop to let MHD send it. */
+void srv_http_resume(struct srv_app *app, struct MHD_Connection *connection);
+
+/* ---- one thread for HTTP and the database (server/http_loop.c) ---------------------------- */
+
+/* Whether the config asks for it: server.threads = 1, or 0 on a one-core machine. */
+bool srv_http_loop_wanted(const struct cfg_config *config);
+/* Hands the daemon (started without threads of its own) to the pool's loop thread. */
+void srv_http_loop_attach(struct srv_app *app);
+/* Once the pool is freed (its loop no longer runs MHD): drives MHD from the calling thread
+ * until the requests in flight are answered, for up to limit_ms. */
+void srv_http_loop_finish(struct srv_app *app, long limit_ms);
 
 #endif

@@ -20,7 +20,7 @@ static void query_finished(void *context, struct orm_outcome *outcome)
         outcome->result = NULL;
     }
     if (!request->is_chained)
-        MHD_resume_connection(request->connection);
+        srv_http_resume(request->app, request->connection);
 }
 
 void srv_run_query(struct srv_request *request, const struct orm_sql *sql, srv_query_done done)

@@ -268,13 +268,15 @@ int srv_http_start(struct srv_app *app, struct rs_error *error)
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         threads = cores > 0 ? (unsigned int)cores : 1;
     }
-    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-                         MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+    /* one thread: no MHD threads at all, the pool's loop drives MHD (server/http_loop.c) */
+    app->is_shared_loop = srv_http_loop_wanted(config);
+    unsigned int flags = (app->is_shared_loop ? MHD_USE_EPOLL : MHD_USE_EPOLL_INTERNAL_THREAD) |
+                         MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
     app->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, access_handler, app,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-        MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_THREAD_POOL_SIZE, app->is_shared_loop ? 0u : threads,
         MHD_OPTION_NOTIFY_COMPLETED, request_completed, app,
         MHD_OPTION_NOTIFY_CONNECTION, connection_changed, app,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->server.limits.connection_timeout_s,
@@ -287,7 +289,16 @@ int srv_http_start(struct srv_app *app, struct rs_error *error)
                      config->server.host, config->server.port);
         return -1;
     }
+    if (app->is_shared_loop)
+        srv_http_loop_attach(app);
     return 0;
+}
+
+void srv_http_resume(struct srv_app *app, struct MHD_Connection *connection)
+{
+    MHD_resume_connection(connection);
+    if (app->is_shared_loop)
+        atomic_store(&app->has_resumed, true);
 }
 
 static void wait_for_in_flight(struct srv_app *app, long limit_ms)
@@ -305,7 +316,10 @@ void srv_http_drain(struct srv_app *app)
     if (!app->daemon)
         return;
     atomic_store(&app->is_stopping, true);
-    app->quiesced_socket = MHD_quiesce_daemon(app->daemon);
+    if (app->is_shared_loop)
+        orm_pool_wake(app->pool); /* the loop thread stops accepting (server/http_loop.c) */
+    else
+        app->quiesced_socket = MHD_quiesce_daemon(app->daemon);
     /* Let in-flight requests finish (their queries complete or fail), for up to the grace
      * period; after it the pool closes under what is left (serve.c). */
     wait_for_in_flight(app, (long)app->config->server.shutdown_grace_s * 1000);
@@ -321,7 +335,10 @@ void srv_http_stop(struct srv_app *app)
         return;
     /* The pool is closed: every suspended connection has been resumed with its answer. MHD
      * aborts when stopped with a suspended connection, so give the answers a moment to go. */
-    wait_for_in_flight(app, 2000);
+    if (app->is_shared_loop)
+        srv_http_loop_finish(app, 2000);
+    else
+        wait_for_in_flight(app, 2000);
     MHD_stop_daemon(app->daemon);
     app->daemon = NULL;
     if (app->quiesced_socket != MHD_INVALID_SOCKET)

@@ -132,7 +132,7 @@ static void finish_job(struct login_job *job)
             free(token);
         }
     }
-    MHD_resume_connection(request->connection);
+    srv_http_resume(request->app, request->connection);
     job_free(job);
 }
 

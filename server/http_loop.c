@@ -1,0 +1,70 @@
+/*
+ * server/http_loop.c — one thread for HTTP and the database (server.threads = 1). MHD runs
+ * without threads of its own; the pool's event loop watches MHD's epoll descriptor and runs
+ * MHD once a round, right after the round's query results were read and their callbacks
+ * resumed the connections, and before the round's new queries are sent. A request is then
+ * received, queried and answered by one thread: no hand-off between an MHD worker and the
+ * pool's thread, no wake-up of one by the other (docs/decisions.md, bench/RESULTS.md).
+ *
+ * Only the loop thread calls MHD while the pool lives; after orm_pool_free has joined it,
+ * the thread shutting down drives MHD itself to send the last answers.
+ */
+#include <limits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/app.h"
+
+bool srv_http_loop_wanted(const struct cfg_config *config)
+{
+    if (config->server.threads == 1)
+        return true;
+    return config->server.threads == 0 && sysconf(_SC_NPROCESSORS_ONLN) == 1;
+}
+
+/* One round of MHD, on the pool's loop thread; returns how soon MHD wants the next. */
+static int run_http(void *context)
+{
+    struct srv_app *app = context;
+    if (atomic_load(&app->is_stopping) && !app->is_quiesced) {
+        app->is_quiesced = true; /* shutting down: stop accepting, keep serving */
+        app->quiesced_socket = MHD_quiesce_daemon(app->daemon);
+    }
+    MHD_run(app->daemon);
+    /* MHD takes a resumed connection back in one run and writes its answer in the next: run
+     * again now rather than on the next wake-up */
+    if (atomic_exchange(&app->has_resumed, false))
+        MHD_run(app->daemon);
+    /* 0 when MHD has work left that its descriptor will not announce (a connection it knows
+     * to be ready, e.g. in the middle of sending a large file) */
+    MHD_UNSIGNED_LONG_LONG wait_ms = 0;
+    if (MHD_get_timeout(app->daemon, &wait_ms) != MHD_YES)
+        return -1;
+    return wait_ms > INT_MAX ? INT_MAX : (int)wait_ms;
+}
+
+void srv_http_loop_attach(struct srv_app *app)
+{
+    app->quiesced_socket = MHD_INVALID_SOCKET;
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(app->daemon,
+                                                           MHD_DAEMON_INFO_EPOLL_FD);
+    orm_pool_drive(app->pool, info->epoll_fd, run_http, app);
+}
+
+void srv_http_loop_finish(struct srv_app *app, long limit_ms)
+{
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        run_http(app);
+        if (atomic_load(&app->in_flight) == 0)
+            return;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long elapsed_ms = (now.tv_sec - start.tv_sec) * 1000 +
+                          (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (elapsed_ms >= limit_ms)
+            return;
+        struct timespec pause = {0, 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+}
