@@ -81,6 +81,9 @@ class Server:
         config.setdefault("server", {})
         config["server"].setdefault("host", "127.0.0.1")
         config["server"]["port"] = self.port
+        # scripts/test runs the suite twice: MHD's worker threads, then one shared loop
+        if os.environ.get("RESTABLE_TEST_THREADS"):
+            config["server"].setdefault("threads", int(os.environ["RESTABLE_TEST_THREADS"]))
         config.setdefault("database", {})
         config["database"].setdefault("url", self.database_url)
         self.config = config
