@@ -256,8 +256,6 @@ void orm_pool_free(struct orm_pool *pool);
  * for work it has left; -1: until fd is readable). Once orm_pool_free has returned, run is
  * never called again: the caller drives its source itself from then on. */
 void orm_pool_drive(struct orm_pool *pool, int fd, int (*run)(void *context), void *context);
-/* Wakes the loop for a round (so a driven source sees a change made by another thread). */
-void orm_pool_wake(struct orm_pool *pool);
 
 /* ---- blocking connection for the CLI (orm/connect.c) ------------------------------------ */
 

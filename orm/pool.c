@@ -544,8 +544,3 @@ void orm_pool_drive(struct orm_pool *pool, int fd, int (*run)(void *context), vo
     pthread_mutex_unlock(&pool->lock);
     wake_loop(pool);
 }
-
-void orm_pool_wake(struct orm_pool *pool)
-{
-    wake_loop(pool);
-}

@@ -34,11 +34,9 @@ struct srv_app {
      * query reaches a pool being freed (they get 503 instead). */
     pthread_rwlock_t pool_lock;
     bool is_pool_closed;
-    MHD_socket quiesced_socket;     /* the listening socket, ours to close after a drain */
-    atomic_bool is_stopping;        /* SIGTERM received: /readyz answers 503 */
+    atomic_bool is_stopping;        /* SIGTERM received: /readyz answers 503, no new conns */
     /* server.threads = 1: MHD runs in the pool's thread (server/http_loop.c) */
     bool is_shared_loop;
-    bool is_quiesced;         /* shared loop: the loop thread has stopped accepting */
     atomic_bool has_resumed;  /* shared loop: a connection was resumed since MHD last ran */
     atomic_ullong request_counter;  /* for request ids */
     unsigned int request_id_prefix; /* random per process */

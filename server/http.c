@@ -256,6 +256,19 @@ static void mhd_log(void *cls, const char *format, va_list args)
     sb_free(&message);
 }
 
+/* Shutting down: a new connection is closed as soon as it is accepted. MHD_quiesce_daemon
+ * would stop accepting outright, but with a worker pool it races the workers over the listening
+ * socket's epoll registration and aborts the process (libmicrohttpd 0.9.75: "Failed to remove
+ * listen FD from epoll set", seen in CI). */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *address,
+                                     socklen_t length)
+{
+    (void)address;
+    (void)length;
+    const struct srv_app *app = cls;
+    return atomic_load(&app->is_stopping) ? MHD_NO : MHD_YES;
+}
+
 int srv_http_start(struct srv_app *app, struct rs_error *error)
 {
     const struct cfg_config *config = app->config;
@@ -273,7 +286,7 @@ int srv_http_start(struct srv_app *app, struct rs_error *error)
     unsigned int flags = (app->is_shared_loop ? MHD_USE_EPOLL : MHD_USE_EPOLL_INTERNAL_THREAD) |
                          MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
     app->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, access_handler, app,
+        flags, 0, accept_policy, app, access_handler, app,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
         MHD_OPTION_THREAD_POOL_SIZE, app->is_shared_loop ? 0u : threads,
@@ -312,14 +325,9 @@ static void wait_for_in_flight(struct srv_app *app, long limit_ms)
 
 void srv_http_drain(struct srv_app *app)
 {
-    app->quiesced_socket = MHD_INVALID_SOCKET;
     if (!app->daemon)
         return;
-    atomic_store(&app->is_stopping, true);
-    if (app->is_shared_loop)
-        orm_pool_wake(app->pool); /* the loop thread stops accepting (server/http_loop.c) */
-    else
-        app->quiesced_socket = MHD_quiesce_daemon(app->daemon);
+    atomic_store(&app->is_stopping, true); /* from now on accept_policy closes new connections */
     /* Let in-flight requests finish (their queries complete or fail), for up to the grace
      * period; after it the pool closes under what is left (serve.c). */
     wait_for_in_flight(app, (long)app->config->server.shutdown_grace_s * 1000);
@@ -339,8 +347,6 @@ void srv_http_stop(struct srv_app *app)
         srv_http_loop_finish(app, 2000);
     else
         wait_for_in_flight(app, 2000);
-    MHD_stop_daemon(app->daemon);
+    MHD_stop_daemon(app->daemon); /* closes the listening socket too */
     app->daemon = NULL;
-    if (app->quiesced_socket != MHD_INVALID_SOCKET)
-        close(app->quiesced_socket);
 }

@@ -26,10 +26,6 @@ bool srv_http_loop_wanted(const struct cfg_config *config)
 static int run_http(void *context)
 {
     struct srv_app *app = context;
-    if (atomic_load(&app->is_stopping) && !app->is_quiesced) {
-        app->is_quiesced = true; /* shutting down: stop accepting, keep serving */
-        app->quiesced_socket = MHD_quiesce_daemon(app->daemon);
-    }
     MHD_run(app->daemon);
     /* MHD takes a resumed connection back in one run and writes its answer in the next: run
      * again now rather than on the next wake-up */
@@ -45,7 +41,6 @@ static int run_http(void *context)
 
 void srv_http_loop_attach(struct srv_app *app)
 {
-    app->quiesced_socket = MHD_INVALID_SOCKET;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(app->daemon,
                                                            MHD_DAEMON_INFO_EPOLL_FD);
     orm_pool_drive(app->pool, info->epoll_fd, run_http, app);

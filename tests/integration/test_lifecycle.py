@@ -1,5 +1,6 @@
 """The process's life: clean shutdown with a request in flight, a database that is down at
 start or goes away (503, then recovery without a restart), a port already in use."""
+import http.client
 import os
 import socket
 import threading
@@ -10,20 +11,42 @@ from harness import (Server, expect, expect_error, expect_status, lock_table, pg
                      pg_stop, run_cli, wait_until)
 
 
-def test_sigterm_finishes_the_request_in_flight_and_exits_0():
+def test_sigterm_drains_answers_the_request_in_flight_and_exits_0():
     server = Server(MOVIES).start()
     server.sql("INSERT INTO director (name) VALUES ('x')")
     # Hold a lock so the list query waits while SIGTERM arrives.
-    locker = lock_table(server, "director", 1.5)
+    locker = lock_table(server, "director", 2.5)
     result = {}
 
     def slow_request():
         result["response"] = server.get("/director/")
 
+    # a balancer's keep-alive connection, open before the signal
+    probe = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    probe.request("GET", "/readyz")
+    expect(probe.getresponse().read() and True)
     thread = threading.Thread(target=slow_request)
     thread.start()
     wait_until(server, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
     server.process.send_signal(15)
+    # draining: /readyz says 503 on the open connection, and a new connection gets no answer
+    deadline = time.time() + 5
+    status = 200
+    while status == 200 and time.time() < deadline:
+        probe.request("GET", "/readyz")
+        answer = probe.getresponse()
+        answer.read()
+        status = answer.status
+        if status == 200:
+            time.sleep(0.05)
+    expect(status == 503, f"/readyz answered {status} while draining")
+    expect(answer.getheader("Connection") == "close", answer.getheaders())
+    refused = False
+    try:
+        server.get("/healthz", timeout=5)
+    except (ConnectionError, http.client.HTTPException, OSError):
+        refused = True
+    expect(refused, "a new connection was served while draining")
     thread.join(timeout=20)
     locker.wait(timeout=20)
     expect("response" in result, "the in-flight request got no answer")
@@ -51,7 +74,8 @@ def test_database_down_at_start_then_recovers():
         time.sleep(0.2)
     expect_status(server.get("/movie/"), 200)
     expect_status(server.get("/readyz"), 200)
-    expect(server.stop() == 0)
+    code = server.stop()
+    expect(code == 0, f"serve exited {code}; its log ends:\n{server.read_log()[-3000:]}")
 
 
 def test_server_starts_while_database_unreachable():
