@@ -103,50 +103,41 @@ void orm_pool_job_fail(struct orm_pool *pool, struct pool_job *job, enum orm_sta
 
 /* ---- the wait queue (loop thread) ---------------------------------------------------------- */
 
-/* Unlinks job (whose predecessor is previous, NULL for the head) from the wait queue. */
-static struct pool_job *wait_unlink(struct orm_pool *pool, struct pool_job *previous,
-                                    struct pool_job *job)
+static void queue_push(struct pool_queue *queue, struct pool_job *job)
 {
-    if (previous)
-        previous->next = job->next;
+    job->next = NULL;
+    if (queue->tail)
+        queue->tail->next = job;
     else
-        pool->wait_head = job->next;
-    if (pool->wait_tail == job)
-        pool->wait_tail = previous;
+        queue->head = job;
+    queue->tail = job;
+}
+
+static struct pool_job *queue_pop(struct orm_pool *pool, struct pool_queue *queue)
+{
+    struct pool_job *job = queue->head;
+    if (!job)
+        return NULL;
+    queue->head = job->next;
+    if (!queue->head)
+        queue->tail = NULL;
     job->next = NULL;
     atomic_fetch_sub(&pool->queued, 1);
     return job;
 }
 
-/* The oldest waiting job a connection can take: any job for an idle connection; for a busy
- * one, the oldest that is not a probe (a probe must not wait behind other work). */
-static struct pool_job *wait_take(struct orm_pool *pool, bool is_idle)
-{
-    struct pool_job *previous = NULL;
-    for (struct pool_job *job = pool->wait_head; job; previous = job, job = job->next)
-        if (is_idle || !job->needs_idle)
-            return wait_unlink(pool, previous, job);
-    return NULL;
-}
-
-static struct pool_job *wait_pop(struct orm_pool *pool)
-{
-    return pool->wait_head ? wait_unlink(pool, NULL, pool->wait_head) : NULL;
-}
-
 static void fail_waiting(struct orm_pool *pool, enum orm_status status, const char *message)
 {
     struct pool_job *job;
-    while ((job = wait_pop(pool)))
+    while ((job = queue_pop(pool, &pool->probes)) || (job = queue_pop(pool, &pool->waiting)))
         orm_pool_job_fail(pool, job, status, message);
 }
 
-/* Moves what other threads submitted onto the wait queue, keeping their order. */
+/* Moves what other threads submitted onto the wait queues, keeping their order. */
 static void take_incoming(struct orm_pool *pool, bool *is_closing)
 {
     pthread_mutex_lock(&pool->lock);
     struct pool_job *head = pool->incoming_head;
-    struct pool_job *tail = pool->incoming_tail;
     pool->incoming_head = pool->incoming_tail = NULL;
     atomic_store(&pool->incoming, 0);
     *is_closing = pool->is_closing;
@@ -159,29 +150,23 @@ static void take_incoming(struct orm_pool *pool, bool *is_closing)
             abort(); /* a descriptor the caller just made: only a bug can get here */
         pool->is_driving = true;
     }
-    if (!head)
-        return;
-    if (pool->wait_tail)
-        pool->wait_tail->next = head;
-    else
-        pool->wait_head = head;
-    pool->wait_tail = tail;
+    for (struct pool_job *job = head, *next; job; job = next) {
+        next = job->next;
+        queue_push(job->needs_idle ? &pool->probes : &pool->waiting, job);
+    }
 }
 
-/* Most deadlines follow queue order, but a probe's is shorter: the whole queue is looked at
- * (it is short; the queue limit bounds it). */
+static void expire_queue(struct orm_pool *pool, struct pool_queue *queue, long long now)
+{
+    while (queue->head && queue->head->deadline_ms <= now)
+        orm_pool_job_fail(pool, queue_pop(pool, queue), ORM_E_TIMEOUT,
+                          "no database connection became free in time");
+}
+
 static void expire_waiting(struct orm_pool *pool, long long now)
 {
-    struct pool_job *previous = NULL;
-    for (struct pool_job *job = pool->wait_head; job;) {
-        struct pool_job *next = job->next;
-        if (job->deadline_ms <= now)
-            orm_pool_job_fail(pool, wait_unlink(pool, previous, job), ORM_E_TIMEOUT,
-                              "no database connection became free in time");
-        else
-            previous = job;
-        job = next;
-    }
+    expire_queue(pool, &pool->waiting, now);
+    expire_queue(pool, &pool->probes, now);
 }
 
 /* ---- the loop ------------------------------------------------------------------------------ */
@@ -206,9 +191,10 @@ static bool first_attempts_pending(const struct orm_pool *pool)
 static int next_timeout(const struct orm_pool *pool, long long now)
 {
     long long next = now + IDLE_WAKE_MS;
-    for (const struct pool_job *job = pool->wait_head; job; job = job->next)
-        if (job->deadline_ms < next)
-            next = job->deadline_ms;
+    const struct pool_job *heads[] = {pool->waiting.head, pool->probes.head}; /* the nearest */
+    for (size_t i = 0; i < 2; i++)
+        if (heads[i] && heads[i]->deadline_ms < next)
+            next = heads[i]->deadline_ms;
     for (int i = 0; i < pool->size; i++) {
         const struct pool_conn *conn = &pool->conns[i];
         if (conn->state == POOL_CONN_DOWN && conn->retry_at_ms < next)
@@ -256,17 +242,20 @@ static void tend_connections(struct orm_pool *pool, long long now)
     }
 }
 
-/* Idle connections first, then the least loaded busy ones, up to the pipeline depth. */
+/* Idle connections first, then the least loaded busy ones, up to the pipeline depth. An idle
+ * connection takes a waiting probe first; a probe never goes behind other work. */
 static void dispatch(struct orm_pool *pool)
 {
-    for (size_t depth = 0; depth < POOL_PIPELINE_DEPTH && pool->wait_head; depth++)
-        for (int i = 0; i < pool->size && pool->wait_head; i++) {
+    for (size_t depth = 0; depth < POOL_PIPELINE_DEPTH; depth++)
+        for (int i = 0; i < pool->size; i++) {
             struct pool_conn *conn = &pool->conns[i];
             if (!orm_pool_conn_is_up(conn) || conn->in_flight != depth)
                 continue;
-            struct pool_job *job = wait_take(pool, depth == 0);
+            struct pool_job *job = depth == 0 ? queue_pop(pool, &pool->probes) : NULL;
             if (!job)
-                return; /* only probes wait, and no connection is idle */
+                job = queue_pop(pool, &pool->waiting);
+            if (!job)
+                return; /* nothing this or a busier connection could take */
             orm_pool_conn_run(conn, job);
         }
 }

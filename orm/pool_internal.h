@@ -42,6 +42,10 @@ struct pool_job {
     bool needs_idle;       /* a probe: runs only on a connection with nothing in flight */
 };
 
+struct pool_queue {
+    struct pool_job *head, *tail;
+};
+
 /* What each request sent on a connection answers to, in the order the results come back.
  * statement_id names the prepared statement (0: unnamed); the cache entry is found again by
  * the statement's SQL text, since slots move when an entry is deleted. */
@@ -108,8 +112,10 @@ struct orm_pool {
     struct pool_job *incoming_head, *incoming_tail;
     bool is_closing;
 
-    /* loop thread only */
-    struct pool_job *wait_head, *wait_tail;
+    /* loop thread only. Each queue's deadlines never decrease along it (jobs arrive in
+     * submission order with one timeout per kind), so the expired jobs are a prefix. */
+    struct pool_queue waiting; /* queries, oldest first */
+    struct pool_queue probes;  /* health probes: only an idle connection takes one */
     struct pool_conn *conns;
     uint64_t random_state; /* back-off jitter */
 
