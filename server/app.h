@@ -96,9 +96,8 @@ struct srv_request {
 
     struct sb body;
     bool body_too_large;
-    bool did_suspend;     /* written by the worker thread only */
-    bool is_chained;      /* a query callback submitted a follow-up query */
-    int probe_timeout_ms; /* > 0: the query is a health probe (srv_run_query says how) */
+    bool did_suspend;  /* written by the worker thread only */
+    bool is_chained;   /* a query callback submitted a follow-up query */
     srv_query_done query_done;
     bool is_processed; /* the handler has run (response queued or pending) */
 
@@ -153,6 +152,10 @@ void srv_add_cors_headers(struct srv_request *request);
  * srv_run_query again to chain) — the connection is resumed after it returns unless it chained.
  * Takes ownership of nothing: sql may be freed after the call. */
 void srv_run_query(struct srv_request *request, const struct orm_sql *sql, srv_query_done done);
+/* The same for a health probe: an idle connection only, failing (ORM_E_TIMEOUT) when none is
+ * free within timeout_ms (orm_pool_submit_probe). */
+void srv_run_probe(struct srv_request *request, const struct orm_sql *sql, int timeout_ms,
+                   srv_query_done done);
 /* Refuses further queries (503) and frees the pool; queries still queued fail, and every
  * callback has run when it returns. Main thread, at shutdown. */
 void srv_close_pool(struct srv_app *app);
@@ -280,8 +283,8 @@ void srv_http_resume(struct srv_app *app, struct MHD_Connection *connection);
 bool srv_http_loop_wanted(const struct cfg_config *config);
 /* Hands the daemon (started without threads of its own) to the pool's loop thread. */
 void srv_http_loop_attach(struct srv_app *app);
-/* Once the pool is freed (its loop no longer runs MHD): drives MHD from the calling thread
- * until the requests in flight are answered, for up to limit_ms. */
-void srv_http_loop_finish(struct srv_app *app, long limit_ms);
+/* One round of MHD from the calling thread: for shutdown, once the pool (whose loop ran MHD)
+ * is freed. */
+void srv_http_loop_run(struct srv_app *app);
 
 #endif

@@ -23,7 +23,9 @@ static void query_finished(void *context, struct orm_outcome *outcome)
         srv_http_resume(request->app, request->connection);
 }
 
-void srv_run_query(struct srv_request *request, const struct orm_sql *sql, srv_query_done done)
+/* probe_timeout_ms > 0: a health probe (orm_pool_submit_probe) */
+static void run_query(struct srv_request *request, const struct orm_sql *sql,
+                      int probe_timeout_ms, srv_query_done done)
 {
     struct srv_app *app = request->app;
     pthread_rwlock_rdlock(&app->pool_lock);
@@ -57,12 +59,23 @@ void srv_run_query(struct srv_request *request, const struct orm_sql *sql, srv_q
     }
     statements[count++] = (struct orm_statement){
         sb_text(&sql->text), (const char *const *)sql->params, (int)sql->param_count};
-    if (request->probe_timeout_ms > 0)
-        orm_pool_submit_probe(app->pool, statements, count, request->probe_timeout_ms,
-                              query_finished, request);
+    if (probe_timeout_ms > 0)
+        orm_pool_submit_probe(app->pool, statements, count, probe_timeout_ms, query_finished,
+                              request);
     else
         orm_pool_submit(app->pool, statements, count, query_finished, request);
     pthread_rwlock_unlock(&app->pool_lock);
+}
+
+void srv_run_query(struct srv_request *request, const struct orm_sql *sql, srv_query_done done)
+{
+    run_query(request, sql, 0, done);
+}
+
+void srv_run_probe(struct srv_request *request, const struct orm_sql *sql, int timeout_ms,
+                   srv_query_done done)
+{
+    run_query(request, sql, timeout_ms, done);
 }
 
 void srv_close_pool(struct srv_app *app)

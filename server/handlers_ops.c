@@ -46,8 +46,7 @@ void srv_handle_readyz(struct srv_request *request)
      * the probe never queues behind other queries on a busy connection */
     struct orm_sql sql = {0};
     sb_append(&sql.text, "SELECT 1");
-    request->probe_timeout_ms = READYZ_TIMEOUT_MS;
-    srv_run_query(request, &sql, readyz_done);
+    srv_run_probe(request, &sql, READYZ_TIMEOUT_MS, readyz_done);
     orm_sql_free(&sql);
 }
 

@@ -314,11 +314,15 @@ void srv_http_resume(struct srv_app *app, struct MHD_Connection *connection)
         atomic_store(&app->has_resumed, true);
 }
 
-static void wait_for_in_flight(struct srv_app *app, long limit_ms)
+/* Waits up to limit_ms for the requests in flight to be answered. drive: nothing else runs
+ * MHD any more (a shared loop whose pool is gone), so run it between the pauses. */
+static void wait_for_in_flight(struct srv_app *app, long limit_ms, bool drive)
 {
     for (long waited_ms = 0; atomic_load(&app->in_flight) > 0 && waited_ms < limit_ms;
-         waited_ms += 10) {
-        struct timespec pause = {0, 10 * 1000 * 1000};
+         waited_ms++) {
+        if (drive)
+            srv_http_loop_run(app);
+        struct timespec pause = {0, 1000 * 1000};
         nanosleep(&pause, NULL);
     }
 }
@@ -330,7 +334,7 @@ void srv_http_drain(struct srv_app *app)
     atomic_store(&app->is_stopping, true); /* from now on accept_policy closes new connections */
     /* Let in-flight requests finish (their queries complete or fail), for up to the grace
      * period; after it the pool closes under what is left (serve.c). */
-    wait_for_in_flight(app, (long)app->config->server.shutdown_grace_s * 1000);
+    wait_for_in_flight(app, (long)app->config->server.shutdown_grace_s * 1000, false);
     if (atomic_load(&app->in_flight) > 0)
         srv_log("warning", "shutdown grace period of %d s is over with %ld requests in flight: "
                 "closing the pool (queries still waiting get 503)",
@@ -343,10 +347,7 @@ void srv_http_stop(struct srv_app *app)
         return;
     /* The pool is closed: every suspended connection has been resumed with its answer. MHD
      * aborts when stopped with a suspended connection, so give the answers a moment to go. */
-    if (app->is_shared_loop)
-        srv_http_loop_finish(app, 2000);
-    else
-        wait_for_in_flight(app, 2000);
+    wait_for_in_flight(app, 2000, app->is_shared_loop);
     MHD_stop_daemon(app->daemon); /* closes the listening socket too */
     app->daemon = NULL;
 }

@@ -10,7 +10,6 @@
  * the thread shutting down drives MHD itself to send the last answers.
  */
 #include <limits.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "server/app.h"
@@ -46,20 +45,7 @@ void srv_http_loop_attach(struct srv_app *app)
     orm_pool_drive(app->pool, info->epoll_fd, run_http, app);
 }
 
-void srv_http_loop_finish(struct srv_app *app, long limit_ms)
+void srv_http_loop_run(struct srv_app *app)
 {
-    struct timespec start, now;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-        run_http(app);
-        if (atomic_load(&app->in_flight) == 0)
-            return;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long elapsed_ms = (now.tv_sec - start.tv_sec) * 1000 +
-                          (now.tv_nsec - start.tv_nsec) / 1000000;
-        if (elapsed_ms >= limit_ms)
-            return;
-        struct timespec pause = {0, 1000 * 1000};
-        nanosleep(&pause, NULL);
-    }
+    run_http(app);
 }
