@@ -264,6 +264,11 @@ void srv_log_set_level(int level);
 /* Whether a line at level ("error", "warning", "info", "debug") is written. */
 bool srv_log_enabled(const char *level);
 void srv_log(const char *level, const char *format, ...) __attribute__((format(printf, 2, 3)));
+/* server/log_sink.c: from start to stop, lines are written to stderr in batches by a thread of
+ * their own; before and after, each at once. */
+int srv_log_sink_start(void);
+void srv_log_sink_stop(void);
+void srv_log_sink_write(const char *data, size_t length);
 
 /* ---- the HTTP server (server/http.c) ----------------------------------------------------- */
 

@@ -1,15 +1,14 @@
 /*
  * server/log.c — one JSON object per line on stderr: a line per request (method, path,
- * status, microseconds, request id) and occasional event lines. Each line is formatted into
- * one buffer and written with a single write(2), so lines from several threads never
- * interleave and no lock is taken. Lines above the configured level (server.log_level:
+ * status, microseconds, request id) and occasional event lines. Each line is formatted whole
+ * and handed to server/log_sink.c in one piece, so lines from several threads never
+ * interleave. Lines above the configured level (server.log_level:
  * error < warn < info < debug; request lines are info, warning for a 503, error for other
  * 5xx) are not written.
  */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "server/app.h"
 
@@ -70,15 +69,7 @@ static void append_json_string(struct sb *line, const char *text)
 static void write_line(struct sb *line)
 {
     sb_append(line, "}\n");
-    const char *data = sb_text(line);
-    size_t left = line->length;
-    while (left > 0) {
-        ssize_t written = write(STDERR_FILENO, data, left);
-        if (written <= 0)
-            break;
-        data += written;
-        left -= (size_t)written;
-    }
+    srv_log_sink_write(sb_text(line), line->length);
     sb_free(line);
 }
 

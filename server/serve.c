@@ -90,6 +90,8 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
         srv_metrics_free(app.metrics);
         return 1;
     }
+    if (srv_log_sink_start() < 0)
+        srv_log("warning", "log lines are written one at a time: no thread for the log writer");
     warn_about_open_tables(config);
     srv_log("info", "restable %s listening on http://%s:%d%s with %zu tables", RESTABLE_VERSION,
             config->server.host, config->server.port, config->server.base_path,
@@ -114,5 +116,6 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
     srv_metrics_free(app.metrics);
     pthread_rwlock_destroy(&app.pool_lock);
     srv_log("info", "stopped");
+    srv_log_sink_stop();
     return 0;
 }

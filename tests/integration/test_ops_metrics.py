@@ -242,3 +242,23 @@ def test_readyz_is_503_within_a_second_when_every_connection_is_busy(context):
         expect_status(server.get("/readyz"), 200)
     finally:
         server.stop()
+
+
+def test_access_lines_reach_the_log_while_the_server_runs(context):
+    # lines are written in batches by a thread of their own: they must still show up promptly,
+    # in order, whole, without waiting for the server to stop
+    server = context["server"]
+    marker = "batched-%d" % time.time_ns()
+    for number in range(50):
+        expect_status(server.get("/director/", headers={"X-Request-Id": "%s-%d" % (marker, number)}),
+                      200)
+    deadline = time.time() + 5
+    lines = []
+    while time.time() < deadline:
+        lines = [line for line in access_lines(server) if marker in line]
+        if len(lines) == 50:
+            break
+        time.sleep(0.05)
+    expect(len(lines) == 50, "%d of 50 access lines within 5 s" % len(lines))
+    numbers = [int(json.loads(line)["request_id"].rsplit("-", 1)[1]) for line in lines]
+    expect(numbers == list(range(50)), numbers)

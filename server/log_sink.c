@@ -1,0 +1,151 @@
+/*
+ * server/log_sink.c — where finished log lines go. While `restable serve` runs, lines are
+ * appended to a buffer in memory and a writer thread of their own writes them to stderr in
+ * batches: a request never waits for stderr (a slow disk, a full pipe), and a busy server makes
+ * one write(2) every few milliseconds instead of one per request. Outside serve (before start,
+ * after stop, other commands) each line is written at once.
+ *
+ * If stderr falls so far behind that LOG_SINK_LIMIT bytes are waiting, further lines are
+ * dropped and counted, and a warning line says how many once the writer catches up: the
+ * server's memory and its requests come before its log.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/app.h"
+
+#define LOG_SINK_LIMIT (8u << 20)
+/* How long the writer lets lines gather after the first one arrives. */
+#define LOG_SINK_BATCH_NS (5 * 1000 * 1000)
+
+struct log_buffer {
+    char *data;
+    size_t length, capacity;
+};
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_t thread;
+    bool is_running;  /* lines go to the buffer */
+    bool is_stopping; /* the writer empties the buffer and ends */
+    struct log_buffer pending;
+    unsigned long long dropped;
+} sink = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static void write_all(const char *data, size_t length)
+{
+    while (length > 0) {
+        ssize_t written = write(STDERR_FILENO, data, length);
+        if (written < 0 && errno == EINTR)
+            continue;
+        if (written <= 0)
+            return; /* stderr is gone: nothing else could report it */
+        data += written;
+        length -= (size_t)written;
+    }
+}
+
+static bool buffer_append(struct log_buffer *buffer, const char *data, size_t length)
+{
+    if (buffer->length + length > buffer->capacity) {
+        size_t capacity = buffer->capacity ? buffer->capacity : 64 * 1024;
+        while (capacity < buffer->length + length)
+            capacity *= 2;
+        char *grown = realloc(buffer->data, capacity);
+        if (!grown)
+            return false;
+        buffer->data = grown;
+        buffer->capacity = capacity;
+    }
+    memcpy(buffer->data + buffer->length, data, length);
+    buffer->length += length;
+    return true;
+}
+
+void srv_log_sink_write(const char *data, size_t length)
+{
+    pthread_mutex_lock(&sink.lock);
+    if (!sink.is_running) {
+        pthread_mutex_unlock(&sink.lock);
+        write_all(data, length);
+        return;
+    }
+    bool was_empty = sink.pending.length == 0;
+    if (sink.pending.length + length > LOG_SINK_LIMIT ||
+        !buffer_append(&sink.pending, data, length))
+        sink.dropped++;
+    else if (was_empty)
+        pthread_cond_signal(&sink.wake);
+    pthread_mutex_unlock(&sink.lock);
+}
+
+static void *writer_main(void *argument)
+{
+    (void)argument;
+    struct log_buffer writing = {0};
+    pthread_mutex_lock(&sink.lock);
+    for (;;) {
+        while (!sink.is_stopping && sink.pending.length == 0)
+            pthread_cond_wait(&sink.wake, &sink.lock);
+        if (sink.pending.length == 0 && sink.is_stopping)
+            break;
+        if (!sink.is_stopping) {
+            /* let a batch gather: under load this turns hundreds of writes into one */
+            pthread_mutex_unlock(&sink.lock);
+            struct timespec pause = {0, LOG_SINK_BATCH_NS};
+            nanosleep(&pause, NULL);
+            pthread_mutex_lock(&sink.lock);
+        }
+        struct log_buffer swap = sink.pending;
+        sink.pending = writing;
+        sink.pending.length = 0;
+        writing = swap;
+        unsigned long long dropped = sink.dropped;
+        sink.dropped = 0;
+        pthread_mutex_unlock(&sink.lock);
+        write_all(writing.data, writing.length);
+        if (dropped)
+            srv_log("warning", "%llu log lines were dropped: stderr could not keep up", dropped);
+        pthread_mutex_lock(&sink.lock);
+    }
+    pthread_mutex_unlock(&sink.lock);
+    free(writing.data);
+    return NULL;
+}
+
+int srv_log_sink_start(void)
+{
+    pthread_mutex_lock(&sink.lock);
+    sink.is_stopping = false;
+    sink.is_running = pthread_create(&sink.thread, NULL, writer_main, NULL) == 0;
+    bool is_running = sink.is_running;
+    pthread_mutex_unlock(&sink.lock);
+    return is_running ? 0 : -1;
+}
+
+void srv_log_sink_stop(void)
+{
+    pthread_mutex_lock(&sink.lock);
+    if (!sink.is_running) {
+        pthread_mutex_unlock(&sink.lock);
+        return;
+    }
+    sink.is_stopping = true;
+    pthread_cond_signal(&sink.wake);
+    pthread_mutex_unlock(&sink.lock);
+    pthread_join(sink.thread, NULL);
+    /* lines written while the writer was ending are still in the buffer: write them now */
+    pthread_mutex_lock(&sink.lock);
+    sink.is_running = false;
+    struct log_buffer rest = sink.pending;
+    sink.pending = (struct log_buffer){0};
+    pthread_mutex_unlock(&sink.lock);
+    write_all(rest.data, rest.length);
+    free(rest.data);
+}
