@@ -89,25 +89,26 @@ static void path_text(const struct orm_field *field, size_t depth, char *buffer,
 static int check_field(const struct orm_select *select, const struct orm_field *field,
                        struct rs_error *error)
 {
-    char shown[160];
+    char shown[160]; /* the dotted path, for the error messages only */
     if (field->depth < 1 || field->depth > ORM_MAX_JOIN_DEPTH + 1) {
         rs_error_set(error, 400, "__visible_fields", "a field path has 1 to %d parts",
                      ORM_MAX_JOIN_DEPTH + 1);
         return -1;
     }
-    path_text(field, field->depth, shown, sizeof shown);
     const struct cfg_table *table = select->table;
     for (size_t i = 0; i < field->depth; i++) {
         const struct cfg_column *column = field->path[i];
         bool is_last = i + 1 == field->depth;
         if (!orm_table_has_column(table, column) || column->is_secret ||
             (!is_last && (column->type != CFG_TYPE_FOREIGN_KEY || !column->referenced_table))) {
+            path_text(field, field->depth, shown, sizeof shown);
             rs_error_set(error, 400, shown, "unknown field \"%s\"", shown);
             return -1;
         }
         table = is_last ? NULL : column->referenced_table;
     }
     if ((int)field->depth - 1 > select->table->max_joins) {
+        path_text(field, field->depth, shown, sizeof shown);
         rs_error_set(error, 400, shown, "too many joins: \"%s\" needs %zu, max_joins is %d", shown,
                      field->depth - 1, select->table->max_joins);
         return -1;
@@ -211,9 +212,9 @@ static int render_members(struct plan *plan, const struct orm_field *owner, size
         if (level == 0) {
             emit_top(plan, column->name, true, &expr);
             char key[80];
-            snprintf(key, sizeof key, "%s_readable", column->name);
             if (plan->select->readable && column->type == CFG_TYPE_FOREIGN_KEY &&
                 column->referenced_table && !is_object_at(plan, field, 0) &&
+                snprintf(key, sizeof key, "%s_readable", column->name) > 0 &&
                 !has_top_key(plan, key)) {
                 sb_reset(&expr);
                 readable_expr(plan, column, &expr);
