@@ -95,6 +95,10 @@ struct orm_field {
     size_t depth;
 };
 
+/* The default projection of a table (every non-secret column, with or without the readable
+ * keys), built once ahead of the requests that ask for no field list: see orm_prepare_projection. */
+struct orm_prepared_projection;
+
 struct orm_select {
     const struct cfg_table *table;
     const struct orm_filter *filters;
@@ -106,7 +110,15 @@ struct orm_select {
     bool readable; /* add "<fk>_readable" for each foreign key in the output */
     long limit;    /* < 0: no limit */
     long offset;   /* <= 0: none */
+    /* optional: used instead of building the same projection again when field_count is 0 and
+     * it was prepared for this table and this readable */
+    const struct orm_prepared_projection *prepared;
 };
+
+/* Builds table's default projection once (readable: with the "<fk>_readable" keys), for
+ * orm_select.prepared. NULL when the table cannot be read (the build then reports it). */
+struct orm_prepared_projection *orm_prepare_projection(const struct cfg_table *table, bool readable);
+void orm_prepared_projection_free(struct orm_prepared_projection *prepared);
 
 /* A column value to write: value is PostgreSQL text (NULL = SQL NULL). */
 struct orm_assignment {

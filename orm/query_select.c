@@ -240,9 +240,30 @@ static int render_members(struct plan *plan, const struct orm_field *owner, size
     return 0;
 }
 
+struct orm_prepared_projection {
+    const struct cfg_table *table;
+    bool readable;
+    struct orm_projection projection;
+};
+
+static bool is_prepared_for(const struct orm_select *select)
+{
+    const struct orm_prepared_projection *prepared = select->prepared;
+    return prepared && select->field_count == 0 && prepared->table == select->table &&
+           prepared->readable == select->readable;
+}
+
 int orm_build_projection(struct orm_build *build, const struct orm_select *select,
                          struct orm_projection *projection, struct rs_error *error)
 {
+    if (is_prepared_for(select)) {
+        /* the same text every time: copied, not built again (identifiers were checked then) */
+        const struct orm_projection *ready = &select->prepared->projection;
+        sb_append_n(&projection->exprs, sb_text(&ready->exprs), ready->exprs.length);
+        sb_append_n(&projection->keys, sb_text(&ready->keys), ready->keys.length);
+        sb_append_n(&projection->joins, sb_text(&ready->joins), ready->joins.length);
+        return 0;
+    }
     const struct cfg_table *table = select->table;
     struct orm_field *defaults = NULL;
     struct plan plan = {.build = build,
@@ -282,6 +303,38 @@ void orm_projection_free(struct orm_projection *projection)
     sb_free(&projection->exprs);
     sb_free(&projection->keys);
     sb_free(&projection->joins);
+}
+
+struct orm_prepared_projection *orm_prepare_projection(const struct cfg_table *table, bool readable)
+{
+    if (!table || table->column_count == 0)
+        return NULL;
+    struct orm_prepared_projection *prepared = calloc(1, sizeof *prepared);
+    if (!prepared)
+        abort();
+    prepared->table = table;
+    prepared->readable = readable;
+    struct orm_sql scratch = {0};
+    struct orm_build build = {.sql = &scratch};
+    struct orm_select select = {.table = table, .readable = readable};
+    struct rs_error error = {0};
+    int result = orm_build_projection(&build, &select, &prepared->projection, &error);
+    if (result == 0 && build.invalid)
+        result = -1;
+    orm_sql_free(&scratch);
+    if (result < 0) {
+        orm_prepared_projection_free(prepared);
+        return NULL;
+    }
+    return prepared;
+}
+
+void orm_prepared_projection_free(struct orm_prepared_projection *prepared)
+{
+    if (!prepared)
+        return;
+    orm_projection_free(&prepared->projection);
+    free(prepared);
 }
 
 /* Row order: json_agg follows the explicit ORDER BY on the row number, which PostgreSQL

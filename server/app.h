@@ -43,6 +43,8 @@ struct srv_app {
     struct timespec started_at;
     struct srv_metrics *metrics;
     char docs_dir[1024]; /* where /docs serves Swagger UI from; "" when none was found */
+    /* each table's default projection, built at start: [2 * i] plain, [2 * i + 1] readable */
+    struct orm_prepared_projection **projections;
 };
 
 enum srv_route_kind {

@@ -289,12 +289,14 @@ int srv_http_start(struct srv_app *app, struct rs_error *error)
         flags, 0, accept_policy, app, access_handler, app,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-        MHD_OPTION_THREAD_POOL_SIZE, app->is_shared_loop ? 0u : threads,
         MHD_OPTION_NOTIFY_COMPLETED, request_completed, app,
         MHD_OPTION_NOTIFY_CONNECTION, connection_changed, app,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->server.limits.connection_timeout_s,
         MHD_OPTION_CONNECTION_LIMIT, srv_limits_mhd_connections(config),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv_limits_mhd_memory(config),
+        /* last: a daemon without threads of its own takes no pool size (MHD would log a
+         * warning at every start), so for it the list ends here */
+        app->is_shared_loop ? MHD_OPTION_END : MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_END);
     if (!app->daemon) {
         close(fd);

@@ -490,6 +490,10 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
     parsed->select.order_count = parsed->order_count;
     parsed->select.fields = parsed->fields;
     parsed->select.field_count = parsed->field_count;
+    const struct srv_app *app = request->app;
+    size_t table_index = (size_t)(table - app->config->tables);
+    if (app->projections && table_index < app->config->table_count)
+        parsed->select.prepared = app->projections[2 * table_index + parsed->select.readable];
     parsed->select.limit = use == SRV_PARAMS_LIST ? parsed->page_size : -1;
     parsed->select.offset = use == SRV_PARAMS_LIST ? (parsed->page - 1) * parsed->page_size : 0;
     status = 0;

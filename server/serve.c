@@ -42,6 +42,26 @@ static void warn_about_open_tables(const struct cfg_config *config)
     }
 }
 
+/* The SQL for a table's columns is the same on every request that names no fields: built once
+ * here instead (orm_prepare_projection). */
+static void prepare_projections(struct srv_app *app)
+{
+    size_t count = 2 * app->config->table_count;
+    app->projections = calloc(count ? count : 1, sizeof *app->projections);
+    if (!app->projections)
+        abort();
+    for (size_t i = 0; i < count; i++)
+        app->projections[i] = orm_prepare_projection(&app->config->tables[i / 2], i % 2 == 1);
+}
+
+static void free_projections(struct srv_app *app)
+{
+    for (size_t i = 0; app->projections && i < 2 * app->config->table_count; i++)
+        orm_prepared_projection_free(app->projections[i]);
+    free(app->projections);
+    app->projections = NULL;
+}
+
 int srv_cli_serve(const struct cfg_config *config, bool migrate)
 {
     /* Block the signals before any thread starts, so every thread inherits the mask and only
@@ -61,6 +81,7 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
     struct srv_app app = {.config = config};
     pthread_rwlock_init(&app.pool_lock, NULL);
     srv_docs_find(config, app.docs_dir, sizeof app.docs_dir);
+    prepare_projections(&app);
     app.request_id_prefix = random_prefix();
     app.metrics = srv_metrics_new(config->table_count);
     clock_gettime(CLOCK_REALTIME, &app.started_at);
@@ -68,6 +89,7 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
     if (!app.verifier) {
         fprintf(stderr, "restable: %s\n", error.message);
         srv_metrics_free(app.metrics);
+        free_projections(&app);
         return 1;
     }
     struct orm_pool_options options = {
@@ -81,6 +103,7 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
         fprintf(stderr, "restable: %s\n", error.message);
         auth_verifier_free(app.verifier);
         srv_metrics_free(app.metrics);
+        free_projections(&app);
         return 1;
     }
     if (srv_http_start(&app, &error) < 0) {
@@ -88,6 +111,7 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
         orm_pool_free(app.pool);
         auth_verifier_free(app.verifier);
         srv_metrics_free(app.metrics);
+        free_projections(&app);
         return 1;
     }
     if (srv_log_sink_start() < 0)
@@ -114,6 +138,7 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
     srv_http_stop(&app);
     auth_verifier_free(app.verifier);
     srv_metrics_free(app.metrics);
+    free_projections(&app);
     pthread_rwlock_destroy(&app.pool_lock);
     srv_log("info", "stopped");
     srv_log_sink_stop();

@@ -403,6 +403,57 @@ static void test_filter_equal_binds_one_array_parameter(void **state)
                  "{\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\"}");
 }
 
+/* A prepared default projection gives the very statements a fresh build gives, for each
+ * readable setting and both get and list; it is ignored for another table, another readable
+ * setting or an explicit field list. */
+static void test_prepared_projection_gives_the_same_statements(void **state)
+{
+    (void)state;
+    struct rs_error error = {0};
+    struct orm_prepared_projection *prepared[2] = {orm_prepare_projection(&movie, false),
+                                                   orm_prepare_projection(&movie, true)};
+    assert_non_null(prepared[0]);
+    assert_non_null(prepared[1]);
+    for (int readable = 0; readable < 2; readable++) {
+        for (int use = 0; use < 2; use++) {
+            struct orm_select select = {.table = &movie, .readable = readable, .limit = 15};
+            struct orm_sql fresh = {0}, reused = {0};
+            assert_int_equal(use ? orm_build_get(&select, "7", &fresh, &error)
+                                 : orm_build_list(&select, &fresh, &error),
+                             0);
+            select.prepared = prepared[readable];
+            assert_int_equal(use ? orm_build_get(&select, "7", &reused, &error)
+                                 : orm_build_list(&select, &reused, &error),
+                             0);
+            assert_string_equal(sb_text(&fresh.text), sb_text(&reused.text));
+            orm_sql_free(&fresh);
+            orm_sql_free(&reused);
+        }
+    }
+    /* a mismatched preparation is not used: the readable keys appear only when asked for */
+    struct orm_select select = {.table = &movie, .readable = false, .prepared = prepared[1]};
+    struct orm_sql sql = {0};
+    assert_int_equal(orm_build_get(&select, "7", &sql, &error), 0);
+    assert_null(strstr(sb_text(&sql.text), "director_readable"));
+    orm_sql_free(&sql);
+    select.readable = true;
+    assert_int_equal(orm_build_get(&select, "7", &sql, &error), 0);
+    assert_non_null(strstr(sb_text(&sql.text), "director_readable"));
+    orm_sql_free(&sql);
+    struct orm_field fields[] = {{.path = {&movie_columns[M_NAME]}, .depth = 1}};
+    select.fields = fields;
+    select.field_count = 1;
+    assert_int_equal(orm_build_get(&select, "7", &sql, &error), 0);
+    assert_null(strstr(sb_text(&sql.text), "\"rating\""));
+    orm_sql_free(&sql);
+    select = (struct orm_select){.table = &director, .prepared = prepared[0]};
+    assert_int_equal(orm_build_get(&select, "7", &sql, &error), 0);
+    assert_null(strstr(sb_text(&sql.text), "\"rating\""));
+    orm_sql_free(&sql);
+    orm_prepared_projection_free(prepared[0]);
+    orm_prepared_projection_free(prepared[1]);
+}
+
 static void test_statement_text_is_identical_for_one_and_three_values(void **state)
 {
     (void)state;
@@ -1610,6 +1661,7 @@ int main(void)
         cmocka_unit_test(test_bind_copies_values_and_numbers_them),
         cmocka_unit_test(test_list_default_selects_every_visible_column_newest_first),
         cmocka_unit_test(test_list_never_selects_secret_columns),
+        cmocka_unit_test(test_prepared_projection_gives_the_same_statements),
         cmocka_unit_test(test_list_with_visible_fields_order_limit_and_offset),
         cmocka_unit_test(test_list_orders_json_columns_as_jsonb),
         cmocka_unit_test(test_filter_equal_binds_one_array_parameter),
