@@ -7,7 +7,9 @@
  *
  * If stderr falls so far behind that LOG_SINK_LIMIT bytes are waiting, further lines are
  * dropped and counted, and a warning line says how many once the writer catches up: the
- * server's memory and its requests come before its log.
+ * server's memory and its requests come before its log. At stop the writer gets
+ * LOG_SINK_STOP_WAIT_S to write what is left; a stderr that takes nothing does not hold up the
+ * exit.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -28,6 +30,9 @@ struct log_buffer {
     size_t length, capacity;
 };
 
+/* How long stop waits for the writer to empty the buffer: stderr may be a pipe nobody reads. */
+#define LOG_SINK_STOP_WAIT_S 2
+
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -35,6 +40,7 @@ static struct {
     bool is_running;  /* lines go to the buffer */
     bool is_stopping; /* the writer empties the buffer and ends */
     struct log_buffer pending;
+    struct log_buffer writing; /* the writer's: a batch being written */
     unsigned long long dropped;
 } sink = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
@@ -88,7 +94,6 @@ void srv_log_sink_write(const char *data, size_t length)
 static void *writer_main(void *argument)
 {
     (void)argument;
-    struct log_buffer writing = {0};
     pthread_mutex_lock(&sink.lock);
     for (;;) {
         while (!sink.is_stopping && sink.pending.length == 0)
@@ -103,19 +108,19 @@ static void *writer_main(void *argument)
             pthread_mutex_lock(&sink.lock);
         }
         struct log_buffer swap = sink.pending;
-        sink.pending = writing;
+        sink.pending = sink.writing;
         sink.pending.length = 0;
-        writing = swap;
+        sink.writing = swap;
         unsigned long long dropped = sink.dropped;
         sink.dropped = 0;
         pthread_mutex_unlock(&sink.lock);
-        write_all(writing.data, writing.length);
+        /* sink.writing is this thread's alone until the next swap, which only it does */
+        write_all(sink.writing.data, sink.writing.length);
         if (dropped)
             srv_log("warning", "%llu log lines were dropped: stderr could not keep up", dropped);
         pthread_mutex_lock(&sink.lock);
     }
     pthread_mutex_unlock(&sink.lock);
-    free(writing.data);
     return NULL;
 }
 
@@ -139,12 +144,21 @@ void srv_log_sink_stop(void)
     sink.is_stopping = true;
     pthread_cond_signal(&sink.wake);
     pthread_mutex_unlock(&sink.lock);
-    pthread_join(sink.thread, NULL);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += LOG_SINK_STOP_WAIT_S;
+    if (pthread_timedjoin_np(sink.thread, NULL, &deadline) != 0) {
+        /* the writer is stuck in write(2): stderr takes nothing. Leave it, and the sink
+         * running, so that no later line blocks the exit either (what waits is lost). */
+        return;
+    }
     /* lines written while the writer was ending are still in the buffer: write them now */
     pthread_mutex_lock(&sink.lock);
     sink.is_running = false;
     struct log_buffer rest = sink.pending;
     sink.pending = (struct log_buffer){0};
+    free(sink.writing.data);
+    sink.writing = (struct log_buffer){0};
     pthread_mutex_unlock(&sink.lock);
     write_all(rest.data, rest.length);
     free(rest.data);

@@ -1,11 +1,14 @@
 """The process's life: clean shutdown with a request in flight, a database that is down at
-start or goes away (503, then recovery without a restart), a port already in use."""
+start or goes away (503, then recovery without a restart), a port already in use, a stderr
+that nobody reads."""
 import http.client
 import os
 import socket
+import subprocess
 import threading
 import time
 
+import harness
 from fixtures import MOVIES
 from harness import (Server, expect, expect_error, expect_status, lock_table, pg_start,
                      pg_stop, run_cli, wait_until)
@@ -102,3 +105,47 @@ def test_port_in_use_is_a_clear_error():
         result = run_cli(["serve"], server.config_path, {"RESTABLE_PORT": str(port)}, timeout=20)
         expect(result.returncode == 1, result)
         expect("cannot listen" in result.stderr and str(port) in result.stderr, result.stderr)
+
+
+def test_a_stderr_nobody_reads_neither_slows_requests_nor_holds_up_the_exit():
+    # stderr is a pipe that is never read: after 64 KiB the log writer blocks in write(2).
+    # Requests must go on being answered (they never wait on the log), and SIGTERM must still
+    # end the process, with exit 0, within the grace period and the writer's 2 s.
+    server = Server(MOVIES)
+    full_env = dict(os.environ)
+    full_env["ASAN_OPTIONS"] = full_env.get("ASAN_OPTIONS", "") + ":log_path=" + \
+        os.path.join(server.directory, "asan")
+    process = subprocess.Popen([harness.BINARY, "-c", server.config_path, "serve"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=full_env)
+    server.process = process
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                if server.get("/readyz").status == 200:
+                    break
+            except OSError:
+                time.sleep(0.05)
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        started = time.time()
+        for number in range(1500):  # about 300 KiB of access lines
+            connection.request("GET", "/director/", headers={"X-Request-Id": "pipe-%d" % number})
+            response = connection.getresponse()
+            response.read()
+            expect(response.status == 200, "request %d: %d" % (number, response.status))
+        expect(time.time() - started < 60, "1500 requests took %.1f s" % (time.time() - started))
+        connection.close()
+        process.send_signal(15)
+        started = time.time()
+        code = process.wait(timeout=20)
+        expect(code == 0, "serve exited %s" % code)
+        expect(time.time() - started < 10, "exit took %.1f s" % (time.time() - started))
+        head = process.stdout.read(65536).decode("utf-8", "replace")
+        expect("listening on" in head, head[:500])
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+    reports = [name for name in os.listdir(server.directory) if name.startswith("asan")]
+    expect(not reports, "sanitizer reports: %s" % reports)
