@@ -14,8 +14,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,12 +22,6 @@
 #define LOG_SINK_LIMIT (8u << 20)
 /* How long the writer lets lines gather after the first one arrives. */
 #define LOG_SINK_BATCH_NS (5 * 1000 * 1000)
-
-struct log_buffer {
-    char *data;
-    size_t length, capacity;
-};
-
 /* How long stop waits for the writer to empty the buffer: stderr may be a pipe nobody reads. */
 #define LOG_SINK_STOP_WAIT_S 2
 
@@ -39,8 +31,8 @@ static struct {
     pthread_t thread;
     bool is_running;  /* lines go to the buffer */
     bool is_stopping; /* the writer empties the buffer and ends */
-    struct log_buffer pending;
-    struct log_buffer writing; /* the writer's: a batch being written */
+    struct sb pending;
+    struct sb writing; /* the writer's: a batch being written */
     unsigned long long dropped;
 } sink = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
@@ -57,23 +49,6 @@ static void write_all(const char *data, size_t length)
     }
 }
 
-static bool buffer_append(struct log_buffer *buffer, const char *data, size_t length)
-{
-    if (buffer->length + length > buffer->capacity) {
-        size_t capacity = buffer->capacity ? buffer->capacity : 64 * 1024;
-        while (capacity < buffer->length + length)
-            capacity *= 2;
-        char *grown = realloc(buffer->data, capacity);
-        if (!grown)
-            return false;
-        buffer->data = grown;
-        buffer->capacity = capacity;
-    }
-    memcpy(buffer->data + buffer->length, data, length);
-    buffer->length += length;
-    return true;
-}
-
 void srv_log_sink_write(const char *data, size_t length)
 {
     pthread_mutex_lock(&sink.lock);
@@ -83,11 +58,13 @@ void srv_log_sink_write(const char *data, size_t length)
         return;
     }
     bool was_empty = sink.pending.length == 0;
-    if (sink.pending.length + length > LOG_SINK_LIMIT ||
-        !buffer_append(&sink.pending, data, length))
+    if (sink.pending.length + length > LOG_SINK_LIMIT) {
         sink.dropped++;
-    else if (was_empty)
-        pthread_cond_signal(&sink.wake);
+    } else {
+        sb_append_n(&sink.pending, data, length);
+        if (was_empty)
+            pthread_cond_signal(&sink.wake);
+    }
     pthread_mutex_unlock(&sink.lock);
 }
 
@@ -107,9 +84,9 @@ static void *writer_main(void *argument)
             nanosleep(&pause, NULL);
             pthread_mutex_lock(&sink.lock);
         }
-        struct log_buffer swap = sink.pending;
+        struct sb swap = sink.pending;
         sink.pending = sink.writing;
-        sink.pending.length = 0;
+        sb_reset(&sink.pending);
         sink.writing = swap;
         unsigned long long dropped = sink.dropped;
         sink.dropped = 0;
@@ -155,11 +132,10 @@ void srv_log_sink_stop(void)
     /* lines written while the writer was ending are still in the buffer: write them now */
     pthread_mutex_lock(&sink.lock);
     sink.is_running = false;
-    struct log_buffer rest = sink.pending;
-    sink.pending = (struct log_buffer){0};
-    free(sink.writing.data);
-    sink.writing = (struct log_buffer){0};
+    struct sb rest = sink.pending;
+    sink.pending = (struct sb){0};
+    sb_free(&sink.writing);
     pthread_mutex_unlock(&sink.lock);
     write_all(rest.data, rest.length);
-    free(rest.data);
+    sb_free(&rest);
 }
