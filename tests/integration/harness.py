@@ -112,12 +112,16 @@ class Server:
     def sql(self, statement):
         return psql(self.database_url, statement)
 
-    def start(self, wait_ready=True):
+    def start(self, wait_ready=True, output=None):
+        """output: where the server's stdout and stderr go; by default the log file that
+        read_log reads (subprocess.PIPE: a pipe in self.process.stdout)."""
         full_env = dict(os.environ)
         full_env.update(self.env)
-        self.log = open(self.log_path, "w")
+        if output is None:
+            self.log = open(self.log_path, "w")
+            output = self.log
         self.process = subprocess.Popen([BINARY, "-c", self.config_path, "serve"],
-                                        stdout=self.log, stderr=subprocess.STDOUT, env=full_env)
+                                        stdout=output, stderr=subprocess.STDOUT, env=full_env)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.process.poll() is not None:
@@ -133,6 +137,8 @@ class Server:
         raise AssertionError("server did not become ready: " + self.read_log())
 
     def read_log(self):
+        if not os.path.exists(self.log_path):
+            return "(the server's output went elsewhere)"
         with open(self.log_path) as handle:
             return handle.read()
 
