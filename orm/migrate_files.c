@@ -177,28 +177,48 @@ static void migration_free(struct orm_migration *migration)
     free(migration->backwards);
 }
 
-static int read_one(const char *directory, const char *file_name, size_t id_length,
-                    size_t name_length, struct orm_migration *migration, struct rs_error *error)
+int orm_migration_parse(const char *file_name, const char *text, size_t length,
+                        struct orm_migration *migration, struct rs_error *error)
 {
     memset(migration, 0, sizeof *migration);
+    size_t id_length, name_length;
+    if (!parse_file_name(file_name, &id_length, &name_length)) {
+        rs_error_set(error, 1, NULL, "%.200s: not a migration file name (<id>_<name>.sql)",
+                     file_name);
+        return -1;
+    }
     migration->id = copy_n_or_abort(file_name, id_length);
     migration->name = copy_n_or_abort(file_name + id_length + (name_length ? 1 : 0), name_length);
     migration->file_name = copy_n_or_abort(file_name, strlen(file_name));
-    struct sb path = {0};
-    sb_appendf(&path, "%s/%s", directory, file_name);
-    migration->path = sb_take(&path);
-    char *text = read_whole_file(migration->path);
-    if (!text) {
-        rs_error_set(error, 1, NULL, "cannot read %.200s: %s", migration->path, strerror(errno));
-        return -1;
-    }
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int digest_length = 0;
-    if (EVP_Digest(text, strlen(text), digest, &digest_length, EVP_sha256(), NULL) != 1)
+    if (EVP_Digest(text, length, digest, &digest_length, EVP_sha256(), NULL) != 1)
         digest_length = 0;
     for (unsigned int i = 0; i < digest_length && i < 32; i++)
         snprintf(migration->checksum + 2 * i, 3, "%02x", digest[i]);
-    int status = split_sections(migration, text, error);
+    return split_sections(migration, text, error);
+}
+
+void orm_migration_clear(struct orm_migration *migration)
+{
+    migration_free(migration);
+    memset(migration, 0, sizeof *migration);
+}
+
+static int read_one(const char *directory, const char *file_name, struct orm_migration *migration,
+                    struct rs_error *error)
+{
+    struct sb path = {0};
+    sb_appendf(&path, "%s/%s", directory, file_name);
+    char *text = read_whole_file(sb_text(&path));
+    if (!text) {
+        memset(migration, 0, sizeof *migration);
+        rs_error_set(error, 1, NULL, "cannot read %.200s: %s", sb_text(&path), strerror(errno));
+        migration->path = sb_take(&path);
+        return -1;
+    }
+    int status = orm_migration_parse(file_name, text, strlen(text), migration, error);
+    migration->path = sb_take(&path);
     free(text);
     return status;
 }
@@ -231,8 +251,7 @@ int orm_migration_list_read(const char *directory, struct orm_migration_list *li
             }
             list->items = items;
         }
-        status = read_one(directory, entry->d_name, id_length, name_length,
-                          &list->items[list->count], error);
+        status = read_one(directory, entry->d_name, &list->items[list->count], error);
         list->count++; /* even a half-read one: the free below takes what it holds */
     }
     closedir(dir);

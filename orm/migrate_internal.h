@@ -130,6 +130,13 @@ struct orm_migration_list {
 int orm_migration_list_read(const char *directory, struct orm_migration_list *list,
                             struct rs_error *error);
 void orm_migration_list_free(struct orm_migration_list *list);
+
+/* Parses one migration file: its name ("<id>_<name>.sql") and its text (length bytes, as read
+ * from disk), filling every field but path. -1 with error naming the file when either is
+ * malformed; in both cases free what it filled with orm_migration_clear. */
+int orm_migration_parse(const char *file_name, const char *text, size_t length,
+                        struct orm_migration *migration, struct rs_error *error);
+void orm_migration_clear(struct orm_migration *migration);
 const struct orm_migration *orm_migration_list_find(const struct orm_migration_list *list,
                                                     const char *id);
 
