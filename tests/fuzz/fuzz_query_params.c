@@ -1,0 +1,139 @@
+/*
+ * tests/fuzz/fuzz_query_params.c — libFuzzer target for the query-string parser of list,
+ * count, bulk and get-one requests (server/params.c: filters, operators, match modes, col[],
+ * null, __ids, __order, __page, __page_size, __visible_fields, __readable, __range_header),
+ * then the SQL builder over what it accepted.
+ *
+ * Input: byte 0 picks the use (list/count/bulk/get) and the table; the rest is a query string
+ * already percent-decoded, as the HTTP layer hands it over: arguments split on '&', key and
+ * value on the first '=' (no '=': a valueless "?flag"). Bytes go through unchanged, so keys and
+ * values may hold anything but NUL.
+ *
+ * Invariants: a refusal is a JSON error response with 400 or 403, never a 500 (for valid UTF-8
+ * input: invalid UTF-8 is the HTTP layer's to refuse first); an accepted select builds, and the
+ * SQL text holds no byte of the request (values are bound, identifiers come from the config).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/app.h"
+#include "tests/fuzz/fuzz_common.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define MAX_ARGS 1024
+
+static struct srv_app app;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    app.config = fuzz_config_tables();
+    size_t count = 2 * app.config->table_count;
+    app.projections = calloc(count, sizeof *app.projections);
+    fuzz_expect(app.projections != NULL, "calloc");
+    for (size_t i = 0; i < count; i++)
+        app.projections[i] = orm_prepare_projection(&app.config->tables[i / 2], i % 2 == 1);
+    return 0;
+}
+
+static size_t split_args(char *query, struct srv_arg *args)
+{
+    size_t count = 0;
+    char *cursor = query;
+    while (count < MAX_ARGS) {
+        char *amp = strchr(cursor, '&');
+        if (amp)
+            *amp = '\0';
+        char *equals = strchr(cursor, '=');
+        if (equals)
+            *equals = '\0';
+        args[count++] = (struct srv_arg){cursor, equals ? equals + 1 : NULL};
+        if (!amp)
+            break;
+        cursor = amp + 1;
+    }
+    return count;
+}
+
+static void expect_ascii(const struct orm_sql *sql)
+{
+    const char *text = sb_text(&sql->text);
+    for (size_t i = 0; text[i]; i++)
+        fuzz_expect((unsigned char)text[i] < 0x80, "SQL text holds only config identifiers");
+}
+
+static void build_sql(const struct srv_list_params *parsed, enum srv_params_use use)
+{
+    struct orm_sql sql = {0};
+    struct rs_error error = {0};
+    int status = 0;
+    switch (use) {
+    case SRV_PARAMS_LIST:
+        status = orm_build_list_with_total(&parsed->select, &sql, &error);
+        if (status == 0) {
+            expect_ascii(&sql);
+            orm_sql_free(&sql);
+            status = orm_build_list(&parsed->select, &sql, &error);
+        }
+        break;
+    case SRV_PARAMS_COUNT:
+        status = orm_build_count(&parsed->select, &sql, &error);
+        break;
+    case SRV_PARAMS_BULK:
+        status = orm_build_delete(parsed->select.table, parsed->select.filters,
+                                  parsed->select.filter_count, &sql, &error);
+        break;
+    case SRV_PARAMS_GET:
+        status = orm_build_get(&parsed->select, "1", &sql, &error);
+        break;
+    }
+    if (status == 0)
+        expect_ascii(&sql);
+    else
+        fuzz_expect(error.status == 400 && error.message[0], "a builder refusal is a 400");
+    orm_sql_free(&sql);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1 || size > 16 * 1024)
+        return -1;
+    enum srv_params_use use = (enum srv_params_use)(data[0] & 3);
+    size_t table_index = (size_t)((data[0] >> 2) & 3) % app.config->table_count;
+    char *query = fuzz_strndup(data + 1, size - 1);
+    bool is_utf8 = fuzz_is_utf8(query, strlen(query));
+    struct srv_arg *args = calloc(MAX_ARGS, sizeof *args);
+    fuzz_expect(args != NULL, "calloc");
+
+    struct srv_request request = {0};
+    request.app = &app;
+    request.method = "GET";
+    request.route.kind = SRV_ROUTE_COLLECTION;
+    request.route.table = &app.config->tables[table_index];
+    request.args = args;
+    request.arg_count = size > 1 ? split_args(query, args) : 0;
+
+    struct srv_list_params parsed;
+    if (srv_list_params_parse(&request, use, &parsed) == 0) {
+        fuzz_expect(request.response == NULL, "an accepted query string responds nothing");
+        fuzz_expect(parsed.page >= 1 && parsed.page_size >= 1, "page and page size positive");
+        fuzz_expect(parsed.page_size <= request.route.table->max_page_size,
+                    "page size within max_page_size");
+        build_sql(&parsed, use);
+    } else {
+        fuzz_expect(request.response != NULL, "a refused query string has a response");
+        if (is_utf8)
+            fuzz_expect(request.status == 400 || request.status == 403,
+                        "a refused query string is a 400 or 403, not a 500");
+    }
+    srv_list_params_free(&parsed);
+    if (request.response)
+        MHD_destroy_response(request.response);
+    free(args);
+    free(query);
+    return 0;
+}
