@@ -13,6 +13,20 @@ static void add_error(json_t *errors, const char *field, const char *message)
     json_array_append_new(errors, json_pack("{s:s,s:s}", "field", field, "message", message));
 }
 
+/* How many bytes of text (valid UTF-8, as every key jansson parsed is) fit in limit without
+ * cutting a character: a cut one would make the message invalid UTF-8, which jansson refuses
+ * to hold, and the error would silently go missing. */
+static int utf8_prefix_length(const char *text, size_t limit)
+{
+    size_t length = strnlen(text, limit + 1);
+    if (length <= limit)
+        return (int)length;
+    length = limit;
+    while (length > 0 && ((unsigned char)text[length] & 0xC0) == 0x80)
+        length--;
+    return (int)length;
+}
+
 static bool is_serial(const struct cfg_column *column)
 {
     return column->type == CFG_TYPE_SERIAL || column->type == CFG_TYPE_BIGSERIAL;
@@ -43,7 +57,8 @@ int srv_row_validate(const struct cfg_table *table, json_t *object, enum srv_wri
         const struct cfg_column *column = cfg_column_find(table, key);
         if (!column) {
             char message[160];
-            snprintf(message, sizeof message, "unknown column \"%.100s\"", key);
+            snprintf(message, sizeof message, "unknown column \"%.*s\"",
+                     utf8_prefix_length(key, 100), key);
             add_error(errors, key, message);
             continue;
         }
