@@ -52,6 +52,17 @@ static inline const char *sb_text(const struct sb *builder)
     return builder->data ? builder->data : "";
 }
 
+/* ---- UTF-8 (config/utf8.c) --------------------------------------------------------------- */
+
+/* The offset of the first byte that does not start a valid UTF-8 sequence, or length. */
+size_t rs_utf8_invalid_at(const char *text, size_t length);
+bool rs_utf8_is_valid(const char *text, size_t length);
+/* Replaces each byte of text that is not part of a valid sequence with '?', in place. */
+void rs_utf8_repair(char *text);
+/* Appends text as a JSON string literal (quotes included): control characters, quotes and
+ * backslashes escaped, invalid UTF-8 bytes written as U+FFFD, so the output is always JSON. */
+void sb_append_json_string(struct sb *builder, const char *text, size_t length);
+
 /* ---- the declaration -------------------------------------------------------------------- */
 
 enum cfg_type {
@@ -190,6 +201,10 @@ struct cfg_config {
             int connection_timeout_s; /* idle connections are closed; default 60 */
             int max_header_bytes;     /* default 16384; over it: 431 */
             int max_url_bytes;        /* default 8192; over it: 414 */
+            int max_query_params;     /* default 256; over it: 400 */
+            int header_timeout_s;     /* the whole request head must arrive in it; default 10 */
+            int body_timeout_s;       /* the whole body must arrive in it once the head is in;
+                                       * default 30 */
         } limits;
     } server;
 

@@ -105,7 +105,8 @@ static void load_limits(struct cfg_loader *loader, const json_t *server,
 {
     const json_t *limits = cfg_get_object(loader, server, "server", "limits");
     static const char *const keys[] = {"max_connections", "connection_timeout_s",
-                                       "max_header_bytes", "max_url_bytes", NULL};
+                                       "max_header_bytes", "max_url_bytes", "max_query_params",
+                                       "header_timeout_s", "body_timeout_s", NULL};
     if (limits)
         cfg_check_keys(loader, limits, "server.limits", keys);
     long long number;
@@ -118,6 +119,12 @@ static void load_limits(struct cfg_loader *loader, const json_t *server,
     config->server.limits.max_header_bytes = (int)number;
     cfg_get_int(loader, limits, "server.limits", "max_url_bytes", 256, 1 << 20, 8192, &number);
     config->server.limits.max_url_bytes = (int)number;
+    cfg_get_int(loader, limits, "server.limits", "max_query_params", 1, 65536, 256, &number);
+    config->server.limits.max_query_params = (int)number;
+    cfg_get_int(loader, limits, "server.limits", "header_timeout_s", 1, 3600, 10, &number);
+    config->server.limits.header_timeout_s = (int)number;
+    cfg_get_int(loader, limits, "server.limits", "body_timeout_s", 1, 3600, 30, &number);
+    config->server.limits.body_timeout_s = (int)number;
 }
 
 static void load_log_level(struct cfg_loader *loader, const json_t *server,

@@ -22,6 +22,8 @@
 #include "orm/orm.h"
 
 struct srv_metrics;
+struct srv_watchdog;
+struct srv_watched;
 
 struct srv_app {
     const struct cfg_config *config;
@@ -37,11 +39,13 @@ struct srv_app {
     atomic_bool is_stopping;        /* SIGTERM received: /readyz answers 503, no new conns */
     /* server.threads = 1: MHD runs in the pool's thread (server/http_loop.c) */
     bool is_shared_loop;
+    int mhd_threads; /* MHD's worker threads (1 in a shared loop): its limit is split by them */
     atomic_bool has_resumed;  /* shared loop: a connection was resumed since MHD last ran */
     atomic_ullong request_counter;  /* for request ids */
     unsigned int request_id_prefix; /* random per process */
     struct timespec started_at;
     struct srv_metrics *metrics;
+    struct srv_watchdog *watchdog; /* request head/body deadlines (server/watchdog.c) */
     char docs_dir[1024]; /* where /docs serves Swagger UI from; "" when none was found */
     /* each table's default projection, built at start: [2 * i] plain, [2 * i + 1] readable */
     struct orm_prepared_projection **projections;
@@ -49,6 +53,7 @@ struct srv_app {
 
 enum srv_route_kind {
     SRV_ROUTE_NOT_FOUND,
+    SRV_ROUTE_BAD_REQUEST, /* a data segment that does not decode: route.problem says why */
     SRV_ROUTE_ROOT, /* GET {base_path}: table index */
     SRV_ROUTE_HEALTHZ,
     SRV_ROUTE_READYZ,
@@ -71,9 +76,11 @@ struct srv_route {
     const struct cfg_table *table;
     char *pk_text; /* decoded {pk} for SRV_ROUTE_ROW, file name for SRV_ROUTE_DOCS_ASSET;
                     * owned by the route */
+    const char *problem; /* SRV_ROUTE_BAD_REQUEST: what is wrong with the segment (static) */
 };
 
-/* Parses url (the path MHD gives, without query) against base_path and the tables. */
+/* Parses url (the path as the client sent it, percent-encoded, without the query) against
+ * base_path and the tables. */
 void srv_route_parse(const struct cfg_config *config, const char *url, struct srv_route *route);
 void srv_route_clear(struct srv_route *route);
 /* The methods a route answers, for 405 and Allow ("GET, HEAD, POST"); never NULL. */
@@ -82,18 +89,42 @@ const char *srv_route_allowed_methods(const struct srv_route *route);
 struct srv_request;
 typedef void (*srv_query_done)(struct srv_request *request, struct orm_outcome *outcome);
 
-/* A query-string argument, in the order MHD reported them. value may be NULL ("?flag"). */
+/* A query-string argument, in the order sent. value is NULL for "?flag" (no '='). */
 struct srv_arg {
     const char *key;
     const char *value;
 };
 
+/* ---- the request target (server/target.c) ------------------------------------------------ */
+
+/* The decoded query string: args point into storage; both owned (srv_query_free). */
+struct srv_query {
+    struct srv_arg *args;
+    size_t count;
+    char *storage;
+};
+
+/* Splits the raw query string (after '?') on '&' and decodes each name and value ('+' is a
+ * space). Empty pieces ("a=1&&b=2") are skipped. Returns 0, or -1 with a 400 in error for a
+ * malformed percent-escape, a NUL byte, invalid UTF-8 or more than max_params parameters. */
+int srv_query_parse(const char *text, size_t length, size_t max_params, struct srv_query *query,
+                    struct rs_error *error);
+void srv_query_free(struct srv_query *query);
+/* Percent-decodes length bytes of in into out (which may be in: decoding never lengthens).
+ * Returns the decoded length, or -1 for a '%' not followed by two hex digits. */
+long srv_percent_decode(const char *in, size_t length, char *out, bool plus_is_space);
+/* What is wrong with decoded text ("holds a NUL byte (%00)", "is not valid UTF-8"), or NULL. */
+const char *srv_decoded_text_problem(const char *text, size_t length);
+
 struct srv_request {
     struct srv_app *app;
     struct MHD_Connection *connection;
+    struct srv_watched *watched; /* its connection's deadline record (server/watchdog.c) */
     char request_id[64];
     const char *method;
-    char *path; /* copy, for the log */
+    char *path;   /* the path as sent (percent-encoded, no query): routing and the log */
+    char *query;  /* the raw query string after '?', or NULL; owned with path */
+    bool is_started; /* the access handler has seen this request */
     struct timespec started_at;
 
     struct sb body;
@@ -105,8 +136,9 @@ struct srv_request {
 
     struct srv_route route;
     struct auth_principal principal;
-    struct srv_arg *args;
-    size_t arg_count, arg_capacity;
+    struct srv_arg *args; /* the decoded query (query_args.args) */
+    size_t arg_count;
+    struct srv_query query_args;
 
     /* Set by a handler or a query callback; queued by the HTTP layer. */
     struct MHD_Response *response;
@@ -233,14 +265,24 @@ enum srv_limit {
     SRV_LIMIT_MAX_URL_BYTES,
     SRV_LIMIT_MAX_BODY_BYTES,
     SRV_LIMIT_MAX_PAGE_SIZE,
+    SRV_LIMIT_MAX_QUERY_PARAMS,
+    SRV_LIMIT_REQUEST_TIMEOUT, /* a request head or body that did not arrive in time */
     SRV_LIMIT_COUNT
 };
 
 /* The limit's name in metrics ("max_url_bytes"). */
 const char *srv_limit_name(enum srv_limit limit);
+/* A new connection over server.limits.max_connections is answered 503 on its socket at once,
+ * before it sends anything, so a client never waits on a full server; returns whether it was
+ * (the caller closes it). Called as MHD reports the connection, before MHD reads from it. */
+bool srv_limits_refuse_connection(struct srv_app *app, int fd);
 /* Checks connections (503), URL length (414) and header size (431) for a new request; returns
  * -1 after responding (with Connection: close) and counting the hit, else 0. */
 int srv_limits_check(struct srv_request *request);
+/* Checks what libmicrohttpd lets through in a request head: a repeated or malformed
+ * Content-Length (400), a Transfer-Encoding (501; 400 beside a Content-Length). Returns -1
+ * after responding (with Connection: close), else 0 (server/head.c). */
+int srv_head_check(struct srv_request *request);
 /* MHD_OPTION_CONNECTION_MEMORY_LIMIT and MHD_OPTION_CONNECTION_LIMIT for the configured limits. */
 size_t srv_limits_mhd_memory(const struct cfg_config *config);
 unsigned int srv_limits_mhd_connections(const struct cfg_config *config);
@@ -275,6 +317,9 @@ void srv_log_sink_write(const char *data, size_t length);
 /* ---- the HTTP server (server/http.c) ----------------------------------------------------- */
 
 int srv_http_start(struct srv_app *app, struct rs_error *error);
+/* Makes libmicrohttpd's own error pages JSON (server/mhd_errors.c); called before the daemon
+ * starts, it also links that file into every program that serves. */
+void srv_mhd_errors_install(void);
 /* Shutdown, first half: stop accepting, /readyz answers 503, answers say Connection: close;
  * waits up to server.shutdown_grace_s for the requests in flight. */
 void srv_http_drain(struct srv_app *app);
@@ -283,6 +328,23 @@ void srv_http_drain(struct srv_app *app);
 void srv_http_stop(struct srv_app *app);
 /* Resumes a suspended connection, and in a shared loop tells the loop to let MHD send it. */
 void srv_http_resume(struct srv_app *app, struct MHD_Connection *connection);
+
+/* ---- deadlines for slow clients (server/watchdog.c) --------------------------------------- */
+
+/* Starts the thread that shuts down connections past their deadline. */
+struct srv_watchdog *srv_watchdog_start(struct srv_app *app);
+/* Stops it and frees what is left; after the daemon is stopped. */
+void srv_watchdog_stop(struct srv_watchdog *watchdog);
+/* A new connection, which must send a request head within timeout_s. Any thread. */
+struct srv_watched *srv_watchdog_add(struct srv_watchdog *watchdog, int fd, int timeout_s);
+/* The connection is closing (before its socket is closed). NULL is ignored. */
+void srv_watchdog_remove(struct srv_watchdog *watchdog, struct srv_watched *watched);
+/* What the connection must send next must arrive within timeout_s; 0: nothing is awaited. */
+void srv_watchdog_expect(struct srv_watched *watched, int timeout_s);
+/* The connection was answered already (503 over the connection cap) and is closed within
+ * timeout_s, or as soon as its request arrives. */
+void srv_watchdog_refuse(struct srv_watched *watched, int timeout_s);
+bool srv_watchdog_is_refused(const struct srv_watched *watched);
 
 /* ---- one thread for HTTP and the database (server/http_loop.c) ---------------------------- */
 

@@ -179,9 +179,11 @@ static int parse_count_arg(struct srv_request *request, const char *key, long fa
     *out = fallback;
     if (!text)
         return 0;
-    char *end = NULL;
-    long long value = strtoll(text, &end, 10);
-    if (end == text || *end || value < minimum || value > 2147483647LL) {
+    /* digits only, as every number in a query string (params.c) */
+    size_t length = strlen(text);
+    bool is_digits = length > 0 && length <= 10 && strspn(text, "0123456789") == length;
+    long long value = is_digits ? strtoll(text, NULL, 10) : -1;
+    if (!is_digits || value < minimum || value > 2147483647LL) {
         srv_respond_error(request, 400, key, "%s must be an integer between %ld and 2147483647",
                           key, minimum);
         return -1;

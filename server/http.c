@@ -23,47 +23,61 @@ static void request_free(struct srv_request *request)
         request->handler_state_free(request->handler_state);
     srv_route_clear(&request->route);
     auth_principal_clear(&request->principal);
-    free(request->args);
+    srv_query_free(&request->query_args);
     free(request->path);
     sb_free(&request->body);
     free(request);
 }
 
-static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
-{
-    (void)kind;
-    struct srv_request *request = cls;
-    if (request->arg_count == request->arg_capacity) {
-        size_t capacity = request->arg_capacity ? request->arg_capacity * 2 : 8;
-        struct srv_arg *args = realloc(request->args, capacity * sizeof *args);
-        if (!args)
-            return MHD_NO;
-        request->args = args;
-        request->arg_capacity = capacity;
-    }
-    request->args[request->arg_count++] = (struct srv_arg){key, value};
-    return MHD_YES;
-}
-
+/* A new request from its raw target ("/movie/?rating=8"): path and query copied as sent. */
 static struct srv_request *request_new(struct srv_app *app, struct MHD_Connection *connection,
-                                       const char *url, const char *method)
+                                       const char *target)
 {
     struct srv_request *request = calloc(1, sizeof *request);
     if (!request)
-        return NULL;
+        abort();
     request->app = app;
     request->connection = connection;
-    request->method = method; /* MHD keeps it alive for the request's life */
-    request->path = strdup(url);
-    if (!request->path) {
-        free(request);
-        return NULL;
-    }
+    const char *question = strchr(target, '?');
+    size_t path_length = question ? (size_t)(question - target) : strlen(target);
+    /* one allocation: "path\0query\0" */
+    request->path = strdup(target);
+    if (!request->path)
+        abort();
+    request->path[path_length] = '\0';
+    request->query = question ? request->path + path_length + 1 : NULL;
     clock_gettime(CLOCK_MONOTONIC, &request->started_at);
-    /* A client's (or balancer's) X-Request-Id is kept when it is a sane token, so one id
-     * follows the request across services; otherwise we make one. */
-    const char *given = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "X-Request-Id");
+    atomic_fetch_add(&app->in_flight, 1);
+    return request;
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: called with the request target exactly as sent, before MHD
+ * decodes it; what it returns is the request's context. restable decodes the target itself
+ * (server/target.c), so MHD's own parse of the query string is switched off by ending the
+ * string it is about to parse: it would decode "%00" into a cut-short C string and spend the
+ * connection's memory on a record per parameter (500 of them exhausted it and the connection
+ * hung). MHD hands the target in its own writable read buffer and reads the query from the
+ * byte after '?' once this returns (libmicrohttpd 0.9.75, parse_initial_message_line). */
+static void *target_received(void *cls, const char *target, struct MHD_Connection *connection)
+{
+    struct srv_app *app = cls;
+    struct srv_request *request = request_new(app, connection, target);
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    request->watched = info ? info->socket_context : NULL;
+    char *question = strchr(target, '?');
+    if (question)
+        question[1] = '\0';
+    return request;
+}
+
+/* The request's id: a client's (or balancer's) X-Request-Id when it is a sane token, so one id
+ * follows the request across services; otherwise one of ours. */
+static void assign_request_id(struct srv_request *request)
+{
+    struct srv_app *app = request->app;
+    const char *given =
+        MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, "X-Request-Id");
     size_t given_length = given ? strlen(given) : 0;
     if (given_length > 0 && given_length < sizeof request->request_id &&
         strspn(given, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") ==
@@ -74,8 +88,25 @@ static struct srv_request *request_new(struct srv_app *app, struct MHD_Connectio
         snprintf(request->request_id, sizeof request->request_id, "%08x-%llx",
                  app->request_id_prefix, number);
     }
-    atomic_fetch_add(&app->in_flight, 1);
-    return request;
+}
+
+/* Decodes the query string into request->args; -1 after responding 400. */
+static int decode_query(struct srv_request *request)
+{
+    if (!request->query)
+        return 0;
+    struct rs_error error = {0};
+    size_t max_params = (size_t)request->app->config->server.limits.max_query_params;
+    if (srv_query_parse(request->query, strlen(request->query), max_params,
+                        &request->query_args, &error) < 0) {
+        if (strstr(error.message, "max_query_params"))
+            srv_metrics_limit_hit(request->app, SRV_LIMIT_MAX_QUERY_PARAMS);
+        srv_respond_rs_error(request, &error);
+        return -1;
+    }
+    request->args = request->query_args.args;
+    request->arg_count = request->query_args.count;
+    return 0;
 }
 
 static enum MHD_Result queue_response(struct srv_request *request)
@@ -106,6 +137,14 @@ static bool declared_length_too_large(struct srv_request *request)
     return value > request->app->config->server.max_body_bytes;
 }
 
+/* Whether the head announces a body (a Content-Length above 0; head.c refuses the rest). */
+static bool declares_body(struct srv_request *request)
+{
+    const char *length = MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return length && strspn(length, "0") != strlen(length);
+}
+
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connection,
                                       const char *url, const char *method, const char *version,
                                       const char *upload_data, size_t *upload_data_size,
@@ -116,14 +155,18 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connecti
     struct srv_request *request = *con_cls;
 
     if (!request) {
-        request = request_new(app, connection, url, method);
-        if (!request)
-            return MHD_NO;
+        /* MHD calls the URI callback for every request; this is only a safety net */
+        request = request_new(app, connection, url);
         *con_cls = request;
-        if (MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, collect_arg,
-                                      request) < 0)
-            return MHD_NO;
-        if (srv_limits_check(request) < 0) {
+    }
+    if (srv_watchdog_is_refused(request->watched))
+        return MHD_NO; /* answered 503 when it connected: close it */
+    if (!request->is_started) {
+        request->is_started = true;
+        request->method = method; /* MHD keeps it alive for the request's life */
+        assign_request_id(request);
+        if (srv_limits_check(request) < 0 || srv_head_check(request) < 0 ||
+            decode_query(request) < 0) {
             request->is_processed = true;
             return queue_response(request);
         }
@@ -134,6 +177,10 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connecti
                               app->config->server.max_body_bytes);
             return queue_response(request);
         }
+        /* the head is in: now the body, if one is announced */
+        srv_watchdog_expect(request->watched, declares_body(request)
+                                                  ? app->config->server.limits.body_timeout_s
+                                                  : 0);
         return MHD_YES;
     }
 
@@ -158,6 +205,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connecti
         return queue_response(request);
     }
     request->is_processed = true;
+    srv_watchdog_expect(request->watched, 0); /* all in: the pool's timeouts bound the rest */
 
     if (request->body_too_large) {
         srv_metrics_limit_hit(app, SRV_LIMIT_MAX_BODY_BYTES);
@@ -188,6 +236,11 @@ static void request_completed(void *cls, struct MHD_Connection *connection, void
     clock_gettime(CLOCK_MONOTONIC, &now);
     long duration_us = (now.tv_sec - request->started_at.tv_sec) * 1000000L +
                        (now.tv_nsec - request->started_at.tv_nsec) / 1000;
+    /* a kept-alive connection is closed by MHD after connection_timeout_s of silence; one that
+     * starts its next request must finish the head within header_timeout_s more */
+    const struct cfg_config *config = app->config;
+    srv_watchdog_expect(request->watched, config->server.limits.connection_timeout_s +
+                                              config->server.limits.header_timeout_s);
     srv_log_request(request, duration_us);
     srv_metrics_record(app, request, duration_us);
     request_free(request);
@@ -200,13 +253,22 @@ static void request_completed(void *cls, struct MHD_Connection *connection, void
 static void connection_changed(void *cls, struct MHD_Connection *connection,
                                void **socket_context, enum MHD_ConnectionNotificationCode code)
 {
-    (void)connection;
-    (void)socket_context;
     struct srv_app *app = cls;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         atomic_fetch_add(&app->open_connections, 1);
-    else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!info)
+            return;
+        *socket_context = srv_watchdog_add(app->watchdog, info->connect_fd,
+                                           app->config->server.limits.header_timeout_s);
+        if (srv_limits_refuse_connection(app, info->connect_fd))
+            srv_watchdog_refuse(*socket_context, 1);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        srv_watchdog_remove(app->watchdog, *socket_context);
+        *socket_context = NULL;
         atomic_fetch_sub(&app->open_connections, 1);
+    }
 }
 
 static int listen_socket_open(const char *host, int port, struct rs_error *error)
@@ -266,12 +328,20 @@ static enum MHD_Result accept_policy(void *cls, const struct sockaddr *address,
     (void)address;
     (void)length;
     const struct srv_app *app = cls;
-    return atomic_load(&app->is_stopping) ? MHD_NO : MHD_YES;
+    if (atomic_load(&app->is_stopping))
+        return MHD_NO;
+    /* Past server.limits.max_connections a connection is still taken and answered 503 (limits.c)
+     * up to MHD's own limit; beyond that it is closed at once. MHD itself must never reach its
+     * limit: a worker thread at its share of it stops accepting, and new clients then hang in
+     * the listen backlog instead of being told anything. */
+    long hard_limit = (long)srv_limits_mhd_connections(app->config) - app->mhd_threads - 1;
+    return atomic_load(&app->open_connections) >= hard_limit ? MHD_NO : MHD_YES;
 }
 
 int srv_http_start(struct srv_app *app, struct rs_error *error)
 {
     const struct cfg_config *config = app->config;
+    srv_mhd_errors_install();
     srv_limits_raise_open_files(config);
     int fd = listen_socket_open(config->server.host, config->server.port, error);
     if (fd < 0)
@@ -283,11 +353,14 @@ int srv_http_start(struct srv_app *app, struct rs_error *error)
     }
     /* one thread: no MHD threads at all, the pool's loop drives MHD (server/http_loop.c) */
     app->is_shared_loop = srv_http_loop_wanted(config);
+    app->mhd_threads = app->is_shared_loop ? 1 : (int)threads;
+    app->watchdog = srv_watchdog_start(app);
     unsigned int flags = (app->is_shared_loop ? MHD_USE_EPOLL : MHD_USE_EPOLL_INTERNAL_THREAD) |
                          MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
     app->daemon = MHD_start_daemon(
         flags, 0, accept_policy, app, access_handler, app,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_URI_LOG_CALLBACK, target_received, app,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
         MHD_OPTION_NOTIFY_COMPLETED, request_completed, app,
         MHD_OPTION_NOTIFY_CONNECTION, connection_changed, app,
@@ -299,6 +372,8 @@ int srv_http_start(struct srv_app *app, struct rs_error *error)
         app->is_shared_loop ? MHD_OPTION_END : MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_END);
     if (!app->daemon) {
+        srv_watchdog_stop(app->watchdog);
+        app->watchdog = NULL;
         close(fd);
         rs_error_set(error, 1, NULL, "cannot start the HTTP server on %s:%d",
                      config->server.host, config->server.port);
@@ -352,4 +427,6 @@ void srv_http_stop(struct srv_app *app)
     wait_for_in_flight(app, 2000, app->is_shared_loop);
     MHD_stop_daemon(app->daemon); /* closes the listening socket too */
     app->daemon = NULL;
+    srv_watchdog_stop(app->watchdog); /* after MHD has reported every connection closed */
+    app->watchdog = NULL;
 }

@@ -71,22 +71,7 @@ static void append_unsigned(struct sb *line, unsigned long long value)
 
 static void append_json_string(struct sb *line, const char *text)
 {
-    /* runs of plain characters are appended whole: this is on every request's path */
-    sb_append_char(line, '"');
-    const unsigned char *span = (const unsigned char *)text;
-    for (const unsigned char *p = span;; p++) {
-        if (*p >= 0x20 && *p != '"' && *p != '\\')
-            continue;
-        sb_append_n(line, (const char *)span, (size_t)(p - span));
-        if (*p == '\0')
-            break;
-        if (*p == '"' || *p == '\\')
-            sb_appendf(line, "\\%c", *p);
-        else
-            sb_appendf(line, "\\u%04x", *p);
-        span = p + 1;
-    }
-    sb_append_char(line, '"');
+    sb_append_json_string(line, text, strlen(text));
 }
 
 static void write_line(struct sb *line)

@@ -84,10 +84,13 @@ static int parse_bool_flag(struct srv_request *request, const char *key, const c
 static int parse_positive(struct srv_request *request, const char *key, const char *value,
                           long *out)
 {
+    /* digits only: strtoll alone would take " 5", "+5" and "-0" */
+    size_t length = strlen(value);
+    bool is_digits = length > 0 && strspn(value, "0123456789") == length;
     char *end = NULL;
     errno = 0;
-    long long number = strtoll(value, &end, 10);
-    if (errno || end == value || *end || number < 1 || number > INT_MAX) {
+    long long number = is_digits ? strtoll(value, &end, 10) : 0;
+    if (!is_digits || errno || number < 1 || number > INT_MAX) {
         srv_respond_error(request, 400, key, "%s must be an integer between 1 and %d", key,
                           INT_MAX);
         return -1;
@@ -118,11 +121,26 @@ static struct column_args *column_args_for(struct column_args *all, size_t *coun
     return &all[(*count)++];
 }
 
+/* A comma-separated list with an empty item ("1,,2", ",a", "a,"): refused (400), since a
+ * client that sends one has a bug worth hearing about. An empty value is no list at all. */
+static int refuse_empty_item(struct srv_request *request, const char *key, const char *text)
+{
+    size_t length = strlen(text);
+    if (length == 0 ||
+        (text[0] != ',' && text[length - 1] != ',' && !strstr(text, ",,")))
+        return 0;
+    srv_respond_error(request, 400, key, "%s has an empty item: separate the items with single "
+                      "commas", key);
+    return -1;
+}
+
 static int add_ids_filter(struct srv_request *request, struct srv_list_params *parsed,
                           const char *text)
 {
     const struct cfg_table *table = request->route.table;
     const struct cfg_column *pk = cfg_primary_key(table);
+    if (refuse_empty_item(request, "__ids", text) < 0)
+        return -1;
     size_t count = 1;
     for (const char *p = text; *p; p++)
         count += *p == ',';
@@ -163,6 +181,8 @@ static int add_ids_filter(struct srv_request *request, struct srv_list_params *p
 static int add_orders(struct srv_request *request, struct srv_list_params *parsed,
                       const char *text)
 {
+    if (refuse_empty_item(request, "__order", text) < 0)
+        return -1;
     const char *start = text;
     for (;;) {
         const char *comma = strchr(start, ',');
@@ -247,6 +267,8 @@ static int add_field(struct srv_request *request, struct srv_list_params *parsed
 static int add_fields(struct srv_request *request, struct srv_list_params *parsed,
                       const char *text)
 {
+    if (refuse_empty_item(request, "__visible_fields", text) < 0)
+        return -1;
     const char *start = text;
     for (;;) {
         const char *comma = strchr(start, ',');

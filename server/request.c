@@ -190,6 +190,10 @@ static void route_and_handle(struct srv_request *request)
     srv_route_parse(config, request->path, &request->route);
     enum srv_route_kind kind = request->route.kind;
 
+    if (kind == SRV_ROUTE_BAD_REQUEST) {
+        srv_respond_error(request, 400, NULL, "a segment of the path %s", request->route.problem);
+        return;
+    }
     if (kind == SRV_ROUTE_NOT_FOUND) {
         srv_respond_error(request, 404, NULL, "no such route: %s", request->path);
         return;

@@ -119,9 +119,15 @@ void srv_respond_error(struct srv_request *request, unsigned int status, const c
     va_start(args, format);
     vsnprintf(message, sizeof message, format, args);
     va_end(args);
+    /* messages echo what the client sent (a key, a header): JSON strings must be UTF-8 */
+    rs_utf8_repair(message);
     json_t *body = error_object(status, message);
-    if (field && *field)
-        json_object_set_new(json_object_get(body, "error"), "field", json_string(field));
+    if (field && *field) {
+        char field_text[128];
+        snprintf(field_text, sizeof field_text, "%s", field);
+        rs_utf8_repair(field_text);
+        json_object_set_new(json_object_get(body, "error"), "field", json_string(field_text));
+    }
     srv_respond_json(request, status, body);
     if (status == 405)
         srv_add_header(request, MHD_HTTP_HEADER_ALLOW, srv_route_allowed_methods(&request->route));

@@ -2,7 +2,8 @@
  * server/router.c — maps a request path to a route: the reserved paths (healthz, readyz,
  * metrics, openapi.json, docs and docs/{file}, auth/login) and, for each declared table T, /T/, /T/count/,
  * /T/schema/, /T/ids/, /T/new/, /T/references/ and /T/{pk}/. A trailing slash is optional.
- * Named sub-routes win over a primary key with the same text.
+ * Named sub-routes win over a primary key with the same text. The path is the one the client
+ * sent, still percent-encoded (server/target.c says why); only data segments are decoded.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #define MAX_SEGMENTS 4
 
+/* A path segment as sent (still percent-encoded). */
 struct segment {
     const char *start;
     size_t length;
@@ -21,21 +23,26 @@ static bool segment_is(const struct segment *segment, const char *text)
     return strlen(text) == segment->length && memcmp(segment->start, text, segment->length) == 0;
 }
 
+/* Splits "/a/b/" into segments. One trailing slash is optional; any other empty segment
+ * ("/movie//", "//movie/") means no route: an empty primary key must never turn a row route
+ * into its collection (DELETE /movie// would delete every row). Returns the count, or -1. */
 static int split_path(const char *path, struct segment *segments)
 {
+    if (*path != '/')
+        return -1;
     int count = 0;
-    const char *p = path;
+    const char *p = path + 1;
     while (*p) {
-        while (*p == '/')
-            p++;
-        if (!*p)
-            break;
         const char *start = p;
         while (*p && *p != '/')
             p++;
+        if (p == start)
+            return -1; /* an empty segment */
         if (count == MAX_SEGMENTS)
             return -1;
         segments[count++] = (struct segment){start, (size_t)(p - start)};
+        if (*p == '/')
+            p++;
     }
     return count;
 }
@@ -59,6 +66,29 @@ static const char *strip_base_path(const char *url, const char *base_path)
     return NULL;
 }
 
+/* The decoded text of a segment that is data (a primary key, a file name), or NULL after
+ * marking the route a bad request. */
+static char *decode_segment(const struct segment *segment, struct srv_route *route)
+{
+    char *text = malloc(segment->length + 1);
+    if (!text)
+        abort();
+    long length = srv_percent_decode(segment->start, segment->length, text, false);
+    const char *problem = length < 0 ? "has a malformed percent-escape (use %XX with two hex "
+                                       "digits)"
+                                     : srv_decoded_text_problem(text, (size_t)length);
+    if (problem) {
+        free(text);
+        route->kind = SRV_ROUTE_BAD_REQUEST;
+        route->problem = problem;
+        return NULL;
+    }
+    text[length] = '\0';
+    return text;
+}
+
+/* Named segments (tables, count, docs...) are compared as sent: they are plain ASCII, so an
+ * escaped form of one ("%63ount") is simply not a route. */
 void srv_route_parse(const struct cfg_config *config, const char *url, struct srv_route *route)
 {
     memset(route, 0, sizeof *route);
@@ -94,7 +124,7 @@ void srv_route_parse(const struct cfg_config *config, const char *url, struct sr
         return;
     }
     if (count == 2 && segment_is(&segments[0], "docs")) {
-        route->pk_text = strndup(segments[1].start, segments[1].length);
+        route->pk_text = decode_segment(&segments[1], route);
         if (route->pk_text)
             route->kind = SRV_ROUTE_DOCS_ASSET;
         return;
@@ -120,11 +150,9 @@ void srv_route_parse(const struct cfg_config *config, const char *url, struct sr
             return;
         }
     }
-    route->kind = SRV_ROUTE_ROW;
-    /* MHD has already percent-decoded the path */
-    route->pk_text = strndup(segments[1].start, segments[1].length);
-    if (!route->pk_text)
-        route->kind = SRV_ROUTE_NOT_FOUND;
+    route->pk_text = decode_segment(&segments[1], route);
+    if (route->pk_text)
+        route->kind = SRV_ROUTE_ROW;
 }
 
 void srv_route_clear(struct srv_route *route)

@@ -4,14 +4,14 @@
  * null, __ids, __order, __page, __page_size, __visible_fields, __readable, __range_header),
  * then the SQL builder over what it accepted.
  *
- * Input: byte 0 picks the use (list/count/bulk/get) and the table; the rest is a query string
- * already percent-decoded, as the HTTP layer hands it over: arguments split on '&', key and
- * value on the first '=' (no '=': a valueless "?flag"). Bytes go through unchanged, so keys and
- * values may hold anything but NUL.
+ * Input: byte 0 picks the use (list/count/bulk/get) and the table; the rest is the raw query
+ * string as a client sends it, decoded by the HTTP layer's own decoder (server/target.c:
+ * percent-escapes, '+', NULs, UTF-8, the parameter cap), then parsed.
  *
- * Invariants: a refusal is a JSON error response with 400 or 403, never a 500 (for valid UTF-8
- * input: invalid UTF-8 is the HTTP layer's to refuse first); an accepted select builds, and the
- * SQL text holds no byte of the request (values are bound, identifiers come from the config).
+ * Invariants: the decoder either refuses with a 400 or hands over NUL-free valid UTF-8; a
+ * refusal of the parser is a JSON error response with 400 or 403, never a 500; an accepted
+ * select builds, and the SQL text holds no byte of the request (values are bound, identifiers
+ * come from the config).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,25 +38,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     for (size_t i = 0; i < count; i++)
         app.projections[i] = orm_prepare_projection(&app.config->tables[i / 2], i % 2 == 1);
     return 0;
-}
-
-static size_t split_args(char *query, struct srv_arg *args)
-{
-    size_t count = 0;
-    char *cursor = query;
-    while (count < MAX_ARGS) {
-        char *amp = strchr(cursor, '&');
-        if (amp)
-            *amp = '\0';
-        char *equals = strchr(cursor, '=');
-        if (equals)
-            *equals = '\0';
-        args[count++] = (struct srv_arg){cursor, equals ? equals + 1 : NULL};
-        if (!amp)
-            break;
-        cursor = amp + 1;
-    }
-    return count;
 }
 
 static void expect_ascii(const struct orm_sql *sql)
@@ -104,18 +85,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return -1;
     enum srv_params_use use = (enum srv_params_use)(data[0] & 3);
     size_t table_index = (size_t)((data[0] >> 2) & 3) % app.config->table_count;
-    char *query = fuzz_strndup(data + 1, size - 1);
-    bool is_utf8 = fuzz_is_utf8(query, strlen(query));
-    struct srv_arg *args = calloc(MAX_ARGS, sizeof *args);
-    fuzz_expect(args != NULL, "calloc");
+    struct srv_query query;
+    struct rs_error decode_error = {0};
+    if (srv_query_parse((const char *)data + 1, size - 1, MAX_ARGS, &query, &decode_error) < 0) {
+        fuzz_expect(decode_error.status == 400 && decode_error.message[0],
+                    "a query string that does not decode is a 400");
+        return 0;
+    }
+    for (size_t i = 0; i < query.count; i++) {
+        fuzz_expect(fuzz_is_utf8(query.args[i].key, strlen(query.args[i].key)),
+                    "decoded names are UTF-8");
+        fuzz_expect(!query.args[i].value ||
+                        fuzz_is_utf8(query.args[i].value, strlen(query.args[i].value)),
+                    "decoded values are UTF-8");
+    }
 
     struct srv_request request = {0};
     request.app = &app;
     request.method = "GET";
     request.route.kind = SRV_ROUTE_COLLECTION;
     request.route.table = &app.config->tables[table_index];
-    request.args = args;
-    request.arg_count = size > 1 ? split_args(query, args) : 0;
+    request.args = query.args;
+    request.arg_count = query.count;
 
     struct srv_list_params parsed;
     if (srv_list_params_parse(&request, use, &parsed) == 0) {
@@ -126,14 +117,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         build_sql(&parsed, use);
     } else {
         fuzz_expect(request.response != NULL, "a refused query string has a response");
-        if (is_utf8)
-            fuzz_expect(request.status == 400 || request.status == 403,
-                        "a refused query string is a 400 or 403, not a 500");
+        fuzz_expect(request.status == 400 || request.status == 403,
+                    "a refused query string is a 400 or 403, not a 500");
     }
     srv_list_params_free(&parsed);
     if (request.response)
         MHD_destroy_response(request.response);
-    free(args);
-    free(query);
+    srv_query_free(&query);
     return 0;
 }

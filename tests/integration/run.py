@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """tests/integration/run.py — runs every integration test module against the built binary.
 
-usage: run.py --binary build/restable --database-url postgresql://... [-k substring]
+usage: run.py --binary build/restable --database-url postgresql://... [-k test] [-m module]
 """
 import argparse
 import importlib
@@ -15,7 +15,8 @@ import harness  # noqa: E402
 
 MODULES = ["test_cli", "test_config_errors", "test_read", "test_write", "test_errors",
            "test_auth", "test_login", "test_lifecycle", "test_migrations", "test_ops_openapi",
-           "test_ops_docs", "test_ops_limits", "test_ops_metrics"]
+           "test_ops_docs", "test_ops_limits", "test_ops_metrics", "test_faults",
+           "test_hardening"]
 
 
 def main():
@@ -23,12 +24,15 @@ def main():
     parser.add_argument("--binary", required=True)
     parser.add_argument("--database-url", required=True)
     parser.add_argument("-k", default="")
+    parser.add_argument("-m", "--module", default="", help="run only modules containing this")
     args = parser.parse_args()
     harness.BINARY = os.path.abspath(args.binary)
     harness.DATABASE_URL = args.database_url
 
     passed, failed = 0, []
     for name in MODULES:
+        if args.module not in name:
+            continue
         if not os.path.exists(os.path.join(os.path.dirname(__file__), name + ".py")):
             continue
         module = importlib.import_module(name)

@@ -73,8 +73,10 @@ def test_connections_over_max_connections_get_503(context):
     try:
         for _ in range(4):
             sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            # one answered request each: the server has surely taken and counted it
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            expect(sock.recv(4096).startswith(b"HTTP/1.1 200"))
             idle.append(sock)
-        time.sleep(0.2)
         response = server.get("/healthz")
         expect_error(response, 503, contains="max_connections")
         expect(response.header("Retry-After") == "1", response.headers)
