@@ -65,7 +65,9 @@ void orm_migration_name_clean(const char *name, const char *fallback, char *out)
 
 /* ---- reading ----------------------------------------------------------------------------- */
 
-static char *read_whole_file(const char *path)
+/* The file's bytes, NUL-terminated, with their count in *length (a NUL inside is kept, for
+ * the parser to refuse). Caller frees. */
+static char *read_whole_file(const char *path, size_t *length)
 {
     FILE *file = fopen(path, "rb");
     if (!file)
@@ -81,6 +83,7 @@ static char *read_whole_file(const char *path)
         sb_free(&text);
         return NULL;
     }
+    *length = text.length;
     return sb_take(&text);
 }
 
@@ -196,6 +199,17 @@ int orm_migration_parse(const char *file_name, const char *text, size_t length,
         digest_length = 0;
     for (unsigned int i = 0; i < digest_length && i < 32; i++)
         snprintf(migration->checksum + 2 * i, 3, "%02x", digest[i]);
+    /* the sections are C strings: what follows a NUL would be silently dropped (and left out
+     * of nothing the checksum covers), and PostgreSQL takes no NUL in SQL text anyway */
+    const char *nul = memchr(text, '\0', length);
+    if (nul) {
+        int line = 1;
+        for (const char *p = text; p < nul; p++)
+            line += *p == '\n';
+        rs_error_set(error, 1, NULL, "%s: line %d: holds a NUL byte: not a text file",
+                     migration->file_name, line);
+        return -1;
+    }
     return split_sections(migration, text, error);
 }
 
@@ -210,14 +224,15 @@ static int read_one(const char *directory, const char *file_name, struct orm_mig
 {
     struct sb path = {0};
     sb_appendf(&path, "%s/%s", directory, file_name);
-    char *text = read_whole_file(sb_text(&path));
+    size_t length = 0;
+    char *text = read_whole_file(sb_text(&path), &length);
     if (!text) {
         memset(migration, 0, sizeof *migration);
         rs_error_set(error, 1, NULL, "cannot read %.200s: %s", sb_text(&path), strerror(errno));
         migration->path = sb_take(&path);
         return -1;
     }
-    int status = orm_migration_parse(file_name, text, strlen(text), migration, error);
+    int status = orm_migration_parse(file_name, text, length, migration, error);
     migration->path = sb_take(&path);
     free(text);
     return status;

@@ -723,6 +723,27 @@ static void test_file_without_markers_is_named_in_the_error(void **state)
     assert_non_null(strstr(error.message, "-- +forwards"));
 }
 
+/* Found while writing fuzz_migration_file: the sections were read as C strings, so everything after a NUL
+ * byte was silently dropped from the SQL (and from the checksum). */
+static void test_file_with_a_nul_byte_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(mkdir(f->migrations, 0755), 0);
+    char path[160];
+    snprintf(path, sizeof path, "%s/20200101000000_nul.sql", f->migrations);
+    static const char text[] = "-- +forwards\nCREATE TABLE x (id int);\n\0DROP TABLE y;\n";
+    FILE *file = fopen(path, "wb");
+    assert_non_null(file);
+    assert_int_equal(fwrite(text, 1, sizeof text - 1, file), sizeof text - 1);
+    fclose(file);
+    struct rs_error error = {0};
+    assert_null(orm_migrations_new(&f->config, NULL,
+                                   &(struct orm_new_options){.is_auto = false, .name = "next"},
+                                   NULL, &error));
+    assert_int_equal(error.status, 1);
+    assert_non_null(strstr(error.message, "20200101000000_nul.sql: line 3: holds a NUL byte"));
+}
+
 /* ---- against PostgreSQL ------------------------------------------------------------------ */
 
 static int check(struct fixture *f, struct capture *capture)
@@ -1150,6 +1171,7 @@ int main(void)
         TEST(test_new_without_auto_writes_a_skeleton_and_creates_the_folder),
         TEST(test_new_in_the_same_second_gets_a_later_id),
         TEST(test_file_without_markers_is_named_in_the_error),
+        TEST(test_file_with_a_nul_byte_is_refused),
         TEST(test_auto_migration_round_trip),
         TEST(test_created_schema_matches_the_declaration),
         TEST(test_every_type_and_default_is_valid_sql),
