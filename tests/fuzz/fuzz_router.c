@@ -1,13 +1,15 @@
 /*
  * tests/fuzz/fuzz_router.c — libFuzzer target for the router (server/router.c): a request path
- * as the HTTP layer hands it over, against the shared fuzz config (tables director, item,
- * keyed) mounted under two base paths ("/" and "/api/v1/").
+ * as the client sent it (still percent-encoded: the router decodes data segments itself),
+ * against the shared fuzz config (tables director, item, keyed) mounted under two base paths
+ * ("/" and "/api/v1/").
  *
  * Input: byte 0 picks the base path; the rest is the path.
  *
- * Invariants: a row route names a table and a non-empty key without '/' or NUL (an empty id
- * must never fall through to the collection's bulk routes); table routes name a table; every
- * route has its allowed methods.
+ * Invariants: a collection route (the one bulk DELETE and PATCH act on) is only ever the exact
+ * path {base}T or {base}T/, so no junk id ("//", "%00", "%2F", "") can fall through to it; a row
+ * route names a table and a non-empty UTF-8 key; a bad request says what is wrong; table routes
+ * name a table; every route has its allowed methods.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,9 +39,30 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static void check_route(const struct srv_route *route)
+static void check_collection(const struct cfg_config *config, const char *path,
+                             const struct srv_route *route)
+{
+    fuzz_expect(route->table != NULL, "a collection route names its table");
+    struct sb expected = {0};
+    sb_append(&expected, config->server.base_path);
+    sb_append(&expected, route->table->name);
+    size_t length = expected.length;
+    bool is_exact = strncmp(path, sb_text(&expected), length) == 0 &&
+                    (path[length] == '\0' || (path[length] == '/' && path[length + 1] == '\0'));
+    sb_free(&expected);
+    fuzz_expect(is_exact, "a collection route is exactly {base}T or {base}T/");
+}
+
+static void check_route(const struct cfg_config *config, const char *path,
+                        const struct srv_route *route)
 {
     switch (route->kind) {
+    case SRV_ROUTE_COLLECTION:
+        check_collection(config, path, route);
+        break;
+    case SRV_ROUTE_BAD_REQUEST:
+        fuzz_expect(route->problem && route->problem[0], "a bad request says what is wrong");
+        break;
     case SRV_ROUTE_ROW:
         fuzz_expect(route->table != NULL, "a row route names its table");
         fuzz_expect(route->pk_text && route->pk_text[0], "a row route has a non-empty key");
@@ -48,7 +71,6 @@ static void check_route(const struct srv_route *route)
     case SRV_ROUTE_DOCS_ASSET:
         fuzz_expect(route->pk_text && route->pk_text[0], "a docs asset has a name");
         break;
-    case SRV_ROUTE_COLLECTION:
     case SRV_ROUTE_COUNT:
     case SRV_ROUTE_SCHEMA:
     case SRV_ROUTE_IDS:
@@ -71,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *path = fuzz_strndup(data + 1, size - 1);
     struct srv_route route;
     srv_route_parse(config, path, &route);
-    check_route(&route);
+    check_route(config, path, &route);
     srv_route_clear(&route);
     free(path);
     return 0;
