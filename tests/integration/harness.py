@@ -233,18 +233,129 @@ def _pg_ctl(*args):
     subprocess.run(command, check=True, capture_output=True, timeout=60)
 
 
-def pg_stop():
-    """Stops the shared test cluster (fast: open connections are terminated)."""
+def _pg_options():
+    """The options the running cluster was started with, for pg_ctl -o: everything after
+    "-D DIR" in postmaster.opts (the port, socket dir and settings pg-up chose)."""
     import shlex
     data = os.environ["RESTABLE_TEST_PG_DATA"]
     with open(os.path.join(data, "postmaster.opts")) as handle:
         words = shlex.split(handle.read())
-    # keep everything after "-D DIR": the port, socket dir and settings pg-up chose
     index = words.index("-D")
-    pg_stop.options = " ".join(shlex.quote(word) for word in words[index + 2:])
+    return " ".join(shlex.quote(word) for word in words[index + 2:])
+
+
+def pg_stop():
+    """Stops the shared test cluster (fast: open connections are terminated)."""
+    pg_stop.options = _pg_options()
     _pg_ctl("-m", "fast", "-w", "stop")
 
 
 def pg_start():
     log = os.path.join(os.path.dirname(os.environ["RESTABLE_TEST_PG_DATA"]), "server.log")
-    _pg_ctl("-w", "-l", log, "-o", pg_stop.options, "start")
+    options = getattr(pg_stop, "options", None) or _pg_options()
+    _pg_ctl("-w", "-l", log, "-o", options, "start")
+
+
+def _is_alive(pid):
+    """True while pid exists and is not a zombie (a container's init may never reap one)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def pg_is_running():
+    try:
+        with open(os.path.join(os.environ["RESTABLE_TEST_PG_DATA"], "postmaster.pid")) as handle:
+            return _is_alive(int(handle.readline()))
+    except (OSError, ValueError):
+        return False
+
+
+def pg_kill():
+    """Crashes the shared test cluster: SIGKILL to the postmaster and every process it forked,
+    as a machine losing power would leave it (minus the disk). Start it again with pg_start,
+    which then runs crash recovery."""
+    data = os.environ["RESTABLE_TEST_PG_DATA"]
+    pid_file = os.path.join(data, "postmaster.pid")
+    with open(pid_file) as handle:
+        lines = handle.read().splitlines()  # pid, data dir, start time, port, socket dir, ...
+    postmaster = int(lines[0])
+    socket_lock = os.path.join(lines[4], f".s.PGSQL.{lines[3]}.lock")
+    pg_stop.options = _pg_options()
+    # stopped first, so it forks nothing between the listing of its children and the kill
+    os.kill(postmaster, signal.SIGSTOP)
+    children = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                if int(handle.read().rsplit(")", 1)[1].split()[1]) == postmaster:
+                    children.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    for pid in [postmaster] + children:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.time() + 10
+    while any(_is_alive(pid) for pid in [postmaster] + children):
+        expect(time.time() < deadline, "PostgreSQL did not die on SIGKILL")
+        time.sleep(0.02)
+    # a dead postmaster left as a zombie still answers kill(pid, 0): its lock files would make
+    # the next postmaster refuse to start, as they would not after a real crash
+    if os.path.exists(f"/proc/{postmaster}"):
+        for lock in (pid_file, socket_lock):
+            if os.path.exists(lock):
+                os.unlink(lock)
+
+
+def percentile(values, fraction):
+    """Nearest-rank percentile of a non-empty list (fraction 0.99 for p99)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(fraction * len(ordered))) - 1))]
+
+
+def timed_requests(server, path, seconds, limit, stop=None, interval=None):
+    """GETs path one request after another, each on a new connection as a fresh client would,
+    for `seconds` or `limit` requests (whichever ends first, or until the threading.Event stop
+    is set); returns [(status, seconds taken)], status None when no answer came (10 s).
+    interval: request i is due at start + i * interval and its time is counted from then; all
+    seconds / interval of them are sent (a late one at once, within 15 s more), so a request
+    that stalls counts against every one it held up instead of hiding them (a closed loop makes
+    fewer requests exactly when it is slow)."""
+    results = []
+    started = time.time()
+    deadline = started + seconds
+    if interval:
+        limit = min(limit, int(seconds / interval))
+        deadline += 15
+    while time.time() < deadline and len(results) < limit and not (stop and stop.is_set()):
+        due = time.time()
+        if interval:
+            due = started + len(results) * interval
+            if due > time.time():
+                time.sleep(due - time.time())
+        try:
+            status = server.get(path, timeout=10).status
+        except (OSError, http.client.HTTPException):
+            status = None
+        results.append((status, time.time() - due))
+    return results
+
+
+def open_connections(port, count, timeout=5):
+    """Opens count TCP connections to 127.0.0.1:port that send nothing; the caller closes
+    them."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sockets.append(socket.create_connection(("127.0.0.1", port), timeout=timeout))
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
