@@ -185,11 +185,11 @@ struct orm_pool;
 struct orm_pool_options {
     const char *url;          /* libpq connection string or URI */
     int size;                 /* connections */
-    int acquire_timeout_ms;   /* how long a query may wait in the queue; once every
-                               * connection is busy, up to 3 more queries per connection are
-                               * pipelined behind the running one and are no longer timed
-                               * by this (statement_timeout still bounds them) */
-    int statement_timeout_ms; /* per connection; 0 = none */
+    int acquire_timeout_ms;   /* how long a query may wait to start, in the queue or
+                               * pipelined behind another query: then ORM_E_TIMEOUT */
+    int statement_timeout_ms; /* how long a query may run once started: PostgreSQL's
+                               * statement_timeout on every connection, and the pool cancels
+                               * (ORM_E_STATEMENT_TIMEOUT) what runs past it; 0 = none */
     int queue_limit;          /* waiting queries beyond this fail at once; 0 = 4096 */
 };
 
@@ -200,6 +200,8 @@ enum orm_status {
     ORM_E_QUEUE_FULL,  /* too many waiting already */
     ORM_E_QUERY,       /* PostgreSQL answered with an error: see sqlstate / constraint */
     ORM_E_SHUTDOWN,    /* the pool is closing */
+    ORM_E_STATEMENT_TIMEOUT, /* started, but cancelled after statement_timeout_ms (PostgreSQL's
+                              * own timeout comes back as ORM_E_QUERY with sqlstate 57014) */
 };
 
 /* What a query came to. On ORM_OK result holds the last statement's result and belongs to the
@@ -235,6 +237,12 @@ struct orm_pool *orm_pool_new(const struct orm_pool_options *options, struct rs_
 void orm_pool_submit(struct orm_pool *pool, const struct orm_statement *statements,
                      size_t statement_count, orm_result_cb callback, void *context);
 
+/* Like orm_pool_submit, for statements without side effects (reads): when they were pipelined
+ * behind a query that stalls, the pool sends them again on another connection and drops the
+ * first copy's answer, so a stuck table does not hold them up. */
+void orm_pool_submit_read(struct orm_pool *pool, const struct orm_statement *statements,
+                          size_t statement_count, orm_result_cb callback, void *context);
+
 /* A health probe: like orm_pool_submit, but it runs only on a connection with nothing in
  * flight (never pipelined behind other work) and fails with ORM_E_TIMEOUT when none is free
  * within timeout_ms (or the pool's acquire timeout, if shorter). */
@@ -253,6 +261,7 @@ bool orm_pool_is_ready(struct orm_pool *pool);
 struct orm_pool_stats {
     int size, connected, busy, waiting;
     unsigned long long completed, failed, reconnects;
+    unsigned long long cancels; /* cancel requests sent for queries that ran too long */
 };
 void orm_pool_stats(struct orm_pool *pool, struct orm_pool_stats *stats);
 

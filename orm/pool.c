@@ -7,6 +7,11 @@
  * mutex and poke the eventfd. Callbacks run on the loop thread, never under the mutex, so a
  * callback may submit again.
  *
+ * Deadline rule: a query waits in the queue at most acquire_timeout_ms (then ORM_E_TIMEOUT) and
+ * runs at most statement_timeout_ms once it has started (then ORM_E_STATEMENT_TIMEOUT, or
+ * PostgreSQL's own 57014); orm/pool_conn.c's police step keeps both true for jobs pipelined
+ * behind one that stalls, so a stuck table holds only the connections running its queries.
+ *
  * Availability rule: while the first connection attempts are still in progress, jobs wait
  * (up to the acquire timeout), so a server that starts and serves at once does not fail its
  * first requests. Once no connection is up and none is on its first attempt (the database is
@@ -14,6 +19,7 @@
  * fast instead of hanging; as soon as one connection is up again, jobs run normally.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +72,7 @@ static struct pool_job *job_new(const struct orm_statement *statements, size_t c
     return job;
 }
 
-static void job_free(struct pool_job *job)
+void orm_pool_job_free(struct pool_job *job)
 {
     for (size_t s = 0; s < job->statement_count; s++) {
         free(job->statements[s].sql);
@@ -76,6 +82,23 @@ static void job_free(struct pool_job *job)
     }
     free(job->statements);
     free(job);
+}
+
+struct pool_job *orm_pool_job_clone(const struct pool_job *job)
+{
+    struct orm_statement *statements = calloc(job->statement_count, sizeof *statements);
+    if (!statements)
+        abort();
+    for (size_t s = 0; s < job->statement_count; s++)
+        statements[s] = (struct orm_statement){job->statements[s].sql,
+                                               (const char *const *)job->statements[s].params,
+                                               job->statements[s].param_count};
+    struct pool_job *clone = job_new(statements, job->statement_count, job->callback, job->context);
+    free(statements);
+    clone->deadline_ms = job->deadline_ms;
+    clone->needs_idle = job->needs_idle;
+    clone->is_read = job->is_read;
+    return clone;
 }
 
 void orm_pool_job_finish(struct orm_pool *pool, struct pool_job *job, struct orm_outcome *outcome)
@@ -90,7 +113,7 @@ void orm_pool_job_finish(struct orm_pool *pool, struct pool_job *job, struct orm
         PQclear(outcome->result);
         outcome->result = NULL;
     }
-    job_free(job);
+    orm_pool_job_free(job);
 }
 
 void orm_pool_job_fail(struct orm_pool *pool, struct pool_job *job, enum orm_status status,
@@ -124,6 +147,26 @@ static struct pool_job *queue_pop(struct orm_pool *pool, struct pool_queue *queu
     job->next = NULL;
     atomic_fetch_sub(&pool->queued, 1);
     return job;
+}
+
+void orm_pool_requeue(struct orm_pool *pool, struct pool_job *job)
+{
+    struct pool_queue *queue = job->needs_idle ? &pool->probes : &pool->waiting;
+    atomic_fetch_add(&pool->queued, 1);
+    if (!queue->head || queue->head->deadline_ms > job->deadline_ms) {
+        job->next = queue->head;
+        queue->head = job;
+        if (!queue->tail)
+            queue->tail = job;
+        return;
+    }
+    struct pool_job *before = queue->head;
+    while (before->next && before->next->deadline_ms <= job->deadline_ms)
+        before = before->next;
+    job->next = before->next;
+    before->next = job;
+    if (!job->next)
+        queue->tail = job;
 }
 
 static void fail_waiting(struct orm_pool *pool, enum orm_status status, const char *message)
@@ -187,10 +230,11 @@ static bool first_attempts_pending(const struct orm_pool *pool)
     return false;
 }
 
-/* epoll_wait's timeout: the nearest acquire deadline, reconnect time or connect deadline. */
-static int next_timeout(const struct orm_pool *pool, long long now)
+/* epoll_wait's timeout: the nearest acquire deadline, reconnect time, connect deadline or
+ * in-flight deadline (police_at, from the last police round). */
+static int next_timeout(const struct orm_pool *pool, long long now, long long police_at)
 {
-    long long next = now + IDLE_WAKE_MS;
+    long long next = now + IDLE_WAKE_MS < police_at ? now + IDLE_WAKE_MS : police_at;
     const struct pool_job *heads[] = {pool->waiting.head, pool->probes.head}; /* the nearest */
     for (size_t i = 0; i < 2; i++)
         if (heads[i] && heads[i]->deadline_ms < next)
@@ -205,13 +249,14 @@ static int next_timeout(const struct orm_pool *pool, long long now)
     return next <= now ? 0 : (int)(next - now);
 }
 
-static void wait_for_events(struct orm_pool *pool)
+static void wait_for_events(struct orm_pool *pool, long long police_at)
 {
     struct epoll_event events[64];
     /* sleeping first, then a look at the queue: a submit either shows up in the look or
      * finds the flag set and writes the eventfd (both sides are sequentially consistent) */
     atomic_store(&pool->is_sleeping, true);
-    int timeout = atomic_load(&pool->incoming) > 0 ? 0 : next_timeout(pool, orm_pool_now_ms());
+    int timeout =
+        atomic_load(&pool->incoming) > 0 ? 0 : next_timeout(pool, orm_pool_now_ms(), police_at);
     if (pool->is_driving && pool->driver_timeout_ms >= 0 && pool->driver_timeout_ms < timeout)
         timeout = pool->driver_timeout_ms;
     int count = epoll_wait(pool->epoll_fd, events, 64, timeout);
@@ -242,9 +287,11 @@ static void tend_connections(struct orm_pool *pool, long long now)
     }
 }
 
-/* Idle connections first, then the least loaded busy ones, up to the pipeline depth. An idle
- * connection takes a waiting probe first; a probe never goes behind other work. */
-static void dispatch(struct orm_pool *pool)
+/* Idle connections first, then the least loaded busy ones that are still flowing, up to the
+ * pipeline depth. An idle connection takes a waiting probe first; a probe never goes behind
+ * other work. The queue stays first-in first-out: a job too close to its acquire deadline to
+ * risk a pipeline waits for an idle connection, and so does everything behind it. */
+static void dispatch(struct orm_pool *pool, long long now)
 {
     for (size_t depth = 0; depth < POOL_PIPELINE_DEPTH; depth++)
         for (int i = 0; i < pool->size; i++) {
@@ -252,12 +299,31 @@ static void dispatch(struct orm_pool *pool)
             if (!orm_pool_conn_is_up(conn) || conn->in_flight != depth)
                 continue;
             struct pool_job *job = depth == 0 ? queue_pop(pool, &pool->probes) : NULL;
-            if (!job)
+            if (!job) {
+                const struct pool_job *next = pool->waiting.head;
+                if (!next || (depth > 0 && next->deadline_ms - now < POOL_PIPELINE_SLACK_MS))
+                    return; /* nothing this or a busier connection could take */
+                if (depth > 0 && !orm_pool_conn_is_flowing(conn, now))
+                    continue;
                 job = queue_pop(pool, &pool->waiting);
-            if (!job)
-                return; /* nothing this or a busier connection could take */
-            orm_pool_conn_run(conn, job);
+            }
+            orm_pool_conn_run(conn, job, now);
         }
+}
+
+/* Runs each busy connection's police step; returns the earliest time one asked to run again. */
+static long long police(struct orm_pool *pool, long long now)
+{
+    long long next = LLONG_MAX;
+    for (int i = 0; i < pool->size; i++) {
+        struct pool_conn *conn = &pool->conns[i];
+        if (conn->in_flight == 0 || !orm_pool_conn_is_up(conn))
+            continue;
+        long long at = orm_pool_conn_police(conn, now);
+        if (at < next)
+            next = at;
+    }
+    return next;
 }
 
 static bool any_in_flight(const struct orm_pool *pool)
@@ -272,11 +338,11 @@ static void *pool_main(void *argument)
 {
     struct orm_pool *pool = argument;
     bool is_closing = false;
-    long long closing_since = 0;
+    long long closing_since = 0, police_at = LLONG_MAX;
     for (int i = 0; i < pool->size; i++)
         orm_pool_conn_start(&pool->conns[i]);
     for (;;) {
-        wait_for_events(pool);
+        wait_for_events(pool, police_at);
         /* the driven source answers what the results completed and submits new work, which
          * take_incoming and dispatch then send, all in this round */
         if (pool->is_driving)
@@ -297,10 +363,14 @@ static void *pool_main(void *argument)
             fail_waiting(pool, ORM_E_UNAVAILABLE, "the database is unavailable");
             continue;
         }
-        /* dispatch first: a job that finds a connection free has not waited too long, even
-         * with an acquire timeout of 0 */
-        dispatch(pool);
+        /* police first, so the reads it takes off a stalled connection are sent in this round;
+         * then dispatch before expiry: a job that finds a connection free has not waited too
+         * long, even with an acquire timeout of 0. Police again for when to look next, now that
+         * jobs were sent (it changes nothing else: dispatch feeds only flowing connections). */
+        police(pool, now);
+        dispatch(pool, now);
         expire_waiting(pool, now);
+        police_at = police(pool, now);
     }
     for (int i = 0; i < pool->size; i++)
         orm_pool_conn_close(&pool->conns[i]);
@@ -365,6 +435,7 @@ struct orm_pool *orm_pool_new(const struct orm_pool_options *options, struct rs_
     pool->session_options = orm_session_options(options->statement_timeout_ms);
     pool->size = options->size;
     pool->acquire_timeout_ms = options->acquire_timeout_ms;
+    pool->statement_timeout_ms = options->statement_timeout_ms;
     pool->queue_limit = options->queue_limit > 0 ? options->queue_limit : 4096;
     pool->conns = calloc((size_t)options->size, sizeof *pool->conns);
     if (!pool->url || !pool->session_options || !pool->conns)
@@ -406,11 +477,12 @@ static void wake_loop(struct orm_pool *pool)
 }
 
 static void submit(struct orm_pool *pool, const struct orm_statement *statements,
-                   size_t statement_count, int timeout_ms, bool needs_idle, orm_result_cb callback,
-                   void *context)
+                   size_t statement_count, int timeout_ms, bool needs_idle, bool is_read,
+                   orm_result_cb callback, void *context)
 {
     struct pool_job *job = job_new(statements, statement_count, callback, context);
     job->needs_idle = needs_idle;
+    job->is_read = is_read;
     if (statement_count == 0) {
         orm_pool_job_fail(pool, job, ORM_E_QUERY, "no statement to run");
         return;
@@ -442,7 +514,15 @@ static void submit(struct orm_pool *pool, const struct orm_statement *statements
 void orm_pool_submit(struct orm_pool *pool, const struct orm_statement *statements,
                      size_t statement_count, orm_result_cb callback, void *context)
 {
-    submit(pool, statements, statement_count, pool->acquire_timeout_ms, false, callback, context);
+    submit(pool, statements, statement_count, pool->acquire_timeout_ms, false, false, callback,
+           context);
+}
+
+void orm_pool_submit_read(struct orm_pool *pool, const struct orm_statement *statements,
+                          size_t statement_count, orm_result_cb callback, void *context)
+{
+    submit(pool, statements, statement_count, pool->acquire_timeout_ms, false, true, callback,
+           context);
 }
 
 void orm_pool_submit_probe(struct orm_pool *pool, const struct orm_statement *statements,
@@ -450,7 +530,7 @@ void orm_pool_submit_probe(struct orm_pool *pool, const struct orm_statement *st
                            void *context)
 {
     int limit = timeout_ms < pool->acquire_timeout_ms ? timeout_ms : pool->acquire_timeout_ms;
-    submit(pool, statements, statement_count, limit, true, callback, context);
+    submit(pool, statements, statement_count, limit, true, true, callback, context);
 }
 
 struct sync_wait {
@@ -501,6 +581,7 @@ void orm_pool_stats(struct orm_pool *pool, struct orm_pool_stats *stats)
     stats->completed = atomic_load(&pool->completed);
     stats->failed = atomic_load(&pool->failed);
     stats->reconnects = atomic_load(&pool->reconnects);
+    stats->cancels = atomic_load(&pool->cancels);
 }
 
 void orm_pool_free(struct orm_pool *pool)
@@ -514,6 +595,8 @@ void orm_pool_free(struct orm_pool *pool)
     int failure = pthread_join(pool->thread, NULL);
     if (failure) /* only if called on the pool thread itself: a caller bug */
         abort();
+    /* a cancel still connecting holds no pool memory, but let it end with its pool */
+    orm_pool_conn_wait_cancels(2000);
     /* anything that slipped in after the loop's last look */
     bool is_closing;
     take_incoming(pool, &is_closing);

@@ -4,18 +4,30 @@
  * mode, where each statement of a job is sent as Execute of a prepared statement (preceded by
  * its Prepare the first time this connection sees the SQL text), the job ends with a Sync, and
  * results are read back as they arrive without ever blocking. Also keeps the connection's
- * prepared-statement cache. Runs on the pool's loop thread only.
+ * prepared-statement cache, and polices the deadlines of the jobs in flight: a job that stalls
+ * is cancelled (PQcancel blocks, so a short-lived thread of its own sends it) or its connection
+ * dropped, and the reads pipelined behind it are sent again elsewhere. Runs on the pool's loop
+ * thread only, except the cancel threads, which touch nothing but their own PGcancel.
  */
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include "orm/pool_internal.h"
 
 static const char *const CONNECTION_LOST = "the database connection was lost";
 static const char *const DATABASE_UNAVAILABLE = "the database is unavailable";
+static const char *const STATEMENT_TIMEOUT =
+    "the query did not finish within the statement timeout and was cancelled";
+
+/* Cancel threads still running, in the whole process: a thread may outlive its pool, so the
+ * count is not the pool's (orm_pool_conn_wait_cancels). */
+static atomic_int cancel_threads;
 
 /* ---- prepared-statement cache -------------------------------------------------------------- */
 
@@ -154,22 +166,30 @@ static void inflight_reset(struct pool_inflight *flight)
     flight->job = NULL;
     flight->item_count = flight->item_index = 0;
     flight->has_error = false;
+    flight->is_abandoned = flight->is_cancelled = flight->is_known_quick = false;
+    flight->entry_slot = 0;
+    flight->entry_id = 0;
+    flight->started_ms = flight->cancelled_ms = 0;
     if (flight->outcome.result)
         PQclear(flight->outcome.result);
     memset(&flight->outcome, 0, sizeof flight->outcome);
 }
 
-/* Takes the oldest job off the connection; the caller finishes it. */
-static struct pool_job *pop_oldest(struct pool_conn *conn)
+/* Takes the oldest job off the connection; the caller finishes it, or frees it when
+ * *is_abandoned says its clone owns the callback. The next job starts running now. */
+static struct pool_job *pop_oldest(struct pool_conn *conn, bool *is_abandoned)
 {
     struct pool_inflight *flight = oldest(conn);
     struct pool_job *job = flight->job;
+    *is_abandoned = flight->is_abandoned;
     inflight_reset(flight);
     conn->head = (conn->head + 1) % POOL_PIPELINE_DEPTH;
     conn->in_flight--;
     if (conn->in_flight == 0) {
         conn->state = POOL_CONN_IDLE;
         atomic_fetch_sub(&conn->pool->busy, 1);
+    } else {
+        conn->slots[conn->head].started_ms = orm_pool_now_ms();
     }
     return job;
 }
@@ -177,10 +197,13 @@ static struct pool_job *pop_oldest(struct pool_conn *conn)
 void orm_pool_conn_down(struct pool_conn *conn, enum orm_status status, const char *message)
 {
     struct orm_pool *pool = conn->pool;
-    struct pool_job *failed[POOL_PIPELINE_DEPTH];
+    struct pool_job *failed[POOL_PIPELINE_DEPTH] = {0};
+    bool is_abandoned[POOL_PIPELINE_DEPTH] = {0};
     size_t failed_count = 0;
-    while (conn->in_flight > 0)
-        failed[failed_count++] = pop_oldest(conn);
+    while (conn->in_flight > 0) {
+        failed[failed_count] = pop_oldest(conn, &is_abandoned[failed_count]);
+        failed_count++;
+    }
     if (orm_pool_conn_is_up(conn))
         atomic_fetch_sub(&pool->connected, 1);
     unwatch(conn);
@@ -190,11 +213,16 @@ void orm_pool_conn_down(struct pool_conn *conn, enum orm_status status, const ch
     conn->state = POOL_CONN_DOWN;
     conn->is_first_attempt = false;
     conn->head = 0;
+    conn->stray_cancel_until_ms = 0;
     cache_clear(conn);
     schedule_retry(conn);
     /* last: a callback may submit again, and should find the connection already down */
-    for (size_t i = 0; i < failed_count; i++)
-        orm_pool_job_fail(pool, failed[i], status, message);
+    for (size_t i = 0; i < failed_count; i++) {
+        if (is_abandoned[i])
+            orm_pool_job_free(failed[i]);
+        else
+            orm_pool_job_fail(pool, failed[i], status, message);
+    }
 }
 
 /* libpq prints server notices (e.g. "terminating connection due to administrator command")
@@ -284,9 +312,16 @@ static int send_statement(struct pool_conn *conn, struct pool_inflight *flight, 
     const struct pool_statement *statement = &job->statements[index];
     const char *const *params = (const char *const *)statement->params;
     uint64_t hash = hash_text(statement->sql);
-    struct pool_cache_entry *entry = &conn->cache[cache_find(conn, statement->sql, hash)];
+    size_t slot = cache_find(conn, statement->sql, hash);
+    struct pool_cache_entry *entry = &conn->cache[slot];
+    bool is_last = index + 1 == job->statement_count;
     char name[16];
     if (entry->sql && (!entry->pending || entry->pending == job)) {
+        if (is_last) {
+            flight->is_known_quick = entry->is_quick;
+            flight->entry_slot = slot;
+            flight->entry_id = entry->id;
+        }
         snprintf(name, sizeof name, "r%u", entry->id);
         add_item(flight, false, index, entry->id);
         return PQsendQueryPrepared(conn->pg, name, statement->param_count, params, NULL, NULL, 0)
@@ -303,7 +338,12 @@ static int send_statement(struct pool_conn *conn, struct pool_inflight *flight, 
         entry->hash = hash;
         entry->id = conn->next_statement_id;
         entry->pending = job;
+        entry->is_quick = false;
         conn->cache_count++;
+        if (is_last) {
+            flight->entry_slot = slot;
+            flight->entry_id = entry->id;
+        }
         snprintf(name, sizeof name, "r%u", entry->id);
         add_item(flight, true, index, entry->id);
         add_item(flight, false, index, entry->id);
@@ -328,7 +368,7 @@ static void flush(struct pool_conn *conn)
         orm_pool_conn_down(conn, ORM_E_UNAVAILABLE, CONNECTION_LOST);
 }
 
-void orm_pool_conn_run(struct pool_conn *conn, struct pool_job *job)
+void orm_pool_conn_run(struct pool_conn *conn, struct pool_job *job, long long now)
 {
     struct pool_inflight *flight =
         &conn->slots[(conn->head + conn->in_flight) % POOL_PIPELINE_DEPTH];
@@ -336,6 +376,7 @@ void orm_pool_conn_run(struct pool_conn *conn, struct pool_job *job)
     flight->job = job;
     if (conn->in_flight++ == 0) {
         conn->state = POOL_CONN_BUSY;
+        flight->started_ms = now;
         atomic_fetch_add(&conn->pool->busy, 1);
     }
     for (size_t s = 0; s < job->statement_count; s++) {
@@ -384,12 +425,29 @@ static void capture_error(struct pool_inflight *flight, const PGresult *result)
     one_line(outcome->message);
 }
 
-/* The oldest job's Sync came back: every one of its results has been read. */
+/* Remembers whether the job's last statement ran quickly, on its cache entry (unless the entry
+ * has moved or gone since: then the next run learns it). */
+static void learn_speed(struct pool_conn *conn, const struct pool_inflight *flight, bool is_quick)
+{
+    struct pool_cache_entry *entry = &conn->cache[flight->entry_slot];
+    if (flight->entry_id && entry->sql && entry->id == flight->entry_id)
+        entry->is_quick = is_quick;
+}
+
+/* The oldest job's Sync came back: every one of its results has been read. A "canceling
+ * statement" error (57014) is the statement timeout when the pool cancelled this job. On the
+ * next jobs, right after a cancelled one ended, it is that cancel landing late: the job may have
+ * finished first, and the postmaster signals a backend twice (its pid and its process group),
+ * so a second interrupt can hit the statement that was already waiting in the pipeline. Such a
+ * job rolled back and goes back to the queue. */
 static void complete_oldest(struct pool_conn *conn)
 {
     struct pool_inflight *flight = oldest(conn);
     struct orm_outcome outcome = flight->outcome;
+    bool is_cancelled = flight->is_cancelled;
     memset(&flight->outcome, 0, sizeof flight->outcome);
+    long long now = orm_pool_now_ms();
+    learn_speed(conn, flight, now - flight->started_ms < POOL_STALL_MS);
     if (outcome.status != ORM_OK && outcome.result) {
         PQclear(outcome.result);
         outcome.result = NULL;
@@ -398,7 +456,24 @@ static void complete_oldest(struct pool_conn *conn)
         outcome.status = ORM_E_QUERY;
         snprintf(outcome.message, sizeof outcome.message, "the database sent no result");
     }
-    struct pool_job *job = pop_oldest(conn);
+    bool is_abandoned;
+    struct pool_job *job = pop_oldest(conn, &is_abandoned);
+    bool was_cancelled = outcome.status == ORM_E_QUERY && strcmp(outcome.sqlstate, "57014") == 0;
+    if (is_cancelled)
+        conn->stray_cancel_until_ms = now + POOL_STRAY_CANCEL_MS;
+    if (is_abandoned) {
+        if (outcome.result)
+            PQclear(outcome.result);
+        orm_pool_job_free(job);
+        return;
+    }
+    if (was_cancelled && is_cancelled) {
+        outcome = (struct orm_outcome){.status = ORM_E_STATEMENT_TIMEOUT};
+        snprintf(outcome.message, sizeof outcome.message, "%s", STATEMENT_TIMEOUT);
+    } else if (was_cancelled && now < conn->stray_cancel_until_ms) {
+        orm_pool_requeue(conn->pool, job);
+        return;
+    }
     orm_pool_job_finish(conn->pool, job, &outcome);
 }
 
@@ -474,6 +549,145 @@ void orm_pool_conn_event(struct pool_conn *conn, uint32_t events)
     /* also on an idle connection: that is how a server going away is noticed early */
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
         read_results(conn);
+}
+
+/* ---- deadlines ------------------------------------------------------------------------------- */
+
+bool orm_pool_conn_is_flowing(const struct pool_conn *conn, long long now)
+{
+    const struct pool_inflight *running = &conn->slots[conn->head];
+    if (conn->in_flight == 0)
+        return true;
+    if (running->is_cancelled || now - running->started_ms >= POOL_STALL_MS)
+        return false;
+    for (size_t i = 0; i < conn->in_flight; i++)
+        if (!conn->slots[(conn->head + i) % POOL_PIPELINE_DEPTH].is_known_quick)
+            return false;
+    return true;
+}
+
+static void *cancel_main(void *argument)
+{
+    PGcancel *request = argument;
+    char error[256];
+    /* a failure is not reported: the job's grace period ends in a dropped connection */
+    (void)PQcancel(request, error, sizeof error);
+    PQfreeCancel(request);
+    atomic_fetch_sub(&cancel_threads, 1);
+    return NULL;
+}
+
+void orm_pool_conn_wait_cancels(int timeout_ms)
+{
+    long long deadline = orm_pool_now_ms() + timeout_ms;
+    while (atomic_load(&cancel_threads) > 0 && orm_pool_now_ms() < deadline)
+        usleep(1000);
+}
+
+/* Drops a connection whose running job ignored its cancel: that job fails with the statement
+ * timeout, the reads behind it go back to the queue, the writes behind it fail as on any lost
+ * connection (PostgreSQL may still run them: their outcome is unknown). */
+static void drop(struct pool_conn *conn)
+{
+    struct orm_pool *pool = conn->pool;
+    for (size_t i = 1; i < conn->in_flight; i++) {
+        struct pool_inflight *flight = &conn->slots[(conn->head + i) % POOL_PIPELINE_DEPTH];
+        if (!flight->is_abandoned && flight->job->is_read) {
+            orm_pool_requeue(pool, orm_pool_job_clone(flight->job));
+            flight->is_abandoned = true;
+        }
+    }
+    bool is_abandoned;
+    struct pool_job *running = pop_oldest(conn, &is_abandoned);
+    orm_pool_conn_down(conn, ORM_E_UNAVAILABLE, CONNECTION_LOST);
+    if (is_abandoned)
+        orm_pool_job_free(running);
+    else
+        orm_pool_job_fail(pool, running, ORM_E_STATEMENT_TIMEOUT, STATEMENT_TIMEOUT);
+}
+
+/* Cancels the running job from a thread of its own, so the loop never waits on the cancel's
+ * connection; without a thread, drops the connection instead. */
+static void cancel(struct pool_conn *conn, long long now)
+{
+    struct pool_inflight *running = oldest(conn);
+    running->is_cancelled = true;
+    running->cancelled_ms = now;
+    atomic_fetch_add(&conn->pool->cancels, 1);
+    PGcancel *request = PQgetCancel(conn->pg);
+    pthread_attr_t attributes;
+    pthread_t thread;
+    bool is_started = false;
+    if (request && pthread_attr_init(&attributes) == 0) {
+        atomic_fetch_add(&cancel_threads, 1);
+        is_started = pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED) == 0 &&
+                     pthread_create(&thread, &attributes, cancel_main, request) == 0;
+        pthread_attr_destroy(&attributes);
+        if (!is_started)
+            atomic_fetch_sub(&cancel_threads, 1);
+    }
+    if (!is_started) {
+        if (request)
+            PQfreeCancel(request);
+        drop(conn);
+    }
+}
+
+static long long earlier(long long a, long long b)
+{
+    return a < b ? a : b;
+}
+
+long long orm_pool_conn_police(struct pool_conn *conn, long long now)
+{
+    struct orm_pool *pool = conn->pool;
+    struct pool_inflight *running = oldest(conn);
+    long long next = LLONG_MAX;
+    if (running->is_cancelled) {
+        long long give_up = running->cancelled_ms + POOL_CANCEL_GRACE_MS;
+        if (now >= give_up) {
+            drop(conn);
+            return LLONG_MAX;
+        }
+        next = give_up;
+    } else if (pool->statement_timeout_ms > 0) {
+        long long overdue =
+            running->started_ms + pool->statement_timeout_ms + POOL_CANCEL_MARGIN_MS;
+        if (now >= overdue) {
+            cancel(conn, now);
+            return conn->in_flight ? now + POOL_CANCEL_GRACE_MS : LLONG_MAX;
+        }
+        next = overdue;
+    }
+    if (conn->in_flight == 1)
+        return next;
+    long long stalled_at = running->started_ms + POOL_STALL_MS;
+    if (now < stalled_at)
+        return earlier(next, stalled_at);
+    learn_speed(conn, running, false); /* no more pipelining behind this statement for now */
+    /* Stalled. Nothing behind it has started: reads go where they can run now; a write can
+     * only wait, and when it has waited its acquire timeout the job holding it up is cancelled
+     * (that job had run for POOL_STALL_MS at least: a write is pipelined only with
+     * POOL_PIPELINE_SLACK_MS left, behind a job younger than POOL_STALL_MS). */
+    bool is_write_overdue = false;
+    for (size_t i = 1; i < conn->in_flight; i++) {
+        struct pool_inflight *flight = &conn->slots[(conn->head + i) % POOL_PIPELINE_DEPTH];
+        if (flight->is_abandoned)
+            continue;
+        if (flight->job->is_read) {
+            orm_pool_requeue(pool, orm_pool_job_clone(flight->job));
+            flight->is_abandoned = true;
+        } else if (flight->job->deadline_ms <= now) {
+            is_write_overdue = true;
+        } else {
+            next = earlier(next, flight->job->deadline_ms);
+        }
+    }
+    if (is_write_overdue && !running->is_cancelled) {
+        cancel(conn, now);
+        return conn->in_flight ? earlier(next, now + POOL_CANCEL_GRACE_MS) : LLONG_MAX;
+    }
+    return next;
 }
 
 void orm_pool_conn_close(struct pool_conn *conn)

@@ -16,8 +16,23 @@
 /* Jobs in flight on one connection at once. Idle connections are always used first; only
  * when every connection is busy does a job queue behind another on the same connection, which
  * removes the round-trip gap between two queries (results come back in order, each job ends
- * with its own Sync, so an error in one job never touches the next). */
+ * with its own Sync, so an error in one job never touches the next). A sent job cannot be
+ * taken back, so a job is pipelined only where it is unlikely to wait: behind jobs whose
+ * statements ran quickly last time on this connection, the oldest of them running for less than
+ * POOL_STALL_MS, and only with at least POOL_PIPELINE_SLACK_MS of its acquire timeout left
+ * (docs/decisions.md, "Pool: deadlines"). */
 #define POOL_PIPELINE_DEPTH 4
+/* A connection whose running job has had no answer for this long is stalled: it takes no more
+ * pipelined jobs, and the reads already behind it are sent again on another connection. */
+#define POOL_STALL_MS 50
+#define POOL_PIPELINE_SLACK_MS (2 * POOL_STALL_MS)
+/* A job still running statement_timeout_ms + this after it started is cancelled (PostgreSQL's
+ * own statement_timeout normally answers first); one still running POOL_CANCEL_GRACE_MS after
+ * its cancel was sent has its connection dropped. */
+#define POOL_CANCEL_MARGIN_MS 250
+#define POOL_CANCEL_GRACE_MS 1000
+/* How long after a cancelled job ended a 57014 on the next jobs is taken for that cancel. */
+#define POOL_STRAY_CANCEL_MS 200
 /* Prepared statements per connection: an open-addressing table kept at most half full. */
 #define POOL_CACHE_SLOTS 1024
 #define POOL_CACHE_LIMIT 512
@@ -40,6 +55,7 @@ struct pool_job {
     struct pool_statement *statements;
     long long deadline_ms; /* CLOCK_MONOTONIC: fails with ORM_E_TIMEOUT if still waiting */
     bool needs_idle;       /* a probe: runs only on a connection with nothing in flight */
+    bool is_read;          /* no side effects: may be sent again on another connection */
 };
 
 struct pool_queue {
@@ -63,6 +79,9 @@ struct pool_cache_entry {
      * the connection must not execute the name: if that Prepare is aborted (an earlier
      * statement of its job failed), the name never exists on the server. */
     const struct pool_job *pending;
+    /* The last job that ended with this statement ran for less than POOL_STALL_MS: jobs may be
+     * pipelined behind the next one. Unknown (false) until it has run once. */
+    bool is_quick;
 };
 
 enum pool_conn_state { POOL_CONN_DOWN, POOL_CONN_CONNECTING, POOL_CONN_IDLE, POOL_CONN_BUSY };
@@ -74,6 +93,15 @@ struct pool_inflight {
     size_t item_count, item_index, item_capacity;
     struct orm_outcome outcome; /* result: the last statement's, owned until the callback */
     bool has_error;
+    /* A read sent again elsewhere: this copy's answer is dropped and the job freed without a
+     * callback (its clone, on the wait queue, owns the callback). */
+    bool is_abandoned;
+    bool is_cancelled;   /* the pool sent a cancel request while this job was running */
+    bool is_known_quick; /* its last statement's cache entry was quick when it was sent */
+    size_t entry_slot;   /* that entry, while its id is still entry_id (0: unnamed) */
+    unsigned int entry_id;
+    long long started_ms; /* when it became the oldest in flight (0: still behind another) */
+    long long cancelled_ms;
 };
 
 struct pool_conn {
@@ -92,6 +120,10 @@ struct pool_conn {
     struct pool_inflight slots[POOL_PIPELINE_DEPTH];
     size_t head, in_flight;
 
+    /* A cancel may also interrupt the job after its own (orm/pool_conn.c, complete_oldest): a
+     * "canceling statement" error before this time goes back to the queue, as it rolled back. */
+    long long stray_cancel_until_ms;
+
     struct pool_cache_entry cache[POOL_CACHE_SLOTS];
     size_t cache_count;
     unsigned int next_statement_id;
@@ -102,6 +134,7 @@ struct orm_pool {
     char *session_options;
     int size;
     int acquire_timeout_ms;
+    int statement_timeout_ms; /* 0: none */
     int queue_limit;
 
     pthread_t thread;
@@ -130,15 +163,15 @@ struct orm_pool {
     int (*driver_run)(void *context);
     int driver_timeout_ms; /* loop thread: what the last run asked for (-1: no limit) */
     void *driver_context;
-    bool is_driver_new; /* under lock */
-    bool is_driving;    /* loop thread */
+    bool is_driver_new;  /* under lock */
+    bool is_driving;     /* loop thread */
     atomic_int incoming; /* jobs on incoming_head..tail */
 
     /* read by any thread */
     atomic_int queued; /* incoming + waiting */
     atomic_int connected;
     atomic_int busy;
-    atomic_ullong completed, failed, reconnects;
+    atomic_ullong completed, failed, reconnects, cancels;
 };
 
 long long orm_pool_now_ms(void);
@@ -147,6 +180,13 @@ long long orm_pool_now_ms(void);
 void orm_pool_job_finish(struct orm_pool *pool, struct pool_job *job, struct orm_outcome *outcome);
 void orm_pool_job_fail(struct orm_pool *pool, struct pool_job *job, enum orm_status status,
                        const char *message);
+/* Frees a job without running its callback (an abandoned copy). */
+void orm_pool_job_free(struct pool_job *job);
+/* A copy of the job, callback and deadline included, for sending it again elsewhere. */
+struct pool_job *orm_pool_job_clone(const struct pool_job *job);
+/* Puts a job that was taken off the wait queue back in it, in deadline order (so before the
+ * jobs submitted after it): it runs next, or fails at its own acquire deadline. */
+void orm_pool_requeue(struct orm_pool *pool, struct pool_job *job);
 
 /* orm/pool_conn.c — all run on the loop thread. */
 
@@ -155,7 +195,18 @@ void orm_pool_conn_start(struct pool_conn *conn);
 /* Handles epoll events on the connection's socket. */
 void orm_pool_conn_event(struct pool_conn *conn, uint32_t events);
 /* Sends the job on an up connection with fewer than POOL_PIPELINE_DEPTH jobs in flight. */
-void orm_pool_conn_run(struct pool_conn *conn, struct pool_job *job);
+void orm_pool_conn_run(struct pool_conn *conn, struct pool_job *job, long long now);
+/* True when a job may be pipelined behind what the busy connection is running: every job in
+ * flight is known to be quick, and the oldest has been running for less than POOL_STALL_MS and
+ * was not cancelled. */
+bool orm_pool_conn_is_flowing(const struct pool_conn *conn, long long now);
+/* Enforces the deadlines of the jobs in flight on a busy connection: reads behind a stalled
+ * job go back to the queue, a job that holds up a write past its acquire deadline or runs past
+ * the statement timeout is cancelled, and a cancel that does not take is followed by dropping
+ * the connection. Returns when it next needs to look (LLONG_MAX: not before an event). */
+long long orm_pool_conn_police(struct pool_conn *conn, long long now);
+/* Waits up to timeout_ms for the cancel threads still running in the process to end. */
+void orm_pool_conn_wait_cancels(int timeout_ms);
 /* Fails the jobs in flight with status and message, closes the connection and schedules a
  * reconnect with back-off. */
 void orm_pool_conn_down(struct pool_conn *conn, enum orm_status status, const char *message);

@@ -5,6 +5,8 @@
  * with a token; it is pipelined with the query, so it costs no extra round trip. Closes the
  * pool at shutdown so that no query is submitted to it afterwards.
  */
+#include <string.h>
+
 #include "server/app.h"
 
 static const char claims_sql[] = "SELECT set_config('request.jwt.claims', $1::text, true)";
@@ -21,6 +23,14 @@ static void query_finished(void *context, struct orm_outcome *outcome)
     }
     if (!request->is_chained)
         srv_http_resume(request->app, request->connection);
+}
+
+/* GET and HEAD only read (SPEC §3), so the pool may send their query again on another
+ * connection when the first one stalls; anything else might write and runs once. */
+static bool is_read(const struct srv_request *request)
+{
+    return strcmp(request->method, MHD_HTTP_METHOD_GET) == 0 ||
+           strcmp(request->method, MHD_HTTP_METHOD_HEAD) == 0;
 }
 
 /* probe_timeout_ms > 0: a health probe (orm_pool_submit_probe) */
@@ -62,6 +72,8 @@ static void run_query(struct srv_request *request, const struct orm_sql *sql,
     if (probe_timeout_ms > 0)
         orm_pool_submit_probe(app->pool, statements, count, probe_timeout_ms, query_finished,
                               request);
+    else if (is_read(request))
+        orm_pool_submit_read(app->pool, statements, count, query_finished, request);
     else
         orm_pool_submit(app->pool, statements, count, query_finished, request);
     pthread_rwlock_unlock(&app->pool_lock);

@@ -31,7 +31,7 @@ struct srv_metrics {
     atomic_ullong duration_us_sum;
     atomic_ullong count;
     atomic_ullong limit_hits[SRV_LIMIT_COUNT];
-    atomic_ullong acquire_timeouts, queue_full, unavailable;
+    atomic_ullong acquire_timeouts, queue_full, unavailable, statement_timeouts;
     atomic_ullong sqlstate_classes[36 * 36]; /* two characters of [0-9A-Z] */
 };
 
@@ -137,7 +137,12 @@ void srv_metrics_db_failure(struct srv_app *app, const struct orm_outcome *outco
     case ORM_E_SHUTDOWN:
         atomic_fetch_add(&metrics->unavailable, 1);
         return;
+    case ORM_E_STATEMENT_TIMEOUT:
+        atomic_fetch_add(&metrics->statement_timeouts, 1);
+        return;
     case ORM_E_QUERY: {
+        if (strcmp(outcome->sqlstate, "57014") == 0) /* PostgreSQL's own statement_timeout */
+            atomic_fetch_add(&metrics->statement_timeouts, 1);
         int high = class_digit(outcome->sqlstate[0]), low = class_digit(outcome->sqlstate[1]);
         if (high >= 0 && low >= 0)
             atomic_fetch_add(&metrics->sqlstate_classes[high * 36 + low], 1);
@@ -166,10 +171,14 @@ static void render_failures(struct srv_metrics *metrics, struct sb *out)
                "# HELP restable_db_unavailable_total Requests that found no usable connection.\n"
                "# TYPE restable_db_unavailable_total counter\n"
                "restable_db_unavailable_total %llu\n"
+               "# HELP restable_db_statement_timeouts_total Queries cancelled for running "
+               "longer than statement_timeout_ms.\n"
+               "# TYPE restable_db_statement_timeouts_total counter\n"
+               "restable_db_statement_timeouts_total %llu\n"
                "# HELP restable_db_errors_total Queries PostgreSQL refused, by SQLSTATE class.\n"
                "# TYPE restable_db_errors_total counter\n",
                atomic_load(&metrics->acquire_timeouts), atomic_load(&metrics->queue_full),
-               atomic_load(&metrics->unavailable));
+               atomic_load(&metrics->unavailable), atomic_load(&metrics->statement_timeouts));
     static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
     for (size_t i = 0; i < 36 * 36; i++) {
         unsigned long long value = atomic_load(&metrics->sqlstate_classes[i]);

@@ -177,6 +177,10 @@ static const char *column_of_constraint(const struct srv_request *request, const
     return NULL;
 }
 
+/* 504, not 503: the query got a connection and started, and ran longer than allowed */
+static const char statement_timeout_message[] =
+    "the query did not finish within the statement timeout and was cancelled";
+
 void srv_respond_outcome_error(struct srv_request *request, const struct orm_outcome *outcome)
 {
     srv_metrics_db_failure(request->app, outcome);
@@ -189,6 +193,9 @@ void srv_respond_outcome_error(struct srv_request *request, const struct orm_out
     case ORM_E_QUEUE_FULL:
         srv_respond_error(request, 503, NULL, "the server is busy: no database connection "
                                               "became free in time, try again shortly");
+        return;
+    case ORM_E_STATEMENT_TIMEOUT:
+        srv_respond_error(request, 504, NULL, "%s", statement_timeout_message);
         return;
     case ORM_OK:
     case ORM_E_QUERY:
@@ -213,7 +220,9 @@ void srv_respond_outcome_error(struct srv_request *request, const struct orm_out
     } else if (strncmp(state, "22", 2) == 0) {
         srv_respond_error(request, 422, column, "invalid value: %s", outcome->message);
     } else if (strcmp(state, "57014") == 0) {
-        srv_respond_error(request, 503, NULL, "the query took longer than the statement timeout");
+        /* PostgreSQL's statement_timeout: the query started and ran too long (504), unlike a
+         * query that never got a connection (503) */
+        srv_respond_error(request, 504, NULL, "%s", statement_timeout_message);
     } else if (strcmp(state, "42501") == 0) {
         srv_respond_error(request, 403, NULL, "permission denied by the database: %s",
                           outcome->message);

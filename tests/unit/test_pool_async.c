@@ -1,9 +1,11 @@
 /*
  * tests/unit/test_pool_async.c — the async pool (orm/pool.c) against a throwaway PostgreSQL:
  * one query, 1,000 concurrent queries, statement timeout, constraint errors, pipelined
- * transactions, acquire timeout, queue limit, a database down at start, free with queries in
- * flight, callbacks that submit again, the prepared-statement cache, NULL parameters, and a
- * PostgreSQL restart under load. Skips when RESTABLE_TEST_DATABASE_URL is unset (the restart
+ * transactions, acquire timeout, queue limit, the deadlines of jobs pipelined behind a query
+ * that stalls (reads sent again elsewhere, a held-up write cancelling it, a job cancelled past
+ * the statement timeout), a database down at start, free with queries in flight, callbacks
+ * that submit again, the prepared-statement cache, NULL parameters, and a PostgreSQL restart
+ * under load. Skips when RESTABLE_TEST_DATABASE_URL is unset (the restart
  * test also needs RESTABLE_TEST_PG_DATA and RESTABLE_TEST_PG_BIN).
  *
  * Callbacks run on the pool thread, where a cmocka assert would longjmp into the wrong stack:
@@ -42,10 +44,11 @@ static long long now_ms(void)
     return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
-static struct orm_pool *pool_open_url(const char *url, int size, int acquire_ms,
-                                      int statement_ms, int queue_limit)
+static struct orm_pool *pool_open_url(const char *url, int size, int acquire_ms, int statement_ms,
+                                      int queue_limit)
 {
-    struct orm_pool_options options = {.url = url, .size = size,
+    struct orm_pool_options options = {.url = url,
+                                       .size = size,
                                        .acquire_timeout_ms = acquire_ms,
                                        .statement_timeout_ms = statement_ms,
                                        .queue_limit = queue_limit};
@@ -110,7 +113,7 @@ struct tally {
     pthread_mutex_t lock;
     pthread_cond_t changed;
     int done, ok, wrong, failed;
-    int by_status[ORM_E_SHUTDOWN + 1];
+    int by_status[ORM_E_STATEMENT_TIMEOUT + 1];
 };
 
 /* One submitted job: what its result must be, and what actually happened to it. */
@@ -166,7 +169,7 @@ static void tally_callback(void *context, struct orm_outcome *outcome)
     expectation->status = outcome->status;
     snprintf(expectation->sqlstate, sizeof expectation->sqlstate, "%s", outcome->sqlstate);
     expectation->finished_ms = now_ms();
-    if ((int)outcome->status >= 0 && outcome->status <= ORM_E_SHUTDOWN)
+    if ((int)outcome->status >= 0 && outcome->status <= ORM_E_STATEMENT_TIMEOUT)
         tally->by_status[outcome->status]++;
     if (outcome->status == ORM_OK) {
         if (is_right)
@@ -396,40 +399,209 @@ static void test_pool_pipeline_is_one_transaction(void **state)
 /* The pool pipelines up to 4 jobs on a busy connection before a job has to wait for one to
  * free up, so "every connection busy" means 4 sleepers on a pool of size 1. */
 #define SLEEPERS_TO_FILL_ONE_CONNECTION 4
+/* orm/pool_internal.h's POOL_STALL_MS, and a little more: a connection whose query has run this
+ * long takes no more pipelined jobs. */
+#define STALLED_AFTER_MS 80
 
+/* The pool pipelines a job only behind statements that ran quickly last time on that connection:
+ * runs the sleep statement the tests stall with, for 0 s, once on each of `size` connections. */
+static const char sleep_sql[] = "SELECT pg_sleep($1::float8)::text";
+
+static void teach_sleep_is_quick(struct orm_pool *pool, int size)
+{
+    struct tally tally;
+    tally_init(&tally);
+    struct expectation jobs[8];
+    const char *zero[] = {"0"};
+    struct orm_statement statement = {sleep_sql, zero, 1};
+    assert_true(size <= 8);
+    wait_connected(pool, size);
+    for (int i = 0; i < size; i++) {
+        expect(&jobs[i], &tally, "");
+        orm_pool_submit(pool, &statement, 1, tally_callback, &jobs[i]);
+    }
+    assert_int_equal(tally_wait(&tally, size, WAIT_MS), size);
+    assert_int_equal(tally.ok, size);
+    tally_destroy(&tally);
+}
+
+/* A job that cannot start within acquire_timeout_ms fails then, not when the query ahead of it
+ * ends (a statement never run before is not known to be quick, so nothing is pipelined behind
+ * it). */
 static void test_pool_acquire_timeout(void **state)
 {
     (void)state;
     if (!database_url())
         skip();
     struct orm_pool *pool = pool_open(1, 100, 0, 0);
-    run_ok(pool, "SELECT 1"); /* the connection is up: the late job waits for it, not for a connect */
+    run_ok(pool,
+           "SELECT 1"); /* the connection is up: the late job waits for it, not for a connect */
     struct tally tally;
     tally_init(&tally);
-    struct expectation sleepers[SLEEPERS_TO_FILL_ONE_CONNECTION], late;
+    struct expectation sleeper, late;
     struct orm_statement sleep_statement = {"SELECT pg_sleep(1)::text", NULL, 0};
-    for (int i = 0; i < SLEEPERS_TO_FILL_ONE_CONNECTION; i++) {
-        expect(&sleepers[i], &tally, "");
-        orm_pool_submit(pool, &sleep_statement, 1, tally_callback, &sleepers[i]);
-    }
+    expect(&sleeper, &tally, "");
+    orm_pool_submit(pool, &sleep_statement, 1, tally_callback, &sleeper);
     wait_dispatched(pool);
+    usleep(STALLED_AFTER_MS * 1000);
     expect(&late, &tally, "1");
     struct orm_statement quick = {"SELECT 1", NULL, 0};
     long long submitted = now_ms();
     orm_pool_submit(pool, &quick, 1, tally_callback, &late);
-    int done = tally_wait(&tally, SLEEPERS_TO_FILL_ONE_CONNECTION + 1, WAIT_MS);
+    int done = tally_wait(&tally, 2, WAIT_MS);
     orm_pool_free(pool);
-    assert_int_equal(done, SLEEPERS_TO_FILL_ONE_CONNECTION + 1);
+    assert_int_equal(done, 2);
     assert_int_equal(late.calls, 1);
     assert_int_equal(late.status, ORM_E_TIMEOUT);
-    /* it failed after about acquire_timeout_ms, not when a sleeper finished */
+    /* it failed after about acquire_timeout_ms, not when the sleeper finished */
     assert_true(late.finished_ms - submitted >= 90);
     assert_true(late.finished_ms - submitted < 900);
-    for (int i = 0; i < SLEEPERS_TO_FILL_ONE_CONNECTION; i++) {
-        assert_int_equal(sleepers[i].calls, 1);
-        assert_int_equal(sleepers[i].status, ORM_OK);
-    }
+    assert_int_equal(sleeper.calls, 1);
+    assert_int_equal(sleeper.status, ORM_OK);
     tally_destroy(&tally);
+}
+
+/* Jobs submitted together on one connection: each one either runs or fails with ORM_E_TIMEOUT
+ * within its acquire timeout; none waits behind the others for their whole run (those
+ * pipelined behind the first get it cancelled, one after another, to start in time). */
+static void test_pool_no_job_waits_past_its_acquire_timeout(void **state)
+{
+    (void)state;
+    if (!database_url())
+        skip();
+    enum { COUNT = 6, ACQUIRE_MS = 300 };
+    struct orm_pool *pool = pool_open(1, ACQUIRE_MS, 0, 0);
+    teach_sleep_is_quick(pool, 1); /* so the jobs are pipelined behind one another */
+    struct tally tally;
+    tally_init(&tally);
+    struct expectation jobs[COUNT];
+    const char *one[] = {"1"};
+    struct orm_statement sleep_statement = {sleep_sql, one, 1};
+    long long submitted = now_ms();
+    for (int i = 0; i < COUNT; i++) {
+        expect(&jobs[i], &tally, "");
+        orm_pool_submit(pool, &sleep_statement, 1, tally_callback, &jobs[i]);
+    }
+    int done = tally_wait(&tally, COUNT, WAIT_MS);
+    orm_pool_free(pool);
+    assert_int_equal(done, COUNT);
+    int timed_out = 0;
+    for (int i = 0; i < COUNT; i++) {
+        assert_int_equal(jobs[i].calls, 1);
+        long long took = jobs[i].finished_ms - submitted;
+        if (jobs[i].status == ORM_E_TIMEOUT) {
+            timed_out++;
+            assert_true(took < ACQUIRE_MS + 300);
+        } else {
+            /* it ran (or was cancelled to let the one behind it start): started in time */
+            assert_true(jobs[i].status == ORM_OK || jobs[i].status == ORM_E_STATEMENT_TIMEOUT);
+            assert_true(took < ACQUIRE_MS + 400 + 1000);
+        }
+    }
+    assert_true(timed_out >= 1);
+    assert_int_equal(tally.wrong, 0);
+    tally_destroy(&tally);
+}
+
+/* A read pipelined behind a query that stalls is sent again on another connection instead of
+ * waiting for it (a locked table must not hold up the others). The stalling statement ran
+ * quickly before, as a query on a table that has just been locked did. */
+static void test_pool_read_behind_a_stalled_query_runs_elsewhere(void **state)
+{
+    (void)state;
+    if (!database_url())
+        skip();
+    struct orm_pool *pool = pool_open(2, 5000, 0, 0);
+    teach_sleep_is_quick(pool, 2);
+    struct tally tally;
+    tally_init(&tally);
+    struct expectation slow, short_one, read;
+    const char *three[] = {"3"}, *short_time[] = {"0.2"};
+    struct orm_statement slow_statement = {sleep_sql, three, 1};
+    struct orm_statement short_statement = {sleep_sql, short_time, 1};
+    struct orm_statement read_statement = {"SELECT 'read'", NULL, 0};
+    expect(&slow, &tally, "");
+    expect(&short_one, &tally, "");
+    expect(&read, &tally, "read");
+    long long submitted = now_ms();
+    /* both connections busy and young: the read is pipelined behind one of them */
+    orm_pool_submit(pool, &slow_statement, 1, tally_callback, &slow);
+    orm_pool_submit(pool, &short_statement, 1, tally_callback, &short_one);
+    orm_pool_submit_read(pool, &read_statement, 1, tally_callback, &read);
+    int done = tally_wait(&tally, 2, WAIT_MS);
+    long long read_took = read.finished_ms - submitted;
+    assert_int_equal(done, 2);
+    done = tally_wait(&tally, 3, WAIT_MS);
+    orm_pool_free(pool);
+    assert_int_equal(done, 3);
+    assert_int_equal(read.calls, 1);
+    assert_int_equal(read.status, ORM_OK);
+    assert_true(read.finished_ms > 0 && read_took < 1500);
+    assert_int_equal(slow.status, ORM_OK);
+    assert_int_equal(short_one.status, ORM_OK);
+    assert_int_equal(tally.ok, 3);
+    tally_destroy(&tally);
+}
+
+/* A write cannot be sent again: when one pipelined behind a stalled query reaches its acquire
+ * deadline, the stalled query is cancelled (ORM_E_STATEMENT_TIMEOUT) and the write runs. */
+static void test_pool_write_held_up_by_a_stalled_query_cancels_it(void **state)
+{
+    (void)state;
+    if (!database_url())
+        skip();
+    struct orm_pool *pool = pool_open(1, 300, 0, 0);
+    teach_sleep_is_quick(pool, 1);
+    struct tally tally;
+    tally_init(&tally);
+    struct expectation slow, write;
+    const char *five[] = {"5"};
+    struct orm_statement slow_statement = {sleep_sql, five, 1};
+    struct orm_statement write_statement = {"SELECT 'written'", NULL, 0};
+    expect(&slow, &tally, "");
+    expect(&write, &tally, "written");
+    long long submitted = now_ms();
+    orm_pool_submit(pool, &slow_statement, 1, tally_callback, &slow);
+    orm_pool_submit(pool, &write_statement, 1, tally_callback, &write);
+    int done = tally_wait(&tally, 2, WAIT_MS);
+    struct orm_pool_stats stats;
+    orm_pool_stats(pool, &stats);
+    orm_pool_free(pool);
+    assert_int_equal(done, 2);
+    assert_int_equal(slow.status, ORM_E_STATEMENT_TIMEOUT);
+    assert_int_equal(write.status, ORM_OK);
+    assert_true(write.finished_ms - submitted >= 250);
+    assert_true(write.finished_ms - submitted < 1500);
+    assert_true(stats.cancels >= 1);
+    tally_destroy(&tally);
+}
+
+/* PostgreSQL's statement_timeout bounds each statement; the pool bounds the job: three
+ * statements of 0.2 s each under a 300 ms timeout are cancelled, and the connection is fine
+ * afterwards. */
+static void test_pool_cancels_a_job_past_the_statement_timeout(void **state)
+{
+    (void)state;
+    if (!database_url())
+        skip();
+    struct orm_pool *pool = pool_open(1, 5000, 300, 0);
+    run_ok(pool, "SELECT 1");
+    struct orm_statement statements[3] = {{"SELECT pg_sleep(0.2)", NULL, 0},
+                                          {"SELECT pg_sleep(0.2)", NULL, 0},
+                                          {"SELECT pg_sleep(0.2)::text", NULL, 0}};
+    struct orm_outcome outcome;
+    long long started = now_ms();
+    orm_pool_run_sync(pool, statements, 3, &outcome);
+    long long took = now_ms() - started;
+    assert_int_equal(outcome.status, ORM_E_STATEMENT_TIMEOUT);
+    assert_null(outcome.result);
+    assert_true(took >= 300 && took < 1500);
+    struct orm_outcome after;
+    run(pool, "SELECT 7", NULL, 0, &after);
+    assert_int_equal(after.status, ORM_OK);
+    assert_string_equal(PQgetvalue(after.result, 0, 0), "7");
+    PQclear(after.result);
+    orm_pool_free(pool);
 }
 
 static void test_pool_queue_limit(void **state)
@@ -480,8 +652,7 @@ static void test_pool_database_down_at_start(void **state)
     /* a port nobody listens on: bind to port 0, read what the kernel chose, release it */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
-    struct sockaddr_in address = {.sin_family = AF_INET,
-                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     assert_int_equal(bind(fd, (struct sockaddr *)&address, sizeof address), 0);
     socklen_t length = sizeof address;
     assert_int_equal(getsockname(fd, (struct sockaddr *)&address, &length), 0);
@@ -610,8 +781,7 @@ static void test_pool_null_parameters_bind_sql_null(void **state)
     assert_string_equal(PQgetvalue(outcome.result, 0, 0), "t");
     PQclear(outcome.result);
     /* NULL next to a value: only the NULL one is NULL */
-    run(pool, "SELECT ($1::text IS NULL)::text || ($2::text IS NULL)::text", params, 2,
-        &outcome);
+    run(pool, "SELECT ($1::text IS NULL)::text || ($2::text IS NULL)::text", params, 2, &outcome);
     assert_int_equal(outcome.status, ORM_OK);
     assert_string_equal(PQgetvalue(outcome.result, 0, 0), "truefalse");
     PQclear(outcome.result);
@@ -726,9 +896,9 @@ static void test_pool_survives_database_restart(void **state)
     assert_int_equal(done_while_down, SIZE);
     for (int i = 0; i < SIZE; i++) {
         assert_int_equal(sleepers[i].calls, 1);
-        bool is_expected_error = sleepers[i].status == ORM_E_UNAVAILABLE ||
-                                 (sleepers[i].status == ORM_E_QUERY &&
-                                  strcmp(sleepers[i].sqlstate, "57P01") == 0);
+        bool is_expected_error =
+            sleepers[i].status == ORM_E_UNAVAILABLE ||
+            (sleepers[i].status == ORM_E_QUERY && strcmp(sleepers[i].sqlstate, "57P01") == 0);
         if (!is_expected_error)
             print_error("sleeper %d: status %d sqlstate %s\n", i, sleepers[i].status,
                         sleepers[i].sqlstate);
@@ -751,6 +921,10 @@ int main(void)
         cmocka_unit_test(test_pool_reports_constraint_violation),
         cmocka_unit_test(test_pool_pipeline_is_one_transaction),
         cmocka_unit_test(test_pool_acquire_timeout),
+        cmocka_unit_test(test_pool_no_job_waits_past_its_acquire_timeout),
+        cmocka_unit_test(test_pool_read_behind_a_stalled_query_runs_elsewhere),
+        cmocka_unit_test(test_pool_write_held_up_by_a_stalled_query_cancels_it),
+        cmocka_unit_test(test_pool_cancels_a_job_past_the_statement_timeout),
         cmocka_unit_test(test_pool_queue_limit),
         cmocka_unit_test(test_pool_database_down_at_start),
         cmocka_unit_test(test_pool_free_with_queries_in_flight),
