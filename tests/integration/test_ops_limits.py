@@ -83,9 +83,13 @@ def test_connections_over_max_connections_get_503(context):
     finally:
         for sock in idle:
             sock.close()
-    time.sleep(0.3)
+    # the server counts a closed connection once its thread has seen the close: on a loaded
+    # machine that can take a moment, and until then a new one is still over the limit
+    deadline = time.time() + 5
+    while server.get("/healthz").status != 200 and time.time() < deadline:
+        time.sleep(0.1)
     expect_status(server.get("/healthz"), 200)
-    expect(limit_hits(server, "max_connections") == before + 1)
+    expect(limit_hits(server, "max_connections") >= before + 1)
 
 
 def read_until_closed(sock, seconds):
