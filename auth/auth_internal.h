@@ -1,7 +1,7 @@
 /*
  * auth/auth_internal.h — private to auth/: the verifier's layout (keys.c builds it, verify.c
- * reads it), signature checking, the verification cache, principal copying and the base64
- * helpers shared by token verification, token issuing and password hashing.
+ * reads it), signature checking, the verification cache and principal copying. (base64 is
+ * base/'s: rs_base64_decode and rs_base64_encode.)
  */
 #ifndef RESTABLE_AUTH_INTERNAL_H
 #define RESTABLE_AUTH_INTERNAL_H
@@ -49,15 +49,5 @@ bool auth_cache_lookup(struct auth_cache *cache, const char *token, size_t lengt
                        int *status);
 void auth_cache_store(struct auth_cache *cache, const char *token, size_t length,
                       const struct auth_principal *principal, long not_before);
-
-/* Strict base64url without padding (JWT parts). Caller frees *out. -1 on any bad input. */
-int auth_base64url_decode(const char *text, size_t length, unsigned char **out, size_t *out_length);
-/* Standard base64 with padding, no newlines. Caller frees. */
-char *auth_base64_encode(const unsigned char *data, size_t length);
-/* Standard base64 with padding; -1 on bad input. Caller frees *out. */
-int auth_base64_decode(const char *text, unsigned char **out, size_t *out_length);
-
-/* strdup that aborts on exhaustion; NULL stays NULL (auth/keys.c). Caller frees. */
-char *auth_copy_or_null(const char *text);
 
 #endif

@@ -32,9 +32,7 @@ struct auth_cache {
 
 struct auth_cache *auth_cache_new(void)
 {
-    struct auth_cache *cache = calloc(1, sizeof *cache);
-    if (!cache)
-        abort();
+    struct auth_cache *cache = xcalloc(1, sizeof *cache);
     if (RAND_bytes((unsigned char *)&cache->seed, sizeof cache->seed) != 1) {
         free(cache);
         return NULL;
@@ -111,9 +109,7 @@ void auth_cache_store(struct auth_cache *cache, const char *token, size_t length
     size_t slot = slot_of(cache, token, length);
     struct cache_entry *entry = &cache->entries[slot];
     /* copy outside the lock: allocation is the slow part */
-    char *copy = malloc(length + 1);
-    if (!copy)
-        abort();
+    char *copy = xmalloc(length + 1);
     memcpy(copy, token, length);
     copy[length] = '\0';
     struct auth_principal fresh;

@@ -40,16 +40,6 @@ const char *auth_algorithm_name(enum cfg_jwt_algorithm algorithm)
     return "";
 }
 
-char *auth_copy_or_null(const char *text)
-{
-    if (!text)
-        return NULL;
-    char *copy = strdup(text);
-    if (!copy)
-        abort();
-    return copy;
-}
-
 static bool is_p256(EVP_PKEY *key)
 {
     char group[64];
@@ -103,13 +93,11 @@ static int load_public_key(struct auth_verifier *verifier, const char *path, str
 
 struct auth_verifier *auth_verifier_new(const struct cfg_config *config, struct rs_error *error)
 {
-    struct auth_verifier *verifier = calloc(1, sizeof *verifier);
-    if (!verifier)
-        abort();
+    struct auth_verifier *verifier = xcalloc(1, sizeof *verifier);
     verifier->algorithm = config->auth.algorithm;
     verifier->algorithm_name = auth_algorithm_name(config->auth.algorithm);
-    verifier->issuer = auth_copy_or_null(config->auth.issuer);
-    verifier->audience = auth_copy_or_null(config->auth.audience);
+    verifier->issuer = xstrdup_or_null(config->auth.issuer);
+    verifier->audience = xstrdup_or_null(config->auth.audience);
     verifier->leeway = config->auth.leeway_s > 0 ? config->auth.leeway_s : 0;
     switch (verifier->algorithm) {
     case CFG_JWT_NONE:
@@ -125,7 +113,7 @@ struct auth_verifier *auth_verifier_new(const struct cfg_config *config, struct 
             goto fail;
         }
         verifier->secret_length = strlen(config->auth.secret);
-        verifier->secret = (unsigned char *)auth_copy_or_null(config->auth.secret);
+        verifier->secret = (unsigned char *)xstrdup_or_null(config->auth.secret);
         break;
     case CFG_JWT_RS256:
     case CFG_JWT_ES256:

@@ -26,8 +26,8 @@ char *auth_password_hash(const char *password, int iterations)
         PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, sizeof salt, iterations,
                           EVP_sha256(), sizeof hash, hash) != 1)
         return NULL;
-    char *salt_text = auth_base64_encode(salt, sizeof salt);
-    char *hash_text = auth_base64_encode(hash, sizeof hash);
+    char *salt_text = rs_base64_encode(salt, sizeof salt, RS_BASE64_STANDARD);
+    char *hash_text = rs_base64_encode(hash, sizeof hash, RS_BASE64_STANDARD);
     struct sb stored = {0};
     sb_appendf(&stored, PREFIX "%d$%s$%s", iterations, salt_text, hash_text);
     free(salt_text);
@@ -64,17 +64,16 @@ static int parse_stored(const char *stored, long *iterations, unsigned char **sa
     if (!hash_text || strchr(hash_text + 1, '$'))
         return -1;
     *iterations = parse_iterations(rounds_text, (size_t)(salt_text - rounds_text));
-    char *salt_copy = strndup(salt_text + 1, (size_t)(hash_text - salt_text - 1));
-    if (!salt_copy)
-        abort();
-    size_t hash_length = 0;
-    int status = *iterations > 0 && auth_base64_decode(salt_copy, salt, salt_length) == 0 &&
+    size_t salt_text_length = (size_t)(hash_text - salt_text - 1), hash_length = 0;
+    int status = *iterations > 0 &&
+                         rs_base64_decode(salt_text + 1, salt_text_length, RS_BASE64_STANDARD, salt,
+                                          salt_length) == 0 &&
                          *salt_length >= MIN_SALT_BYTES &&
-                         auth_base64_decode(hash_text + 1, hash, &hash_length) == 0 &&
+                         rs_base64_decode(hash_text + 1, strlen(hash_text + 1), RS_BASE64_STANDARD,
+                                          hash, &hash_length) == 0 &&
                          hash_length == HASH_BYTES
                      ? 0
                      : -1;
-    free(salt_copy);
     if (status < 0) {
         free(*salt);
         free(*hash);

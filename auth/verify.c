@@ -39,17 +39,15 @@ void auth_principal_copy(struct auth_principal *to, const struct auth_principal 
 {
     memset(to, 0, sizeof *to);
     to->is_authenticated = from->is_authenticated;
-    to->subject = auth_copy_or_null(from->subject);
-    to->claims_json = auth_copy_or_null(from->claims_json);
+    to->subject = xstrdup_or_null(from->subject);
+    to->claims_json = xstrdup_or_null(from->claims_json);
     to->expires_at = from->expires_at;
-    to->scopes = calloc(from->scope_count + 1, sizeof *to->scopes);
-    to->roles = calloc(from->role_count + 1, sizeof *to->roles);
-    if (!to->scopes || !to->roles)
-        abort();
+    to->scopes = xcalloc(from->scope_count + 1, sizeof *to->scopes);
+    to->roles = xcalloc(from->role_count + 1, sizeof *to->roles);
     for (size_t i = 0; i < from->scope_count; i++)
-        to->scopes[to->scope_count++] = auth_copy_or_null(from->scopes[i]);
+        to->scopes[to->scope_count++] = xstrdup_or_null(from->scopes[i]);
     for (size_t i = 0; i < from->role_count; i++)
-        to->roles[to->role_count++] = auth_copy_or_null(from->roles[i]);
+        to->roles[to->role_count++] = xstrdup_or_null(from->roles[i]);
 }
 
 /* Every reason is a fixed phrase without quotes or backslashes: it goes verbatim into
@@ -141,10 +139,8 @@ static int check_issuer_audience(const struct auth_verifier *verifier, const jso
 
 static void list_append(char ***items, size_t *count, const char *text, size_t length)
 {
-    char **grown = realloc(*items, (*count + 2) * sizeof *grown);
-    char *copy = strndup(text, length);
-    if (!grown || !copy)
-        abort();
+    char **grown = xrealloc(*items, (*count + 2) * sizeof *grown);
+    char *copy = xstrndup(text, length);
     grown[(*count)++] = copy;
     grown[*count] = NULL;
     *items = grown;
@@ -158,14 +154,12 @@ static void claims_to_principal(json_t *claims, long expires_at, struct auth_pri
     principal->expires_at = expires_at;
     json_t *subject = json_object_get(claims, "sub");
     if (json_is_string(subject))
-        principal->subject = auth_copy_or_null(json_string_value(subject));
+        principal->subject = xstrdup_or_null(json_string_value(subject));
     else if (json_is_number(subject)) /* some issuers send numeric user ids */
         principal->subject = json_dumps(subject, JSON_ENCODE_ANY | JSON_COMPACT);
 
-    principal->scopes = calloc(1, sizeof *principal->scopes);
-    principal->roles = calloc(1, sizeof *principal->roles);
-    if (!principal->scopes || !principal->roles)
-        abort();
+    principal->scopes = xcalloc(1, sizeof *principal->scopes);
+    principal->roles = xcalloc(1, sizeof *principal->roles);
     /* OAuth 2 (RFC 6749 §3.3): space-delimited, case-sensitive scope tokens */
     const char *scope = json_string_value(json_object_get(claims, "scope"));
     while (scope && *scope) {
@@ -184,9 +178,7 @@ static void claims_to_principal(json_t *claims, long expires_at, struct auth_pri
     const char *role = json_string_value(json_object_get(claims, "role"));
     if (role)
         list_append(&principal->roles, &principal->role_count, role, strlen(role));
-    principal->claims_json = json_dumps(claims, JSON_COMPACT);
-    if (!principal->claims_json)
-        abort();
+    principal->claims_json = xcheck(json_dumps(claims, JSON_COMPACT));
 }
 
 /* Members that would let the token choose or carry its own key. There is exactly one
@@ -232,7 +224,7 @@ static json_t *decode_object(const char *text, size_t length)
 {
     unsigned char *bytes = NULL;
     size_t size = 0;
-    if (auth_base64url_decode(text, length, &bytes, &size) < 0)
+    if (rs_base64_decode(text, length, RS_BASE64_URL, &bytes, &size) < 0)
         return NULL;
     /* duplicate members are refused: two "sub" or two "alg" could be read differently by
      * another parser down the line (PostgreSQL's json, for one) */
@@ -267,7 +259,8 @@ static int verify_token(struct auth_verifier *verifier, const char *token, size_
     size_t signature_size = 0;
     int status = -1;
     if (!header || !claims ||
-        auth_base64url_decode(second_dot + 1, signature_length, &signature, &signature_size) < 0) {
+        rs_base64_decode(second_dot + 1, signature_length, RS_BASE64_URL, &signature,
+                         &signature_size) < 0) {
         fail(error, "malformed token");
         goto done;
     }

@@ -1,10 +1,10 @@
 /*
- * config/rs_error.c — filling the user-facing error struct shared by every module.
+ * base/rs_error.c — filling the user-facing error struct shared by every module.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "config/config.h"
+#include "base/base.h"
 
 void rs_error_set(struct rs_error *error, int status, const char *field, const char *format, ...)
 {

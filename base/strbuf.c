@@ -1,12 +1,12 @@
 /*
- * config/strbuf.c — the growable string builder (sb_*) every module uses to assemble text
- * (SQL, JSON fragments, messages). Allocation failure aborts: see config.h.
+ * base/strbuf.c — the growable string builder (sb_*) every module uses to assemble text
+ * (SQL, JSON fragments, messages). Allocation failure aborts: see base/base.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/config.h"
+#include "base/base.h"
 
 static void sb_reserve(struct sb *builder, size_t extra)
 {
@@ -16,12 +16,7 @@ static void sb_reserve(struct sb *builder, size_t extra)
     size_t capacity = builder->capacity ? builder->capacity : 64;
     while (capacity < needed)
         capacity *= 2;
-    char *data = realloc(builder->data, capacity);
-    if (!data) {
-        fputs("restable: out of memory\n", stderr);
-        abort();
-    }
-    builder->data = data;
+    builder->data = xrealloc(builder->data, capacity);
     builder->capacity = capacity;
 }
 
@@ -80,12 +75,7 @@ void sb_reset(struct sb *builder)
 
 char *sb_take(struct sb *builder)
 {
-    char *data = builder->data;
-    if (!data) {
-        data = strdup("");
-        if (!data)
-            abort();
-    }
+    char *data = builder->data ? builder->data : xstrdup("");
     builder->data = NULL;
     builder->length = builder->capacity = 0;
     return data;

@@ -1,12 +1,12 @@
 /*
- * config/utf8.c — UTF-8 checks for text that came from outside (paths, query strings, headers,
+ * base/utf8.c — UTF-8 checks for text that came from outside (paths, query strings, headers,
  * error messages echoing them): where the first invalid sequence is, and a repair that makes
  * any bytes safe to put in a JSON string. RFC 3629: no overlong forms, no surrogates, nothing
  * above U+10FFFF.
  */
 #include <string.h>
 
-#include "config/config.h"
+#include "base/base.h"
 
 /* The length of the valid sequence at text[0], or 0 when it is not one. */
 static size_t sequence_length(const unsigned char *text, size_t remaining)

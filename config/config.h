@@ -1,10 +1,11 @@
 /*
  * config/config.h — the public face of the config module: what the user declared in
  * restable.json, loaded once, validated once, immutable afterwards (workers share it
- * read-only). Also home of the two tiny helpers every module uses: the user-facing error
- * struct (rs_error) and a growable string builder (sb).
+ * read-only). It includes base/base.h, so every module that includes it also has the bottom
+ * layer: the allocation policy, the error value (rs_error), the string builder (sb), UTF-8 and
+ * base64.
  *
- * Depends on nothing but jansson.
+ * Depends on nothing but base/ and jansson.
  */
 #ifndef RESTABLE_CONFIG_H
 #define RESTABLE_CONFIG_H
@@ -15,53 +16,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* ---- errors fit for a user -------------------------------------------------------------- */
-
-/* Filled by any function that can fail. status is an HTTP-ish hint only server/ interprets
- * (0 when the error has no HTTP meaning); field names the one field at fault, or "". */
-struct rs_error {
-    int status;
-    char field[64];
-    char message[256];
-};
-
-void rs_error_set(struct rs_error *error, int status, const char *field, const char *format, ...)
-    __attribute__((format(printf, 4, 5)));
-void rs_error_clear(struct rs_error *error);
-
-/* ---- string builder ---------------------------------------------------------------------- */
-
-/* A growable NUL-terminated buffer. A zeroed struct is a valid empty builder. Allocation
- * failure aborts: there is nothing sensible a request can do without memory. */
-struct sb {
-    char *data;
-    size_t length;
-    size_t capacity;
-};
-
-void sb_append(struct sb *builder, const char *text);
-void sb_append_n(struct sb *builder, const char *text, size_t length);
-void sb_append_char(struct sb *builder, char c);
-void sb_appendf(struct sb *builder, const char *format, ...) __attribute__((format(printf, 2, 3)));
-void sb_vappendf(struct sb *builder, const char *format, va_list args);
-void sb_reset(struct sb *builder);                 /* length 0, keeps the memory */
-char *sb_take(struct sb *builder);                 /* caller frees; builder is empty after */
-void sb_free(struct sb *builder);
-static inline const char *sb_text(const struct sb *builder)
-{
-    return builder->data ? builder->data : "";
-}
-
-/* ---- UTF-8 (config/utf8.c) --------------------------------------------------------------- */
-
-/* The offset of the first byte that does not start a valid UTF-8 sequence, or length. */
-size_t rs_utf8_invalid_at(const char *text, size_t length);
-bool rs_utf8_is_valid(const char *text, size_t length);
-/* Replaces each byte of text that is not part of a valid sequence with '?', in place. */
-void rs_utf8_repair(char *text);
-/* Appends text as a JSON string literal (quotes included): control characters, quotes and
- * backslashes escaped, invalid UTF-8 bytes written as U+FFFD, so the output is always JSON. */
-void sb_append_json_string(struct sb *builder, const char *text, size_t length);
+#include "base/base.h"
 
 /* ---- the declaration -------------------------------------------------------------------- */
 
@@ -124,23 +79,23 @@ struct cfg_column {
      * referenced primary key's type, with serial/bigserial mapped to integer/bigint.
      * Otherwise equal to type. */
     enum cfg_type value_type;
-    int length;               /* varchar/email (and array of varchar) max length; 0 = unbounded */
-    int precision, scale;     /* numeric; 0 = unspecified */
+    int length;           /* varchar/email (and array of varchar) max length; 0 = unbounded */
+    int precision, scale; /* numeric; 0 = unspecified */
     bool is_nullable;
     bool is_unique;
     bool has_index;
-    bool is_index_off;        /* "index": false: a foreign key gets no automatic index */
+    bool is_index_off; /* "index": false: a foreign key gets no automatic index */
     bool is_primary_key;
     bool is_secret;
-    bool is_implicit;         /* the implicit "id serial" primary key */
+    bool is_implicit; /* the implicit "id serial" primary key */
     enum cfg_default_kind default_kind;
-    json_t *default_value;    /* owned; set only for CFG_DEFAULT_VALUE */
-    char *references;         /* foreign key: referenced table name */
+    json_t *default_value;                    /* owned; set only for CFG_DEFAULT_VALUE */
+    char *references;                         /* foreign key: referenced table name */
     const struct cfg_table *referenced_table; /* resolved after load */
     enum cfg_fk_action on_delete, on_update;
-    json_t *choices;          /* owned JSON array of allowed values, or NULL */
-    char *help_text;          /* or NULL */
-    char *renamed_from;       /* the column's previous name, for migrations; or NULL */
+    json_t *choices;    /* owned JSON array of allowed values, or NULL */
+    char *help_text;    /* or NULL */
+    char *renamed_from; /* the column's previous name, for migrations; or NULL */
 };
 
 enum cfg_policy_kind { CFG_POLICY_PUBLIC, CFG_POLICY_AUTHENTICATED, CFG_POLICY_GRANTS };
@@ -154,14 +109,14 @@ struct cfg_policy {
 
 struct cfg_table {
     char *name;
-    struct cfg_column *columns;   /* declaration order; the implicit id, when added, is first */
+    struct cfg_column *columns; /* declaration order; the implicit id, when added, is first */
     size_t column_count;
-    size_t primary_key;           /* index into columns */
+    size_t primary_key;                /* index into columns */
     const struct cfg_column *readable; /* the "readable" column, or NULL */
-    int page_size;                /* default 15 */
-    int max_page_size;            /* default 1000 */
-    int max_joins;                /* default 0 */
-    char *renamed_from;           /* the table's previous name, for migrations; or NULL */
+    int page_size;                     /* default 15 */
+    int max_page_size;                 /* default 1000 */
+    int max_joins;                     /* default 0 */
+    char *renamed_from;                /* the table's previous name, for migrations; or NULL */
     bool read_only;
     bool allow_bulk_delete;
     bool allow_bulk_update;
@@ -180,22 +135,22 @@ enum cfg_jwt_algorithm {
 enum cfg_log_level { CFG_LOG_ERROR, CFG_LOG_WARN, CFG_LOG_INFO, CFG_LOG_DEBUG };
 
 struct cfg_config {
-    char *path;       /* the file it came from, as given */
-    char *directory;  /* the file's folder: relative paths resolve against it */
+    char *path;      /* the file it came from, as given */
+    char *directory; /* the file's folder: relative paths resolve against it */
 
     struct {
-        char *host;             /* default "0.0.0.0" */
-        int port;               /* default 8080 */
-        int threads;            /* 0 = number of cores */
-        size_t max_body_bytes;  /* default 1048576 */
-        char *base_path;        /* normalised to start and end with '/'; default "/" */
+        char *host;            /* default "0.0.0.0" */
+        int port;              /* default 8080 */
+        int threads;           /* 0 = number of cores */
+        size_t max_body_bytes; /* default 1048576 */
+        char *base_path;       /* normalised to start and end with '/'; default "/" */
         char **cors_origins;
         size_t cors_origin_count;
-        bool metrics_public;    /* server.metrics.public; default false: auth.default.read */
-        int log_level;          /* enum cfg_log_level; default CFG_LOG_INFO */
-        int shutdown_grace_s;   /* in-flight requests get this long after SIGTERM; default 15 */
-        char docs_dir[1024];    /* Swagger UI assets for /docs (absolute); "" = look beside
-                                 * the binary (see docs/operations.md) */
+        bool metrics_public;  /* server.metrics.public; default false: auth.default.read */
+        int log_level;        /* enum cfg_log_level; default CFG_LOG_INFO */
+        int shutdown_grace_s; /* in-flight requests get this long after SIGTERM; default 15 */
+        char docs_dir[1024];  /* Swagger UI assets for /docs (absolute); "" = look beside
+                               * the binary (see docs/operations.md) */
         struct {
             int max_connections;      /* default 10000; more get 503 */
             int connection_timeout_s; /* idle connections are closed; default 60 */
@@ -210,28 +165,28 @@ struct cfg_config {
 
     struct {
         char *url;
-        int pool_size;              /* default 8 */
-        int acquire_timeout_ms;     /* default 5000 */
-        int statement_timeout_ms;   /* default 10000; 0 = none */
+        int pool_size;            /* default 8 */
+        int acquire_timeout_ms;   /* default 5000 */
+        int statement_timeout_ms; /* default 10000; 0 = none */
     } database;
 
     struct {
         enum cfg_jwt_algorithm algorithm; /* CFG_JWT_NONE when neither secret nor key file */
-        char *secret;             /* HS*: the shared secret, or NULL */
-        char *public_key_file;    /* RS256/ES256: absolute path, or NULL */
-        char *issuer;             /* or NULL: not checked */
-        char *audience;           /* or NULL: not checked */
-        int leeway_s;             /* default 30 */
-        bool login_enabled;       /* default false */
-        int login_ttl_s;          /* default 3600 */
-        int login_rate_per_minute;/* default 10 */
-        int password_iterations;  /* default 600000 */
+        char *secret;                     /* HS*: the shared secret, or NULL */
+        char *public_key_file;            /* RS256/ES256: absolute path, or NULL */
+        char *issuer;                     /* or NULL: not checked */
+        char *audience;                   /* or NULL: not checked */
+        int leeway_s;                     /* default 30 */
+        bool login_enabled;               /* default false */
+        int login_ttl_s;                  /* default 3600 */
+        int login_rate_per_minute;        /* default 10 */
+        int password_iterations;          /* default 600000 */
         struct cfg_policy default_read, default_write, default_delete;
     } auth;
 
-    char *migrations_dir;         /* absolute (resolved against directory); default "migrations" */
+    char *migrations_dir; /* absolute (resolved against directory); default "migrations" */
 
-    struct cfg_table *tables;     /* declaration order */
+    struct cfg_table *tables; /* declaration order */
     size_t table_count;
 };
 

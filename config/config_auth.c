@@ -17,11 +17,9 @@ void cfg_policy_copy(struct cfg_policy *to, const struct cfg_policy *from)
     *to = (struct cfg_policy){.kind = from->kind};
     if (from->grant_count == 0)
         return;
-    to->grants = calloc(from->grant_count, sizeof *to->grants);
-    if (!to->grants)
-        abort();
+    to->grants = xcalloc(from->grant_count, sizeof *to->grants);
     for (size_t i = 0; i < from->grant_count; i++)
-        to->grants[i] = cfg_strdup(from->grants[i]);
+        to->grants[i] = xstrdup(from->grants[i]);
     to->grant_count = from->grant_count;
 }
 
@@ -53,15 +51,14 @@ static void load_grants(struct cfg_loader *loader, const json_t *list, const cha
                         struct cfg_policy *out)
 {
     out->kind = CFG_POLICY_GRANTS;
-    out->grants = calloc(json_array_size(list), sizeof *out->grants);
-    if (!out->grants)
-        abort();
+    out->grants = xcalloc(json_array_size(list), sizeof *out->grants);
     size_t index;
     json_t *item;
-    json_array_foreach(list, index, item) {
+    json_array_foreach(list, index, item)
+    {
         const char *grant = json_string_value(item);
         if (grant && is_grant(grant)) {
-            out->grants[out->grant_count++] = cfg_strdup(grant);
+            out->grants[out->grant_count++] = xstrdup(grant);
             continue;
         }
         char child[CFG_PATH_MAX], shown[80];
@@ -96,8 +93,10 @@ bool cfg_load_policy(struct cfg_loader *loader, const struct cfg_config *config,
         if (near)
             cfg_error(loader, child, "unknown policy %s (did you mean \"%s\"?)", shown, near);
         else
-            cfg_error(loader, child, "unknown policy %s (use \"public\", \"authenticated\" or a "
-                      "list of \"scope:NAME\" / \"role:NAME\" grants)", shown);
+            cfg_error(loader, child,
+                      "unknown policy %s (use \"public\", \"authenticated\" or a "
+                      "list of \"scope:NAME\" / \"role:NAME\" grants)",
+                      shown);
         return true;
     } else if (json_is_array(value) && json_array_size(value) > 0) {
         load_grants(loader, value, child, out);
@@ -106,14 +105,17 @@ bool cfg_load_policy(struct cfg_loader *loader, const struct cfg_config *config,
         return true;
     } else {
         cfg_describe(value, shown, sizeof shown);
-        cfg_error(loader, child, "expected \"public\", \"authenticated\" or a list of "
-                  "\"scope:NAME\" / \"role:NAME\" grants, got %s", shown);
+        cfg_error(loader, child,
+                  "expected \"public\", \"authenticated\" or a list of "
+                  "\"scope:NAME\" / \"role:NAME\" grants, got %s",
+                  shown);
         return true;
     }
     /* Without a key every token is refused, so this policy could never be met: a table
      * locked for good is a mistake to point out, not a configuration to honour. */
     if (config->auth.algorithm == CFG_JWT_NONE && !loader->is_jwt_broken)
-        cfg_error(loader, child, "only \"public\" works without a JWT key (set auth.jwt.secret "
+        cfg_error(loader, child,
+                  "only \"public\" works without a JWT key (set auth.jwt.secret "
                   "or auth.jwt.public_key_file)");
     return true;
 }
@@ -154,14 +156,16 @@ static void check_key_file(struct cfg_loader *loader, const char *file_name)
         jwt_error(loader, "auth.jwt.public_key_file", "cannot read %s: %s", file_name,
                   strerror(read_error));
     else if (!strstr(buffer, "-----BEGIN "))
-        jwt_error(loader, "auth.jwt.public_key_file", "%s is not a PEM file (no \"-----BEGIN\" "
-                  "line)", file_name);
+        jwt_error(loader, "auth.jwt.public_key_file",
+                  "%s is not a PEM file (no \"-----BEGIN\" "
+                  "line)",
+                  file_name);
 }
 
 static void load_jwt(struct cfg_loader *loader, const json_t *jwt, struct cfg_config *config)
 {
-    static const char *const keys[] = {"secret", "algorithm", "public_key_file", "issuer",
-                                       "audience", "leeway_s", NULL};
+    static const char *const keys[] = {
+        "secret", "algorithm", "public_key_file", "issuer", "audience", "leeway_s", NULL};
     static const char *const algorithms[] = {"HS256", "HS384", "HS512", "RS256", "ES256", NULL};
     static const enum cfg_jwt_algorithm values[] = {CFG_JWT_HS256, CFG_JWT_HS384, CFG_JWT_HS512,
                                                     CFG_JWT_RS256, CFG_JWT_ES256};
@@ -170,14 +174,12 @@ static void load_jwt(struct cfg_loader *loader, const json_t *jwt, struct cfg_co
     size_t before = loader->errors->count;
     /* An empty secret is refused below rather than taken for "no secret": a ${JWT_SECRET}
      * that came out empty must not quietly turn auth off. null is how to say "none". */
-    char *secret = cfg_get_string(loader, jwt, "auth.jwt", "secret", NULL,
-                                  CFG_NULLABLE | CFG_EMPTY_OK);
-    char *key_file = cfg_get_string(loader, jwt, "auth.jwt", "public_key_file", NULL,
-                                    CFG_NULLABLE);
+    char *secret =
+        cfg_get_string(loader, jwt, "auth.jwt", "secret", NULL, CFG_NULLABLE | CFG_EMPTY_OK);
+    char *key_file = cfg_get_string(loader, jwt, "auth.jwt", "public_key_file", NULL, CFG_NULLABLE);
     char *algorithm = cfg_get_string(loader, jwt, "auth.jwt", "algorithm", NULL, CFG_NULLABLE);
     config->auth.issuer = cfg_get_string(loader, jwt, "auth.jwt", "issuer", NULL, CFG_NULLABLE);
-    config->auth.audience = cfg_get_string(loader, jwt, "auth.jwt", "audience", NULL,
-                                           CFG_NULLABLE);
+    config->auth.audience = cfg_get_string(loader, jwt, "auth.jwt", "audience", NULL, CFG_NULLABLE);
     long long number;
     cfg_get_int(loader, jwt, "auth.jwt", "leeway_s", 0, 3600, 30, &number);
     config->auth.leeway_s = (int)number;
@@ -190,18 +192,24 @@ static void load_jwt(struct cfg_loader *loader, const json_t *jwt, struct cfg_co
                 chosen = values[i];
         const char *near = chosen == CFG_JWT_NONE ? cfg_suggest(algorithm, algorithms) : NULL;
         if (near)
-            jwt_error(loader, "auth.jwt.algorithm", "unknown algorithm \"%s\" (did you mean "
-                      "\"%s\"?)", algorithm, near);
+            jwt_error(loader, "auth.jwt.algorithm",
+                      "unknown algorithm \"%s\" (did you mean "
+                      "\"%s\"?)",
+                      algorithm, near);
         else if (chosen == CFG_JWT_NONE)
-            jwt_error(loader, "auth.jwt.algorithm", "unknown algorithm \"%s\" (use HS256, "
-                      "HS384, HS512, RS256 or ES256)", algorithm);
+            jwt_error(loader, "auth.jwt.algorithm",
+                      "unknown algorithm \"%s\" (use HS256, "
+                      "HS384, HS512, RS256 or ES256)",
+                      algorithm);
     } else if (secret && key_file) {
-        jwt_error(loader, "auth.jwt", "both secret and public_key_file are set: keep one, or "
+        jwt_error(loader, "auth.jwt",
+                  "both secret and public_key_file are set: keep one, or "
                   "name the algorithm");
     } else if (secret) {
         chosen = CFG_JWT_HS256;
     } else if (key_file) {
-        jwt_error(loader, "auth.jwt.algorithm", "required with public_key_file: \"RS256\" or "
+        jwt_error(loader, "auth.jwt.algorithm",
+                  "required with public_key_file: \"RS256\" or "
                   "\"ES256\"");
     }
     const char *from = loader->secret_variable ? " (from RESTABLE_JWT_SECRET)" : "";
@@ -213,22 +221,26 @@ static void load_jwt(struct cfg_loader *loader, const json_t *jwt, struct cfg_co
             jwt_error(loader, "auth.jwt.secret", "must be at least 32 bytes (got %zu)%s",
                       strlen(secret), from);
         if (key_file)
-            jwt_error(loader, "auth.jwt.public_key_file", "does not apply to %s (it signs with "
-                      "auth.jwt.secret)", algorithms[chosen - CFG_JWT_HS256]);
+            jwt_error(loader, "auth.jwt.public_key_file",
+                      "does not apply to %s (it signs with "
+                      "auth.jwt.secret)",
+                      algorithms[chosen - CFG_JWT_HS256]);
     } else if (chosen != CFG_JWT_NONE) {
         if (!key_file)
             jwt_error(loader, "auth.jwt.public_key_file", "required for %s (a PEM public key)",
                       algorithm);
         if (secret)
-            jwt_error(loader, "auth.jwt.secret", "does not apply to %s (it verifies with "
-                      "auth.jwt.public_key_file)%s", algorithm, from);
+            jwt_error(loader, "auth.jwt.secret",
+                      "does not apply to %s (it verifies with "
+                      "auth.jwt.public_key_file)%s",
+                      algorithm, from);
     }
     if (key_file && !loader->is_jwt_broken) {
         config->auth.public_key_file = cfg_resolve_path(config, key_file);
         check_key_file(loader, config->auth.public_key_file);
     }
     if (is_hs && !loader->is_jwt_broken)
-        config->auth.secret = cfg_strdup(secret);
+        config->auth.secret = xstrdup(secret);
     if (!loader->is_jwt_broken)
         config->auth.algorithm = chosen;
     free(secret);
@@ -261,7 +273,8 @@ void cfg_load_auth(struct cfg_loader *loader, const json_t *root, struct cfg_con
                 &number);
     config->auth.password_iterations = (int)number;
     if (config->auth.login_enabled && !config->auth.secret && !loader->is_jwt_broken)
-        cfg_error(loader, "auth.login.enabled", "login signs its tokens with auth.jwt.secret: "
+        cfg_error(loader, "auth.login.enabled",
+                  "login signs its tokens with auth.jwt.secret: "
                   "configure an HS256, HS384 or HS512 secret");
 
     const json_t *defaults = cfg_get_object(loader, auth, "auth", "default");

@@ -253,9 +253,7 @@ static void load_default_and_choices(struct cfg_loader *loader, const char *path
         column->default_kind = CFG_DEFAULT_UUID4;
     } else {
         column->default_kind = CFG_DEFAULT_VALUE;
-        column->default_value = json_deep_copy(value);
-        if (!column->default_value)
-            abort();
+        column->default_value = xcheck(json_deep_copy(value));
     }
 
     value = json_object_get(spec, "choices");
@@ -271,16 +269,14 @@ static void load_default_and_choices(struct cfg_loader *loader, const char *path
         cfg_describe(value, shown, sizeof shown);
         cfg_error(loader, child, "expected a non-empty list of allowed values, got %s", shown);
     } else {
-        column->choices = json_deep_copy(value);
-        if (!column->choices)
-            abort();
+        column->choices = xcheck(json_deep_copy(value));
     }
 }
 
 void cfg_load_column(struct cfg_loader *loader, const char *path, const char *name,
                      const json_t *spec, struct cfg_column *column)
 {
-    column->name = cfg_strdup(name);
+    column->name = xstrdup(name);
     check_name(loader, path, name);
     if (!json_is_object(spec)) {
         char shown[80];

@@ -9,26 +9,6 @@
 
 #include "config/config_internal.h"
 
-static void *grow_or_abort(void *memory, size_t count, size_t size)
-{
-    void *grown = realloc(memory, count * size);
-    if (!grown) {
-        fputs("restable: out of memory\n", stderr);
-        abort();
-    }
-    return grown;
-}
-
-char *cfg_strdup(const char *text)
-{
-    char *copy = strdup(text ? text : "");
-    if (!copy) {
-        fputs("restable: out of memory\n", stderr);
-        abort();
-    }
-    return copy;
-}
-
 void cfg_errors_free(struct cfg_errors *errors)
 {
     if (!errors)
@@ -61,7 +41,7 @@ void cfg_error(struct cfg_loader *loader, const char *path, const char *format, 
     sb_vappendf(&line, format, args);
     va_end(args);
     struct cfg_errors *errors = loader->errors;
-    errors->messages = grow_or_abort(errors->messages, errors->count + 1, sizeof(char *));
+    errors->messages = xrealloc(errors->messages, (errors->count + 1) * sizeof(char *));
     errors->messages[errors->count++] = sb_take(&line);
 }
 
@@ -70,8 +50,8 @@ void cfg_mark_failed(struct cfg_loader *loader, const char *path)
     if (has_failed(loader, path))
         return;
     loader->failed_paths =
-        grow_or_abort(loader->failed_paths, loader->failed_count + 1, sizeof(char *));
-    loader->failed_paths[loader->failed_count++] = cfg_strdup(path);
+        xrealloc(loader->failed_paths, (loader->failed_count + 1) * sizeof(char *));
+    loader->failed_paths[loader->failed_count++] = xstrdup(path);
 }
 
 void cfg_loader_release(struct cfg_loader *loader)

@@ -27,7 +27,6 @@ struct cfg_loader {
 
 /* ---- errors and paths (config_errors.c) ---------------------------------------------------- */
 
-char *cfg_strdup(const char *text); /* aborts on allocation failure, like sb_* */
 void cfg_error(struct cfg_loader *loader, const char *path, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 void cfg_mark_failed(struct cfg_loader *loader, const char *path);
@@ -59,11 +58,10 @@ void cfg_report_unknown_type(struct cfg_loader *loader, const char *path, const 
 /* object may be NULL (its section is absent): the fallback applies. A wrong value is
  * reported at path.key and the fallback is kept. */
 
-int cfg_get_int(struct cfg_loader *loader, const json_t *object, const char *path,
-                const char *key, long long minimum, long long maximum, long long fallback,
-                long long *out);
-int cfg_get_bool(struct cfg_loader *loader, const json_t *object, const char *path,
-                 const char *key, bool fallback, bool *out);
+int cfg_get_int(struct cfg_loader *loader, const json_t *object, const char *path, const char *key,
+                long long minimum, long long maximum, long long fallback, long long *out);
+int cfg_get_bool(struct cfg_loader *loader, const json_t *object, const char *path, const char *key,
+                 bool fallback, bool *out);
 enum {
     CFG_NULLABLE = 1, /* null means "not set" */
     CFG_EMPTY_OK = 2, /* "" is a value (otherwise refused) */
@@ -76,7 +74,8 @@ char *cfg_get_string(struct cfg_loader *loader, const json_t *object, const char
 const json_t *cfg_get_object(struct cfg_loader *loader, const json_t *object, const char *path,
                              const char *key);
 
-/* ---- names and literals (config_names.c, config_literals.c) --------------------------------------------------- */
+/* ---- names and literals (config_names.c, config_literals.c)
+ * --------------------------------------------------- */
 
 bool cfg_name_is_valid(const char *name); /* [a-z_][a-z0-9_]{0,62} */
 bool cfg_is_integer_type(enum cfg_type type);
@@ -84,9 +83,8 @@ bool cfg_is_text_type(enum cfg_type type); /* varchar, text, email */
 bool cfg_is_time_type(enum cfg_type type); /* the types "now" applies to */
 /* Checks one default (is_default) or choice against a column whose values are of type
  * value_type; reports at path and returns false when it does not fit. */
-bool cfg_check_literal(struct cfg_loader *loader, const char *path,
-                       const struct cfg_column *column, enum cfg_type value_type,
-                       const json_t *value, bool is_default);
+bool cfg_check_literal(struct cfg_loader *loader, const char *path, const struct cfg_column *column,
+                       enum cfg_type value_type, const json_t *value, bool is_default);
 
 /* ---- sections (config_env.c, config_server.c, config_auth.c, config_tables.c) ---------- */
 

@@ -132,23 +132,6 @@ static bool is_email(const char *text)
     return true;
 }
 
-static bool is_base64(const char *text)
-{
-    size_t length = strlen(text), padding = 0;
-    if (length % 4 != 0)
-        return false;
-    for (size_t i = 0; i < length; i++) {
-        char c = text[i];
-        if (c == '=') {
-            padding++;
-            continue;
-        }
-        if (padding > 0 || !(isalnum((unsigned char)c) || c == '+' || c == '/'))
-            return false;
-    }
-    return padding <= 2;
-}
-
 /* Characters, not bytes: varchar(n) counts characters. */
 static size_t utf8_length(const char *text)
 {
@@ -243,7 +226,7 @@ static bool fits(enum cfg_type type, const json_t *value)
     case CFG_TYPE_UUID:
         return text && is_uuid(text);
     case CFG_TYPE_BYTEA:
-        return text && is_base64(text);
+        return text && rs_base64_is_shaped(text, strlen(text), RS_BASE64_STANDARD);
     case CFG_TYPE_JSON:
     case CFG_TYPE_JSONB:
         return !json_is_null(value);
@@ -255,9 +238,8 @@ static bool fits(enum cfg_type type, const json_t *value)
     return false;
 }
 
-bool cfg_check_literal(struct cfg_loader *loader, const char *path,
-                       const struct cfg_column *column, enum cfg_type value_type,
-                       const json_t *value, bool is_default)
+bool cfg_check_literal(struct cfg_loader *loader, const char *path, const struct cfg_column *column,
+                       enum cfg_type value_type, const json_t *value, bool is_default)
 {
     if (!fits(value_type, value)) {
         char shown[80];
@@ -267,8 +249,7 @@ bool cfg_check_literal(struct cfg_loader *loader, const char *path,
             keyword = " or \"now\"";
         else if (is_default && value_type == CFG_TYPE_UUID && column->type != CFG_TYPE_ARRAY)
             keyword = " or \"uuid4\"";
-        cfg_error(loader, path, "expected %s%s, got %s", expected_text(value_type), keyword,
-                  shown);
+        cfg_error(loader, path, "expected %s%s, got %s", expected_text(value_type), keyword, shown);
         return false;
     }
     const char *text = json_string_value(value);

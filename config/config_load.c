@@ -20,11 +20,11 @@ static char *directory_of(const char *path)
     const char *slash = strrchr(path, '/');
     char *folder;
     if (!slash) {
-        folder = cfg_strdup(".");
+        folder = xstrdup(".");
     } else if (slash == path) {
-        folder = cfg_strdup("/");
+        folder = xstrdup("/");
     } else {
-        folder = cfg_strdup(path);
+        folder = xstrdup(path);
         folder[slash - path] = '\0';
     }
     char *resolved = realpath(folder, NULL);
@@ -76,10 +76,8 @@ static struct cfg_config *load_tree(struct cfg_loader *loader, json_t *root,
     }
     cfg_env_apply(loader, root);
 
-    struct cfg_config *config = calloc(1, sizeof *config);
-    if (!config)
-        abort();
-    config->path = cfg_strdup(loader->file);
+    struct cfg_config *config = xcalloc(1, sizeof *config);
+    config->path = xstrdup(loader->file);
     config->directory = directory_of(loader->file);
     static const char *const keys[] = {"server", "database", "auth", "migrations_dir",
                                        "tables", "metrics",  NULL};

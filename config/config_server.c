@@ -43,9 +43,11 @@ static char *normalise_base_path(struct cfg_loader *loader, const char *text)
     sb_free(&out);
     char shown[80];
     cfg_describe_text(text, shown, sizeof shown);
-    cfg_error(loader, "server.base_path", "expected a URL path like \"/api/\" (letters, digits, "
-              "\"-\", \".\", \"_\" and \"~\" between slashes), got %s", shown);
-    return cfg_strdup("/");
+    cfg_error(loader, "server.base_path",
+              "expected a URL path like \"/api/\" (letters, digits, "
+              "\"-\", \".\", \"_\" and \"~\" between slashes), got %s",
+              shown);
+    return xstrdup("/");
 }
 
 /* "*", or scheme://host[:port] exactly as browsers send it in Origin: no path, no slash. */
@@ -81,32 +83,32 @@ static void load_cors(struct cfg_loader *loader, const json_t *server, struct cf
         return;
     }
     /* NULL-terminated as a courtesy to callers that walk it */
-    config->server.cors_origins = calloc(json_array_size(origins) + 1, sizeof(char *));
-    if (!config->server.cors_origins)
-        abort();
+    config->server.cors_origins = xcalloc(json_array_size(origins) + 1, sizeof(char *));
     size_t index;
     json_t *origin;
-    json_array_foreach(origins, index, origin) {
+    json_array_foreach(origins, index, origin)
+    {
         const char *text = json_string_value(origin);
         if (text && is_origin(text)) {
-            config->server.cors_origins[config->server.cors_origin_count++] = cfg_strdup(text);
+            config->server.cors_origins[config->server.cors_origin_count++] = xstrdup(text);
             continue;
         }
         char item[CFG_PATH_MAX];
         cfg_path_index(item, "server.cors.origins", index);
         cfg_describe(origin, shown, sizeof shown);
-        cfg_error(loader, item, "expected \"*\" or an origin like \"https://app.example.com\" "
-                  "(scheme and host, no path), got %s", shown);
+        cfg_error(loader, item,
+                  "expected \"*\" or an origin like \"https://app.example.com\" "
+                  "(scheme and host, no path), got %s",
+                  shown);
     }
 }
 
-static void load_limits(struct cfg_loader *loader, const json_t *server,
-                        struct cfg_config *config)
+static void load_limits(struct cfg_loader *loader, const json_t *server, struct cfg_config *config)
 {
     const json_t *limits = cfg_get_object(loader, server, "server", "limits");
-    static const char *const keys[] = {"max_connections", "connection_timeout_s",
-                                       "max_header_bytes", "max_url_bytes", "max_query_params",
-                                       "header_timeout_s", "body_timeout_s", NULL};
+    static const char *const keys[] = {
+        "max_connections",  "connection_timeout_s", "max_header_bytes", "max_url_bytes",
+        "max_query_params", "header_timeout_s",     "body_timeout_s",   NULL};
     if (limits)
         cfg_check_keys(loader, limits, "server.limits", keys);
     long long number;
@@ -114,8 +116,7 @@ static void load_limits(struct cfg_loader *loader, const json_t *server,
     config->server.limits.max_connections = (int)number;
     cfg_get_int(loader, limits, "server.limits", "connection_timeout_s", 1, 3600, 60, &number);
     config->server.limits.connection_timeout_s = (int)number;
-    cfg_get_int(loader, limits, "server.limits", "max_header_bytes", 1024, 1 << 20, 16384,
-                &number);
+    cfg_get_int(loader, limits, "server.limits", "max_header_bytes", 1024, 1 << 20, 16384, &number);
     config->server.limits.max_header_bytes = (int)number;
     cfg_get_int(loader, limits, "server.limits", "max_url_bytes", 256, 1 << 20, 8192, &number);
     config->server.limits.max_url_bytes = (int)number;
@@ -144,8 +145,10 @@ static void load_log_level(struct cfg_loader *loader, const json_t *server,
     if (!is_known) {
         char shown[80];
         cfg_describe_text(text, shown, sizeof shown);
-        cfg_error(loader, "server.log_level", "expected \"error\", \"warn\", \"info\" or "
-                  "\"debug\", got %s", shown);
+        cfg_error(loader, "server.log_level",
+                  "expected \"error\", \"warn\", \"info\" or "
+                  "\"debug\", got %s",
+                  shown);
     }
     free(text);
 }
@@ -180,9 +183,9 @@ static void load_operations(struct cfg_loader *loader, const json_t *server,
 void cfg_load_server(struct cfg_loader *loader, const json_t *root, struct cfg_config *config)
 {
     const json_t *server = cfg_get_object(loader, root, "", "server");
-    static const char *const keys[] = {"host", "port", "threads", "max_body_bytes",
-                                       "base_path", "cors", "metrics", "log_level",
-                                       "shutdown_grace_s", "docs_dir", "limits", NULL};
+    static const char *const keys[] = {
+        "host",    "port",      "threads",          "max_body_bytes", "base_path", "cors",
+        "metrics", "log_level", "shutdown_grace_s", "docs_dir",       "limits",    NULL};
     if (server)
         cfg_check_keys(loader, server, "server", keys);
     long long number;
@@ -213,7 +216,8 @@ void cfg_load_database(struct cfg_loader *loader, const json_t *root, struct cfg
     config->database.url = cfg_get_string(loader, database, "database", "url", NULL, 0);
     bool is_section_wrong = json_object_get(root, "database") && !database;
     if (!is_section_wrong && !(database && json_object_get(database, "url")))
-        cfg_error(loader, "database.url", "required (or set RESTABLE_DATABASE_URL or "
+        cfg_error(loader, "database.url",
+                  "required (or set RESTABLE_DATABASE_URL or "
                   "DATABASE_URL)");
     cfg_get_int(loader, database, "database", "pool_size", 1, 1000, 8, &number);
     config->database.pool_size = (int)number;

@@ -66,9 +66,7 @@ static void load_columns(struct cfg_loader *loader, const char *path, const json
         }
     }
     size_t start = first_key ? 0 : 1; /* the implicit id goes first */
-    table->columns = calloc(json_object_size(columns) + start, sizeof *table->columns);
-    if (!table->columns)
-        abort();
+    table->columns = xcalloc(json_object_size(columns) + start, sizeof *table->columns);
     table->column_count = start;
     json_object_foreach(columns, name, item)
     {
@@ -91,7 +89,7 @@ static void load_columns(struct cfg_loader *loader, const char *path, const json
     }
     if (!first_key) {
         struct cfg_column *id = &table->columns[0];
-        id->name = cfg_strdup("id");
+        id->name = xstrdup("id");
         id->type = id->value_type = CFG_TYPE_SERIAL;
         id->is_primary_key = id->is_unique = id->is_implicit = true;
         table->primary_key = 0;
@@ -114,9 +112,7 @@ static void load_readable(struct cfg_loader *loader, const char *path, const jso
     } else if (column) {
         table->readable = column;
     } else {
-        const char **names = calloc(table->column_count + 1, sizeof *names);
-        if (!names)
-            abort();
+        const char **names = xcalloc(table->column_count + 1, sizeof *names);
         for (size_t i = 0; i < table->column_count; i++)
             names[i] = table->columns[i].name;
         const char *near = cfg_suggest(readable, names);
@@ -153,7 +149,7 @@ static void load_table(struct cfg_loader *loader, const char *name, const json_t
 {
     char path[CFG_PATH_MAX], child[CFG_PATH_MAX];
     cfg_path_key(path, "tables", name);
-    table->name = cfg_strdup(name);
+    table->name = xstrdup(name);
     table->page_size = 15;
     table->max_page_size = 1000;
     check_name(loader, path, name);
@@ -223,9 +219,7 @@ static void resolve_foreign_key(struct cfg_loader *loader, struct cfg_config *co
     cfg_path_key(path, child, column->name);
     const struct cfg_table *target = cfg_table_find(config, column->references);
     if (!target) {
-        const char **names = calloc(config->table_count + 1, sizeof *names);
-        if (!names)
-            abort();
+        const char **names = xcalloc(config->table_count + 1, sizeof *names);
         for (size_t i = 0; i < config->table_count; i++)
             names[i] = config->tables[i].name;
         const char *near = cfg_suggest(column->references, names);
@@ -261,9 +255,7 @@ void cfg_load_tables(struct cfg_loader *loader, const json_t *root, struct cfg_c
         cfg_error(loader, "tables", "declare at least one table");
         return;
     }
-    config->tables = calloc(json_object_size(tables), sizeof *config->tables);
-    if (!config->tables)
-        abort();
+    config->tables = xcalloc(json_object_size(tables), sizeof *config->tables);
     const char *name;
     json_t *spec;
     json_object_foreach(tables, name, spec)

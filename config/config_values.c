@@ -24,9 +24,8 @@ static bool parse_integer_text(const char *text, long long *out)
     return true;
 }
 
-int cfg_get_int(struct cfg_loader *loader, const json_t *object, const char *path,
-                const char *key, long long minimum, long long maximum, long long fallback,
-                long long *out)
+int cfg_get_int(struct cfg_loader *loader, const json_t *object, const char *path, const char *key,
+                long long minimum, long long maximum, long long fallback, long long *out)
 {
     *out = fallback;
     json_t *value = object ? json_object_get(object, key) : NULL;
@@ -55,8 +54,8 @@ int cfg_get_int(struct cfg_loader *loader, const json_t *object, const char *pat
     return -1;
 }
 
-int cfg_get_bool(struct cfg_loader *loader, const json_t *object, const char *path,
-                 const char *key, bool fallback, bool *out)
+int cfg_get_bool(struct cfg_loader *loader, const json_t *object, const char *path, const char *key,
+                 bool fallback, bool *out)
 {
     *out = fallback;
     json_t *value = object ? json_object_get(object, key) : NULL;
@@ -84,16 +83,17 @@ char *cfg_get_string(struct cfg_loader *loader, const json_t *object, const char
 {
     json_t *value = object ? json_object_get(object, key) : NULL;
     if (!value || ((flags & CFG_NULLABLE) && json_is_null(value)))
-        return fallback ? cfg_strdup(fallback) : NULL;
+        return xstrdup_or_null(fallback);
     const char *text = json_string_value(value);
     if (text && (*text || (flags & CFG_EMPTY_OK)))
-        return cfg_strdup(text);
+        return xstrdup(text);
     char child[CFG_PATH_MAX], shown[80];
     cfg_path_key(child, path, key);
     cfg_describe(value, shown, sizeof shown);
-    cfg_error(loader, child, "expected a %sstring%s, got %s", flags & CFG_EMPTY_OK ? "" : "non-empty ",
-              flags & CFG_NULLABLE ? " or null" : "", shown);
-    return fallback ? cfg_strdup(fallback) : NULL;
+    cfg_error(loader, child, "expected a %sstring%s, got %s",
+              flags & CFG_EMPTY_OK ? "" : "non-empty ", flags & CFG_NULLABLE ? " or null" : "",
+              shown);
+    return xstrdup_or_null(fallback);
 }
 
 const json_t *cfg_get_object(struct cfg_loader *loader, const json_t *object, const char *path,

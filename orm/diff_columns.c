@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "orm/diff_internal.h"
-#include "orm/orm_memory.h"
 
 static bool is_serial(const struct cfg_column *column)
 {
@@ -374,7 +373,7 @@ static void diff_primary_key(struct orm_plan *plan, const struct cfg_table *tabl
 void orm_diff_table(struct orm_plan *plan, const struct cfg_table *table,
                     const struct orm_probe_table *probe, const struct orm_live_table *live)
 {
-    bool *is_claimed = orm_zalloc(live->column_count, sizeof *is_claimed);
+    bool *is_claimed = xcalloc(live->column_count, sizeof *is_claimed);
     const char *key_live_name = NULL;
     for (size_t c = 0; c < table->column_count; c++) {
         const struct cfg_column *column = &table->columns[c];

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "orm/diff_internal.h"
-#include "orm/orm_memory.h"
 
 static void add_rename(struct orm_plan *plan, const struct cfg_table *table, const char *old_name)
 {
@@ -85,9 +84,9 @@ void orm_diff_plan(const struct orm_declared *declared, const struct orm_live_sc
                    const struct orm_probe *probe, struct orm_plan *plan)
 {
     memset(plan, 0, sizeof *plan);
-    bool *is_missing = orm_zalloc(declared->table_count, sizeof *is_missing);
-    bool *is_claimed = orm_zalloc(live->table_count, sizeof *is_claimed);
-    const struct orm_live_table **matches = orm_zalloc(declared->table_count, sizeof *matches);
+    bool *is_missing = xcalloc(declared->table_count, sizeof *is_missing);
+    bool *is_claimed = xcalloc(live->table_count, sizeof *is_claimed);
+    const struct orm_live_table **matches = xcalloc(declared->table_count, sizeof *matches);
     bool has_missing = false;
     for (size_t i = 0; i < declared->table_count; i++) {
         const struct cfg_table *table = declared->tables[i];

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "orm/migrate_internal.h"
-#include "orm/orm_memory.h"
 
 /* Every table below: ordinary and partitioned tables of current_schema(), except the
  * migration history, which restable owns and never declares. */
@@ -69,21 +68,16 @@ static const char indexes_sql[] =
 
 static char *value_or_null(const PGresult *result, int row, int column)
 {
-    return PQgetisnull(result, row, column) ? NULL : orm_strdup(PQgetvalue(result, row, column));
+    return PQgetisnull(result, row, column) ? NULL : xstrdup(PQgetvalue(result, row, column));
 }
 
 /* Arrays grow by doubling from 4, so a count of 0, 4, 8, 16... means "full". */
-static void *grow_or_abort(void *items, size_t count, size_t size)
+static void *grow(void *items, size_t count, size_t size)
 {
     bool is_full = count == 0 || (count >= 4 && (count & (count - 1)) == 0);
     if (!is_full)
         return items;
-    void *grown = realloc(items, (count ? count * 2 : 4) * size);
-    if (!grown) {
-        fputs("restable: out of memory\n", stderr);
-        abort();
-    }
-    return grown;
+    return xrealloc(items, (count ? count * 2 : 4) * size);
 }
 
 static PGresult *query(PGconn *conn, const char *sql, struct rs_error *error)
@@ -102,18 +96,17 @@ static void read_columns(const PGresult *result, struct orm_live_schema *schema)
     for (int row = 0; row < PQntuples(result); row++) {
         const char *table_name = PQgetvalue(result, row, 0);
         if (!table || strcmp(table->name, table_name) != 0) {
-            schema->tables =
-                grow_or_abort(schema->tables, schema->table_count, sizeof *schema->tables);
+            schema->tables = grow(schema->tables, schema->table_count, sizeof *schema->tables);
             table = &schema->tables[schema->table_count++];
             memset(table, 0, sizeof *table);
-            table->name = orm_strdup(table_name);
+            table->name = xstrdup(table_name);
         }
         if (PQgetisnull(result, row, 1))
             continue;
-        table->columns = grow_or_abort(table->columns, table->column_count, sizeof *table->columns);
+        table->columns = grow(table->columns, table->column_count, sizeof *table->columns);
         struct orm_live_column *column = &table->columns[table->column_count++];
-        column->name = orm_strdup(PQgetvalue(result, row, 1));
-        column->type = orm_strdup(PQgetvalue(result, row, 2));
+        column->name = xstrdup(PQgetvalue(result, row, 1));
+        column->type = xstrdup(PQgetvalue(result, row, 2));
         column->is_nullable = strcmp(PQgetvalue(result, row, 3), "t") != 0;
         column->default_sql = value_or_null(result, row, 4);
     }
@@ -133,14 +126,14 @@ static void read_constraints(const PGresult *result, struct orm_live_schema *sch
         if (!table)
             continue;
         table->constraints =
-            grow_or_abort(table->constraints, table->constraint_count, sizeof *table->constraints);
+            grow(table->constraints, table->constraint_count, sizeof *table->constraints);
         struct orm_live_constraint *constraint = &table->constraints[table->constraint_count++];
         memset(constraint, 0, sizeof *constraint);
-        constraint->name = orm_strdup(PQgetvalue(result, row, 1));
+        constraint->name = xstrdup(PQgetvalue(result, row, 1));
         constraint->kind = PQgetvalue(result, row, 2)[0];
         constraint->column = value_or_null(result, row, 3);
         constraint->column_count = atoi(PQgetvalue(result, row, 4));
-        constraint->definition = orm_strdup(PQgetvalue(result, row, 5));
+        constraint->definition = xstrdup(PQgetvalue(result, row, 5));
         constraint->ref_table = value_or_null(result, row, 6);
         constraint->ref_column = value_or_null(result, row, 7);
         constraint->on_delete = PQgetvalue(result, row, 8)[0];
@@ -154,13 +147,13 @@ static void read_indexes(const PGresult *result, struct orm_live_schema *schema)
         struct orm_live_table *table = table_of(schema, PQgetvalue(result, row, 0));
         if (!table)
             continue;
-        table->indexes = grow_or_abort(table->indexes, table->index_count, sizeof *table->indexes);
+        table->indexes = grow(table->indexes, table->index_count, sizeof *table->indexes);
         struct orm_live_index *index = &table->indexes[table->index_count++];
-        index->name = orm_strdup(PQgetvalue(result, row, 1));
+        index->name = xstrdup(PQgetvalue(result, row, 1));
         index->column = value_or_null(result, row, 2);
         index->is_simple = strcmp(PQgetvalue(result, row, 3), "t") == 0;
         index->is_unique = strcmp(PQgetvalue(result, row, 4), "t") == 0;
-        index->definition = orm_strdup(PQgetvalue(result, row, 5));
+        index->definition = xstrdup(PQgetvalue(result, row, 5));
     }
 }
 

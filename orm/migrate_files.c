@@ -32,16 +32,6 @@
 #define OLD_BACKWARDS_MARKER "-- restable:backwards"
 #define MAX_NAME 60
 
-static char *copy_n_or_abort(const char *text, size_t length)
-{
-    char *copy = strndup(text, length);
-    if (!copy) {
-        fputs("restable: out of memory\n", stderr);
-        abort();
-    }
-    return copy;
-}
-
 void orm_migration_name_clean(const char *name, const char *fallback, char *out)
 {
     size_t length = 0;
@@ -141,8 +131,8 @@ static int split_sections(struct orm_migration *migration, const char *text, str
         backwards = forwards_end;
         migration->backwards_line = line_number;
     }
-    migration->forwards = copy_n_or_abort(forwards, (size_t)(forwards_end - forwards));
-    migration->backwards = copy_n_or_abort(backwards, strlen(backwards));
+    migration->forwards = xstrndup(forwards, (size_t)(forwards_end - forwards));
+    migration->backwards = xstrdup(backwards);
     return 0;
 }
 
@@ -190,9 +180,9 @@ int orm_migration_parse(const char *file_name, const char *text, size_t length,
                      file_name);
         return -1;
     }
-    migration->id = copy_n_or_abort(file_name, id_length);
-    migration->name = copy_n_or_abort(file_name + id_length + (name_length ? 1 : 0), name_length);
-    migration->file_name = copy_n_or_abort(file_name, strlen(file_name));
+    migration->id = xstrndup(file_name, id_length);
+    migration->name = xstrndup(file_name + id_length + (name_length ? 1 : 0), name_length);
+    migration->file_name = xstrdup(file_name);
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int digest_length = 0;
     if (EVP_Digest(text, length, digest, &digest_length, EVP_sha256(), NULL) != 1)
@@ -259,12 +249,7 @@ int orm_migration_list_read(const char *directory, struct orm_migration_list *li
             continue;
         if (list->count == capacity) {
             capacity = capacity ? capacity * 2 : 16;
-            struct orm_migration *items = realloc(list->items, capacity * sizeof *items);
-            if (!items) {
-                fputs("restable: out of memory\n", stderr);
-                abort();
-            }
-            list->items = items;
+            list->items = xrealloc(list->items, capacity * sizeof *list->items);
         }
         status = read_one(directory, entry->d_name, &list->items[list->count], error);
         list->count++; /* even a half-read one: the free below takes what it holds */

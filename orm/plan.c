@@ -8,22 +8,16 @@
 #include <string.h>
 
 #include "orm/diff_internal.h"
-#include "orm/orm_memory.h"
 
 void orm_plan_add(struct orm_plan *plan, enum orm_phase phase, bool is_destructive,
                   const char *description, const char *forwards, const char *backwards)
 {
-    struct orm_step *steps = realloc(plan->steps, (plan->count + 1) * sizeof *steps);
-    if (!steps) {
-        fputs("restable: out of memory\n", stderr);
-        abort();
-    }
-    plan->steps = steps;
-    steps[plan->count++] = (struct orm_step){
+    plan->steps = xrealloc(plan->steps, (plan->count + 1) * sizeof *plan->steps);
+    plan->steps[plan->count++] = (struct orm_step){
         .phase = phase,
-        .description = description ? orm_strdup(description) : NULL,
-        .forwards = orm_strdup(forwards),
-        .backwards = orm_strdup(backwards),
+        .description = xstrdup_or_null(description),
+        .forwards = xstrdup(forwards),
+        .backwards = xstrdup(backwards),
         .is_destructive = is_destructive,
     };
 }

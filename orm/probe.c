@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "orm/migrate_internal.h"
-#include "orm/orm_memory.h"
 
 #define PROBE_PREFIX "restable_probe_"
 
@@ -63,11 +62,11 @@ int orm_probe_read(PGconn *conn, const struct orm_declared *declared, struct orm
 {
     memset(probe, 0, sizeof *probe);
     probe->table_count = declared->table_count;
-    probe->tables = orm_zalloc(declared->table_count, sizeof *probe->tables);
+    probe->tables = xcalloc(declared->table_count, sizeof *probe->tables);
     for (size_t t = 0; t < declared->table_count; t++) {
         probe->tables[t].column_count = declared->tables[t]->column_count;
         probe->tables[t].columns =
-            orm_zalloc(probe->tables[t].column_count, sizeof *probe->tables[t].columns);
+            xcalloc(probe->tables[t].column_count, sizeof *probe->tables[t].columns);
     }
     struct sb sql = {0};
     sb_append(&sql, "BEGIN;\n");
@@ -93,7 +92,7 @@ int orm_probe_read(PGconn *conn, const struct orm_declared *declared, struct orm
             continue;
         struct orm_probe_column *probed = &probe->tables[table].columns[column];
         if (!PQgetisnull(result, row, 2))
-            probed->default_sql = orm_strdup(PQgetvalue(result, row, 2));
+            probed->default_sql = xstrdup(PQgetvalue(result, row, 2));
     }
     PQclear(result);
     PQclear(PQexec(conn, "ROLLBACK"));

@@ -36,20 +36,10 @@ int orm_sql_bind(struct orm_sql *sql, const char *value)
 {
     if (sql->param_count == sql->param_capacity) {
         size_t capacity = sql->param_capacity ? sql->param_capacity * 2 : 8;
-        char **params = realloc(sql->params, capacity * sizeof *params);
-        if (!params) {
-            fputs("restable: out of memory\n", stderr);
-            abort();
-        }
-        sql->params = params;
+        sql->params = xrealloc(sql->params, capacity * sizeof *sql->params);
         sql->param_capacity = capacity;
     }
-    char *copy = NULL;
-    if (value && !(copy = strdup(value))) {
-        fputs("restable: out of memory\n", stderr);
-        abort();
-    }
-    sql->params[sql->param_count++] = copy;
+    sql->params[sql->param_count++] = xstrdup_or_null(value);
     return (int)sql->param_count;
 }
 
@@ -203,10 +193,8 @@ static int bind_array(struct orm_build *build, const char *const *values, size_t
                       const char *prefix, const char *suffix, bool is_like)
 {
     struct sb literal = {0};
-    const char **items = calloc(count ? count : 1, sizeof *items);
-    char **owned = calloc(count ? count : 1, sizeof *owned);
-    if (!items || !owned)
-        abort();
+    const char **items = xcalloc(count, sizeof *items);
+    char **owned = xcalloc(count, sizeof *owned);
     size_t used = 0;
     for (size_t i = 0; i < count; i++) {
         if (!values[i])

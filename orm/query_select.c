@@ -50,10 +50,7 @@ static int join_for(struct plan *plan, const struct cfg_column *const *path, siz
         if (plan->joins[i].depth == depth && same_path(plan->joins[i].path, path, depth))
             return plan->joins[i].alias;
     int parent = join_for(plan, path, depth - 1);
-    struct join *grown = realloc(plan->joins, (plan->join_count + 1) * sizeof *grown);
-    if (!grown)
-        abort();
-    plan->joins = grown;
+    plan->joins = xrealloc(plan->joins, (plan->join_count + 1) * sizeof *plan->joins);
     struct join *join = &plan->joins[plan->join_count++];
     memset(join, 0, sizeof *join);
     memcpy(join->path, path, depth * sizeof *path);
@@ -273,9 +270,7 @@ int orm_build_projection(struct orm_build *build, const struct orm_select *selec
                         .projection = projection};
     if (select->field_count == 0) {
         /* every non-secret column, in declaration order */
-        defaults = calloc(table->column_count ? table->column_count : 1, sizeof *defaults);
-        if (!defaults)
-            abort();
+        defaults = xcalloc(table->column_count, sizeof *defaults);
         for (size_t i = 0; i < table->column_count; i++) {
             if (table->columns[i].is_secret)
                 continue;
@@ -309,9 +304,7 @@ struct orm_prepared_projection *orm_prepare_projection(const struct cfg_table *t
 {
     if (!table || table->column_count == 0)
         return NULL;
-    struct orm_prepared_projection *prepared = calloc(1, sizeof *prepared);
-    if (!prepared)
-        abort();
+    struct orm_prepared_projection *prepared = xcalloc(1, sizeof *prepared);
     prepared->table = table;
     prepared->readable = readable;
     struct orm_sql scratch = {0};

@@ -89,9 +89,7 @@ int orm_build_insert(const struct cfg_table *table, const struct orm_row *rows, 
     struct orm_build build = {.sql = out};
     struct sb *text = &out->text;
     const struct cfg_column *pk = cfg_primary_key(table);
-    bool *is_used = calloc(table->column_count, sizeof *is_used);
-    if (!is_used)
-        abort();
+    bool *is_used = xcalloc(table->column_count, sizeof *is_used);
     size_t used_count = 0;
     for (size_t c = 0; c < table->column_count; c++) {
         for (size_t r = 0; r < row_count && !is_used[c]; r++)

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "orm/orm.h"
-#include "orm/orm_memory.h"
 #include "orm/schema_internal.h"
 
 static void user_table_init(struct orm_declared *declared)
@@ -29,11 +28,7 @@ static void user_table_init(struct orm_declared *declared)
                                      .type = CFG_TYPE_TEXT,
                                      .value_type = CFG_TYPE_TEXT,
                                      .is_secret = true};
-    json_t *no_roles = json_array();
-    if (!no_roles) {
-        fputs("restable: out of memory\n", stderr);
-        abort();
-    }
+    json_t *no_roles = xcheck(json_array());
     columns[3] = (struct cfg_column){.name = "roles",
                                      .type = CFG_TYPE_ARRAY,
                                      .value_type = CFG_TYPE_TEXT,
@@ -108,7 +103,7 @@ void orm_declared_init(struct orm_declared *declared, const struct cfg_config *c
         if (strcmp(config->tables[i].name, ORM_USER_TABLE) == 0)
             has_users = false; /* declared by hand: the declaration wins */
     size_t count = config->table_count + (has_users ? 1 : 0);
-    const struct cfg_table **input = orm_zalloc(count, sizeof *input);
+    const struct cfg_table **input = xcalloc(count, sizeof *input);
     for (size_t i = 0; i < config->table_count; i++)
         input[i] = &config->tables[i];
     if (has_users) {
@@ -117,8 +112,8 @@ void orm_declared_init(struct orm_declared *declared, const struct cfg_config *c
     }
     struct sort_state state = {.input = input,
                                .count = count,
-                               .mark = orm_zalloc(count, 1),
-                               .output = orm_zalloc(count, sizeof *state.output)};
+                               .mark = xcalloc(count, 1),
+                               .output = xcalloc(count, sizeof *state.output)};
     for (size_t i = 0; i < count; i++)
         if (state.mark[i] == 0)
             sort_visit(&state, i);

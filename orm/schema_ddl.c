@@ -190,19 +190,14 @@ void orm_column_ddl_type(const struct cfg_column *column, struct sb *out)
 /* ---- defaults ------------------------------------------------------------------------- */
 
 /* Compact JSON text of any value; caller frees. */
-static char *dump_or_abort(const json_t *value)
+static char *dump(const json_t *value)
 {
-    char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!text) {
-        fputs("restable: out of memory\n", stderr);
-        abort();
-    }
-    return text;
+    return xcheck(json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY));
 }
 
 static void append_json_text(struct sb *out, const json_t *value)
 {
-    char *text = dump_or_abort(value);
+    char *text = dump(value);
     orm_schema_quote_literal(out, text);
     free(text);
 }
@@ -252,7 +247,7 @@ static void append_array_element(struct sb *out, const json_t *value)
     }
     /* Text is always double-quoted, so "NULL", "" and text with commas or braces stay
      * strings; an object (a jsonb[] element) is its JSON text. */
-    char *owned = json_is_string(value) ? NULL : dump_or_abort(value);
+    char *owned = json_is_string(value) ? NULL : dump(value);
     const char *text = owned ? owned : json_string_value(value);
     sb_append_char(out, '"');
     for (const char *p = text; *p; p++) {

@@ -349,9 +349,7 @@ static int array_from_json(const struct orm_type_info *info, const struct cfg_co
     }
     struct cfg_column element = element_of(column);
     size_t count = json_array_size(value);
-    char **texts = calloc(count ? count : 1, sizeof *texts);
-    if (!texts)
-        abort();
+    char **texts = xcalloc(count, sizeof *texts);
     int result = 0;
     for (size_t i = 0; i < count && result == 0; i++) {
         const json_t *item = json_array_get(value, i);

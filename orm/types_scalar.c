@@ -155,9 +155,7 @@ static bool decimal_fits(const struct decimal_parts *parts, int scale, int integ
 {
     /* all significant digits in one run, with the point after `point` of them */
     size_t total = parts->integer_length + parts->fraction_length;
-    char *digits = malloc(total + 1);
-    if (!digits)
-        abort();
+    char *digits = xmalloc(total + 1);
     memcpy(digits, parts->integer, parts->integer_length);
     memcpy(digits + parts->integer_length, parts->fraction, parts->fraction_length);
     long point = (long)parts->integer_length + parts->exponent;
@@ -433,52 +431,23 @@ int orm_parse_json_text(const struct orm_type_info *info, const struct cfg_colum
 
 /* ---- bytea ------------------------------------------------------------------------------- */
 
-static int base64_value(char c)
-{
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const char *found = c ? strchr(alphabet, c) : NULL;
-    return found ? (int)(found - alphabet) : -1;
-}
-
-/* Strict RFC 4648 base64: standard alphabet, padding required, no whitespace, and unused bits
- * zero (so each byte string has exactly one accepted spelling). Output: PostgreSQL's hex form
- * "\x0a1b...". */
+/* Strict RFC 4648 base64 (base/base64.c): standard alphabet, padding required, no whitespace,
+ * and unused bits zero (so each byte string has exactly one accepted spelling). Output:
+ * PostgreSQL's hex form "\x0a1b...". */
 int orm_parse_bytea_text(const struct orm_type_info *info, const struct cfg_column *column,
                          const char *text, struct sb *out, struct rs_error *error)
 {
     (void)column;
-    size_t length = strlen(text);
-    if (length % 4 != 0)
+    static const char hex[] = "0123456789abcdef";
+    unsigned char *bytes;
+    size_t length;
+    if (rs_base64_decode(text, strlen(text), RS_BASE64_STANDARD, &bytes, &length) < 0)
         return orm_type_fail_text(info, text, error);
-    struct sb hex = {0};
-    sb_append(&hex, "\\x");
-    for (size_t i = 0; i < length; i += 4) {
-        int v[4];
-        size_t padding = 0;
-        bool is_last = i + 4 == length;
-        for (size_t j = 0; j < 4; j++) {
-            if (is_last && j >= 2 && text[i + j] == '=' && (j == 3 || text[i + 3] == '=')) {
-                v[j] = 0;
-                padding++;
-            } else if ((v[j] = base64_value(text[i + j])) < 0) {
-                sb_free(&hex);
-                return orm_type_fail_text(info, text, error);
-            }
-        }
-        unsigned int bits = ((unsigned)v[0] << 18) | ((unsigned)v[1] << 12) |
-                            ((unsigned)v[2] << 6) | (unsigned)v[3];
-        if ((padding == 2 && (bits & 0xFFFF)) || (padding == 1 && (bits & 0xFF))) {
-            sb_free(&hex);
-            return orm_type_fail_text(info, text, error);
-        }
-        sb_appendf(&hex, "%02x", (bits >> 16) & 0xFF);
-        if (padding < 2)
-            sb_appendf(&hex, "%02x", (bits >> 8) & 0xFF);
-        if (padding < 1)
-            sb_appendf(&hex, "%02x", bits & 0xFF);
+    sb_append(out, "\\x");
+    for (size_t i = 0; i < length; i++) {
+        char pair[2] = {hex[bytes[i] >> 4], hex[bytes[i] & 15]};
+        sb_append_n(out, pair, 2);
     }
-    sb_append(out, sb_text(&hex));
-    sb_free(&hex);
+    free(bytes);
     return 0;
 }

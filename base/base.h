@@ -1,0 +1,98 @@
+/*
+ * base/base.h — the bottom layer every module stands on: one allocation policy (allocate or
+ * abort), the user-facing error value, the string builder, UTF-8 checks and base64. It
+ * depends on nothing but the C library; config/config.h includes it, so every module sees it.
+ */
+#ifndef RESTABLE_BASE_H
+#define RESTABLE_BASE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* ---- allocation (base/alloc.c) ----------------------------------------------------------- */
+
+/* Allocate or abort, in the manner of Redis's zmalloc: there is nothing sensible a request, a
+ * config load or a migration can do without memory, so failure is reported once on stderr
+ * ("restable: out of memory (N bytes)") and the process aborts. None of them returns NULL; a
+ * zero size still gives a pointer the caller frees. */
+void *xmalloc(size_t size);
+void *xcalloc(size_t count, size_t size);
+void *xrealloc(void *memory, size_t size);
+char *xstrdup(const char *text);                 /* text must not be NULL */
+char *xstrndup(const char *text, size_t length); /* at most length bytes, NUL-terminated */
+char *xstrdup_or_null(const char *text);         /* NULL stays NULL */
+/* For memory a library allocated (json_dumps, json_deep_copy...): returns allocated, or
+ * reports and aborts like the x* functions when it is NULL. */
+void *xcheck(void *allocated);
+/* The report and the abort themselves; bytes 0 when the size is not known. */
+void rs_out_of_memory(size_t bytes) __attribute__((noreturn));
+
+/* ---- errors fit for a user (base/rs_error.c) --------------------------------------------- */
+
+/* Filled by any function that can fail. status is an HTTP-ish hint only server/ interprets
+ * (0 when the error has no HTTP meaning); field names the one field at fault, or "". */
+struct rs_error {
+    int status;
+    char field[64];
+    char message[256];
+};
+
+void rs_error_set(struct rs_error *error, int status, const char *field, const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
+void rs_error_clear(struct rs_error *error);
+
+/* ---- string builder (base/strbuf.c) ------------------------------------------------------ */
+
+/* A growable NUL-terminated buffer. A zeroed struct is a valid empty builder. Allocation
+ * failure aborts (the x* policy above). */
+struct sb {
+    char *data;
+    size_t length;
+    size_t capacity;
+};
+
+void sb_append(struct sb *builder, const char *text);
+void sb_append_n(struct sb *builder, const char *text, size_t length);
+void sb_append_char(struct sb *builder, char c);
+void sb_appendf(struct sb *builder, const char *format, ...) __attribute__((format(printf, 2, 3)));
+void sb_vappendf(struct sb *builder, const char *format, va_list args);
+void sb_reset(struct sb *builder); /* length 0, keeps the memory */
+char *sb_take(struct sb *builder); /* caller frees; builder is empty after */
+void sb_free(struct sb *builder);
+static inline const char *sb_text(const struct sb *builder)
+{
+    return builder->data ? builder->data : "";
+}
+
+/* ---- UTF-8 (base/utf8.c) ----------------------------------------------------------------- */
+
+/* The offset of the first byte that does not start a valid UTF-8 sequence, or length. */
+size_t rs_utf8_invalid_at(const char *text, size_t length);
+bool rs_utf8_is_valid(const char *text, size_t length);
+/* Replaces each byte of text that is not part of a valid sequence with '?', in place. */
+void rs_utf8_repair(char *text);
+/* Appends text as a JSON string literal (quotes included): control characters, quotes and
+ * backslashes escaped, invalid UTF-8 bytes written as U+FFFD, so the output is always JSON. */
+void sb_append_json_string(struct sb *builder, const char *text, size_t length);
+
+/* ---- base64 (base/base64.c) -------------------------------------------------------------- */
+
+/* RFC 4648's two alphabets as restable meets them: STANDARD ("+/") is padded with '=' to a
+ * multiple of four (password hashes, bytea values); URL ("-_") has no padding at all (JWT). */
+enum rs_base64_variant { RS_BASE64_STANDARD, RS_BASE64_URL };
+
+/* Strict decoding of length bytes of text: only the variant's alphabet, its padding rule, no
+ * whitespace, and the unused bits of the last character zero, so each byte string has exactly
+ * one accepted spelling. Returns 0 and a buffer the caller frees in *out (never NULL on
+ * success, even for no bytes), or -1 on any bad input (*out NULL). */
+int rs_base64_decode(const char *text, size_t length, enum rs_base64_variant variant,
+                     unsigned char **out, size_t *out_length);
+/* Encodes data in the variant's spelling (padded for STANDARD, unpadded for URL). Caller
+ * frees. */
+char *rs_base64_encode(const unsigned char *data, size_t length, enum rs_base64_variant variant);
+/* The alphabet and padding checks of rs_base64_decode without the unused-bits one: the shape
+ * config/ has always required of a bytea default, which PostgreSQL's decode() reads. */
+bool rs_base64_is_shaped(const char *text, size_t length, enum rs_base64_variant variant);
+
+#endif
