@@ -175,3 +175,32 @@ def test_open_connections_are_a_gauge_in_metrics(context):
     finally:
         for sock in idle:
             sock.close()
+
+
+def test_body_over_the_limit_is_read_before_the_413(context):
+    """A client that sends a large body whole, without waiting for 100-continue, reads the 413
+    instead of a reset (RFC 9112 §9.6): the server drains the body before answering."""
+    server = context["server"]
+    body = b'{"name": "' + b"z" * 4000000 + b'"}'
+    for _ in range(5):
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        try:
+            sock.sendall(b"POST /movie/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            answer = sock.recv(4096)
+        finally:
+            sock.close()
+        expect(answer.startswith(b"HTTP/1.1 413"), answer[:100])
+        expect(b'"status":413' in answer, answer)
+
+
+def test_body_over_the_limit_with_expect_continue_is_refused_before_it_is_sent(context):
+    server = context["server"]
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    try:
+        sock.sendall(b"POST /movie/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Expect: 100-continue\r\nContent-Length: 50000000\r\n\r\n")
+        answer = sock.recv(4096)
+    finally:
+        sock.close()
+    expect(answer.startswith(b"HTTP/1.1 413"), answer[:100])
