@@ -36,7 +36,7 @@ bool auth_signature_is_valid(const struct auth_verifier *verifier, const char *s
                              size_t input_length, const unsigned char *signature,
                              size_t signature_length);
 
-/* Deep copy; `to` is overwritten, not cleared first. */
+/* Deep copy (auth/principal.c); `to` is overwritten, not cleared first. */
 void auth_principal_copy(struct auth_principal *to, const struct auth_principal *from);
 
 /* A bounded map from a verified token to its principal. Thread-safe. */
