@@ -2,7 +2,7 @@
  * config/config_load.c — the entry points: reads restable.json (or text in memory) with
  * jansson, lets the environment in (config_env.c), runs each section's loader in order and
  * hands back an immutable cfg_config, or every problem found, each "FILE: JSON.PATH: reason".
- * Also frees the config and looks tables and columns up by name.
+ * Also frees the config.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -132,7 +132,7 @@ struct cfg_config *cfg_load(const char *path, struct cfg_errors *errors)
     return load_tree(&loader, root, &parse_error);
 }
 
-/* ---- freeing and finding ----------------------------------------------------------------- */
+/* ---- freeing --------------------------------------------------------------------------------- */
 
 static void free_table(struct cfg_table *table)
 {
@@ -177,24 +177,4 @@ void cfg_free(struct cfg_config *config)
     free(config->path);
     free(config->directory);
     free(config);
-}
-
-const struct cfg_table *cfg_table_find(const struct cfg_config *config, const char *name)
-{
-    if (!config || !name)
-        return NULL;
-    for (size_t i = 0; i < config->table_count; i++)
-        if (config->tables[i].name && strcmp(config->tables[i].name, name) == 0)
-            return &config->tables[i];
-    return NULL;
-}
-
-const struct cfg_column *cfg_column_find(const struct cfg_table *table, const char *name)
-{
-    if (!table || !name)
-        return NULL;
-    for (size_t i = 0; i < table->column_count; i++)
-        if (table->columns[i].name && strcmp(table->columns[i].name, name) == 0)
-            return &table->columns[i];
-    return NULL;
 }

@@ -1,7 +1,8 @@
 /*
  * config/config_tables.c — the "tables" section: each table's name, settings, policies and
  * columns (with the implicit "id serial" primary key when none is declared), then the
- * foreign keys, resolved once every table exists.
+ * foreign keys, resolved once every table exists; and looking a table or a column up by
+ * name, which the loading here needs as much as every module after it.
  *
  * Invariant the rest of restable relies on: config->tables and each table's columns are
  * allocated once at their final size and never moved, so the pointers resolution hands out
@@ -275,4 +276,26 @@ void cfg_load_tables(struct cfg_loader *loader, const json_t *root, struct cfg_c
             if (table->columns[c].type == CFG_TYPE_FOREIGN_KEY && table->columns[c].references)
                 resolve_foreign_key(loader, config, table, &table->columns[c]);
     }
+}
+
+/* ---- finding by name ------------------------------------------------------------------------- */
+
+const struct cfg_table *cfg_table_find(const struct cfg_config *config, const char *name)
+{
+    if (!config || !name)
+        return NULL;
+    for (size_t i = 0; i < config->table_count; i++)
+        if (config->tables[i].name && strcmp(config->tables[i].name, name) == 0)
+            return &config->tables[i];
+    return NULL;
+}
+
+const struct cfg_column *cfg_column_find(const struct cfg_table *table, const char *name)
+{
+    if (!table || !name)
+        return NULL;
+    for (size_t i = 0; i < table->column_count; i++)
+        if (table->columns[i].name && strcmp(table->columns[i].name, name) == 0)
+            return &table->columns[i];
+    return NULL;
 }
