@@ -58,7 +58,8 @@ void orm_plan_free(struct orm_plan *plan);
 size_t orm_plan_render(const struct orm_plan *plan, bool allow_destructive, struct sb *forwards,
                        struct sb *backwards);
 
-/* Writes one "drift: ..." line per difference to out (may be NULL); returns how many. */
+/* Writes one "drift: ..." line per difference to out (may be NULL); returns how many
+ * (orm/migrate.c, with the rest of the commands' output). */
 size_t orm_plan_describe(const struct orm_plan *plan, FILE *out);
 
 /* ---- finding the steps -------------------------------------------------------------------- */

@@ -38,6 +38,19 @@ void orm_migrate_say(FILE *out, const char *format, ...)
     fflush(out); /* progress shows up as it happens, in order with stderr */
 }
 
+/* The drift lines of `migrations check`, through orm_migrate_say like the rest of its output. */
+size_t orm_plan_describe(const struct orm_plan *plan, FILE *out)
+{
+    size_t found = 0;
+    for (size_t i = 0; i < plan->count; i++) {
+        if (!plan->steps[i].description)
+            continue;
+        orm_migrate_say(out, "drift: %s\n", plan->steps[i].description);
+        found++;
+    }
+    return found;
+}
+
 /* The server's message on one line: libpq's end with a newline, some span several. */
 static void set_database_error(struct rs_error *error, const char *context, PGconn *conn,
                                const PGresult *result)

@@ -1,8 +1,8 @@
 /*
- * orm/plan.c — the steps of a schema change, collected by orm/diff_*.c, turned into a
- * migration's two sections (forwards phase by phase; backwards the exact reverse) and into
- * `migrations check`'s drift lines. Destructive steps are written commented out unless the
- * caller allows them, so nothing is dropped by accident.
+ * orm/plan.c — the steps of a schema change, collected by orm/diff_*.c and turned into a
+ * migration's two sections (forwards phase by phase; backwards the exact reverse). Destructive
+ * steps are written commented out unless the caller allows them, so nothing is dropped by
+ * accident. No I/O here: `migrations check` prints the drift lines (orm/migrate.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -100,16 +100,4 @@ size_t orm_plan_render(const struct orm_plan *plan, bool allow_destructive, stru
         }
     }
     return held_back;
-}
-
-size_t orm_plan_describe(const struct orm_plan *plan, FILE *out)
-{
-    size_t found = 0;
-    for (size_t i = 0; i < plan->count; i++) {
-        if (!plan->steps[i].description)
-            continue;
-        orm_migrate_say(out, "drift: %s\n", plan->steps[i].description);
-        found++;
-    }
-    return found;
 }
