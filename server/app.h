@@ -69,6 +69,7 @@ enum srv_route_kind {
     SRV_ROUTE_NEW,        /* /T/new/ */
     SRV_ROUTE_REFERENCES, /* /T/references/ */
     SRV_ROUTE_ROW,        /* /T/{pk}/ */
+    SRV_ROUTE_KIND_COUNT
 };
 
 struct srv_route {
@@ -80,10 +81,11 @@ struct srv_route {
 };
 
 /* Parses url (the path as the client sent it, percent-encoded, without the query) against
- * base_path and the tables. */
+ * base_path, the tables and the route table's patterns (server/router.c). */
 void srv_route_parse(const struct cfg_config *config, const char *url, struct srv_route *route);
 void srv_route_clear(struct srv_route *route);
-/* The methods a route answers, for 405 and Allow ("GET, HEAD, POST"); never NULL. */
+/* The methods a route answers, for 405 and Allow ("GET, HEAD, POST, OPTIONS"), from the route
+ * table (server/routes.c); never NULL. */
 const char *srv_route_allowed_methods(const struct srv_route *route);
 
 struct srv_request;
@@ -205,7 +207,8 @@ void srv_handle_new(struct srv_request *request);
 void srv_handle_schema(struct srv_request *request);
 void srv_handle_references(struct srv_request *request);
 void srv_handle_create(struct srv_request *request);
-void srv_handle_update_one(struct srv_request *request, bool is_put);
+void srv_handle_replace_one(struct srv_request *request); /* PUT */
+void srv_handle_patch_one(struct srv_request *request);
 void srv_handle_delete_one(struct srv_request *request);
 void srv_handle_bulk_delete(struct srv_request *request);
 void srv_handle_bulk_update(struct srv_request *request);
@@ -220,7 +223,7 @@ void srv_docs_find(const struct cfg_config *config, char *out, size_t size);
 void srv_handle_login(struct srv_request *request);
 void srv_handle_root(struct srv_request *request);
 
-/* ---- request helpers (server/params.c) --------------------------------------------------- */
+/* ---- the parameter parser (server/params.c, server/params_request.c) -------------------- */
 
 /* Parses list/count/bulk query parameters into a select. Returns 0, or -1 after responding
  * with 400/403. Everything allocated belongs to *parsed, freed by srv_list_params_free. */
@@ -246,15 +249,23 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
                           struct srv_list_params *parsed);
 void srv_list_params_free(struct srv_list_params *parsed);
 
-/* Parses a JSON body for writing; 400/415/422 responded on failure (returns NULL). */
-json_t *srv_parse_json_body(struct srv_request *request);
-
-/* Parses the {pk} of a row route by the primary key's type (server/handlers_read.c);
- * responds 400 and returns NULL when it does not parse. Caller frees. */
+/* Parses the {pk} of a row route by the primary key's type; responds 400 and returns NULL
+ * when it does not parse. Caller frees. */
 char *srv_parse_pk(struct srv_request *request);
 
 /* The query-string value of key, or NULL. */
 const char *srv_arg_get(const struct srv_request *request, const char *key);
+/* The arguments of /T/ids/: search (NULL when absent or empty), limit (default and at most
+ * max_page_size, else 403) and offset. Returns 0, or -1 after responding 400/403. */
+struct srv_ids_params {
+    const char *search; /* points into the request's arguments */
+    long limit, offset;
+};
+int srv_ids_params_parse(struct srv_request *request, struct srv_ids_params *parsed);
+
+/* Parses a JSON body for writing; 400/415 responded on failure (returns NULL). Caller
+ * decrefs. */
+json_t *srv_parse_json_body(struct srv_request *request);
 
 /* ---- limits (server/limits.c) ----------------------------------------------------------- */
 

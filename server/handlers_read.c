@@ -41,8 +41,7 @@ static void list_done(struct srv_request *request, struct orm_outcome *outcome)
         if (last <= state->offset)
             snprintf(value, sizeof value, "%s */%lld", table, total);
         else
-            snprintf(value, sizeof value, "%s %ld-%ld/%lld", table, state->offset, last - 1,
-                     total);
+            snprintf(value, sizeof value, "%s %ld-%ld/%lld", table, state->offset, last - 1, total);
         srv_add_header(request, state->header_name, value);
     }
 }
@@ -60,7 +59,7 @@ void srv_handle_list(struct srv_request *request)
     state->range_header = params.range_header;
     snprintf(state->header_name, sizeof state->header_name, "%s",
              params.range_header_name && *params.range_header_name ? params.range_header_name
-                                                                    : "Content-Range");
+                                                                   : "Content-Range");
     state->offset = params.select.offset;
     state->limit = params.select.limit;
     request->handler_state = state;
@@ -93,18 +92,6 @@ static void get_done(struct srv_request *request, struct orm_outcome *outcome)
     outcome->result = NULL;
 }
 
-/* Parses the {pk} of the path; responds 400 and returns NULL when it is not of the pk type. */
-char *srv_parse_pk(struct srv_request *request)
-{
-    const struct cfg_column *pk = cfg_primary_key(request->route.table);
-    struct rs_error error = {0};
-    char *value = orm_value_from_text(pk, request->route.pk_text, pk->name, &error);
-    if (!value)
-        srv_respond_error(request, 400, pk->name, "invalid primary key \"%s\": %s",
-                          request->route.pk_text, error.message);
-    return value;
-}
-
 void srv_handle_get(struct srv_request *request)
 {
     struct srv_list_params params;
@@ -134,9 +121,9 @@ static void count_done(struct srv_request *request, struct orm_outcome *outcome)
     }
     long long count = strtoll(PQgetvalue(outcome->result, 0, 0), NULL, 10);
     long page_size = *(long *)request->handler_state;
-    srv_respond_json(request, 200,
-                     json_pack("{s:I,s:I}", "count", (json_int_t)count, "page_size",
-                               (json_int_t)page_size));
+    srv_respond_json(
+        request, 200,
+        json_pack("{s:I,s:I}", "count", (json_int_t)count, "page_size", (json_int_t)page_size));
 }
 
 void srv_handle_count(struct srv_request *request)
@@ -172,51 +159,15 @@ static void ids_done(struct srv_request *request, struct orm_outcome *outcome)
     outcome->result = NULL;
 }
 
-static int parse_count_arg(struct srv_request *request, const char *key, long fallback,
-                           long minimum, long *out)
-{
-    const char *text = srv_arg_get(request, key);
-    *out = fallback;
-    if (!text)
-        return 0;
-    /* digits only, as every number in a query string (params.c) */
-    size_t length = strlen(text);
-    bool is_digits = length > 0 && length <= 10 && strspn(text, "0123456789") == length;
-    long long value = is_digits ? strtoll(text, NULL, 10) : -1;
-    if (!is_digits || value < minimum || value > 2147483647LL) {
-        srv_respond_error(request, 400, key, "%s must be an integer between %ld and 2147483647",
-                          key, minimum);
-        return -1;
-    }
-    *out = (long)value;
-    return 0;
-}
-
 void srv_handle_ids(struct srv_request *request)
 {
-    const struct cfg_table *table = request->route.table;
-    for (size_t i = 0; i < request->arg_count; i++) {
-        const char *key = request->args[i].key;
-        if (strcmp(key, "search") && strcmp(key, "limit") && strcmp(key, "offset")) {
-            srv_respond_error(request, 400, key, "unknown parameter \"%s\" (ids takes search, "
-                              "limit and offset)", key);
-            return;
-        }
-    }
-    long limit, offset;
-    if (parse_count_arg(request, "limit", table->max_page_size, 1, &limit) < 0 ||
-        parse_count_arg(request, "offset", 0, 0, &offset) < 0)
+    struct srv_ids_params params;
+    if (srv_ids_params_parse(request, &params) < 0)
         return;
-    if (limit > table->max_page_size) {
-        srv_metrics_limit_hit(request->app, SRV_LIMIT_MAX_PAGE_SIZE);
-        srv_respond_error(request, 403, "limit", "limit %ld is over this table's max_page_size "
-                          "of %d", limit, table->max_page_size);
-        return;
-    }
-    const char *search = srv_arg_get(request, "search");
     struct orm_sql sql = {0};
     struct rs_error error = {0};
-    if (orm_build_ids(table, search && *search ? search : NULL, limit, offset, &sql, &error) < 0)
+    if (orm_build_ids(request->route.table, params.search, params.limit, params.offset, &sql,
+                      &error) < 0)
         srv_respond_rs_error(request, &error);
     else
         srv_run_query(request, &sql, ids_done);

@@ -53,8 +53,9 @@ void srv_handle_create(struct srv_request *request)
     bool is_many = json_is_array(body);
     size_t row_count = is_many ? json_array_size(body) : 1;
     if (!is_many && !json_is_object(body)) {
-        srv_respond_error(request, 400, NULL, "the body must be a JSON object or an array of "
-                                              "objects");
+        srv_respond_error(request, 400, NULL,
+                          "the body must be a JSON object or an array of "
+                          "objects");
         json_decref(body);
         return;
     }
@@ -136,12 +137,15 @@ static void put_one_done(struct srv_request *request, struct orm_outcome *outcom
 
 static struct orm_filter pk_filter(const struct cfg_table *table, char **pk)
 {
-    return (struct orm_filter){.column = cfg_primary_key(table), .op = ORM_OP_EQUAL,
-                               .match = ORM_MATCH_EXACT, .values = pk, .value_count = 1,
+    return (struct orm_filter){.column = cfg_primary_key(table),
+                               .op = ORM_OP_EQUAL,
+                               .match = ORM_MATCH_EXACT,
+                               .values = pk,
+                               .value_count = 1,
                                .is_row_key = true};
 }
 
-void srv_handle_update_one(struct srv_request *request, bool is_put)
+static void update_one(struct srv_request *request, bool is_put)
 {
     const struct cfg_table *table = request->route.table;
     if (has_query_parameters(request))
@@ -180,6 +184,16 @@ void srv_handle_update_one(struct srv_request *request, bool is_put)
     srv_row_values_free(&values);
     json_decref(body);
     free(pk);
+}
+
+void srv_handle_replace_one(struct srv_request *request)
+{
+    update_one(request, true);
+}
+
+void srv_handle_patch_one(struct srv_request *request)
+{
+    update_one(request, false);
 }
 
 static void delete_one_done(struct srv_request *request, struct orm_outcome *outcome)
@@ -259,8 +273,8 @@ void srv_handle_bulk_update(struct srv_request *request)
     } else if (body) {
         json_t *errors = json_array();
         struct srv_row_values values;
-        if (srv_row_validate(request->route.table, body, SRV_WRITE_PATCH, NULL, &values,
-                             errors) < 0) {
+        if (srv_row_validate(request->route.table, body, SRV_WRITE_PATCH, NULL, &values, errors) <
+            0) {
             respond_invalid(request, errors);
         } else {
             json_decref(errors);

@@ -3,6 +3,7 @@
  * orm_select: filters (col, col[], col__operator, col__match, col=null), __ids, __order,
  * __page, __page_size, __visible_fields, __readable, __range_header(_name). Every value is
  * parsed by its column's type; anything unknown or unparsable is a 400 naming the parameter.
+ * With server/params_request.c, the one place a request is parsed: handlers never parse.
  */
 #include <errno.h>
 #include <limits.h>
@@ -126,11 +127,12 @@ static struct column_args *column_args_for(struct column_args *all, size_t *coun
 static int refuse_empty_item(struct srv_request *request, const char *key, const char *text)
 {
     size_t length = strlen(text);
-    if (length == 0 ||
-        (text[0] != ',' && text[length - 1] != ',' && !strstr(text, ",,")))
+    if (length == 0 || (text[0] != ',' && text[length - 1] != ',' && !strstr(text, ",,")))
         return 0;
-    srv_respond_error(request, 400, key, "%s has an empty item: separate the items with single "
-                      "commas", key);
+    srv_respond_error(request, 400, key,
+                      "%s has an empty item: separate the items with single "
+                      "commas",
+                      key);
     return -1;
 }
 
@@ -172,14 +174,15 @@ static int add_ids_filter(struct srv_request *request, struct srv_list_params *p
         srv_respond_error(request, 400, "__ids", "__ids must list at least one primary key");
         return -1;
     }
-    parsed->filters[parsed->filter_count++] = (struct orm_filter){
-        .column = pk, .op = ORM_OP_EQUAL, .match = ORM_MATCH_EXACT, .values = values,
-        .value_count = used};
+    parsed->filters[parsed->filter_count++] = (struct orm_filter){.column = pk,
+                                                                  .op = ORM_OP_EQUAL,
+                                                                  .match = ORM_MATCH_EXACT,
+                                                                  .values = values,
+                                                                  .value_count = used};
     return 0;
 }
 
-static int add_orders(struct srv_request *request, struct srv_list_params *parsed,
-                      const char *text)
+static int add_orders(struct srv_request *request, struct srv_list_params *parsed, const char *text)
 {
     if (refuse_empty_item(request, "__order", text) < 0)
         return -1;
@@ -212,8 +215,8 @@ static int add_orders(struct srv_request *request, struct srv_list_params *parse
     }
 }
 
-static int add_field(struct srv_request *request, struct srv_list_params *parsed,
-                     const char *path, size_t length)
+static int add_field(struct srv_request *request, struct srv_list_params *parsed, const char *path,
+                     size_t length)
 {
     struct orm_field field = {0};
     const struct cfg_table *table = request->route.table;
@@ -242,7 +245,8 @@ static int add_field(struct srv_request *request, struct srv_list_params *parsed
             (int)field.depth > request->route.table->max_joins) {
             srv_respond_error(request, 400, "__visible_fields",
                               "__visible_fields: \"%s\" needs more joins than this table's "
-                              "max_joins (%d)", shown, request->route.table->max_joins);
+                              "max_joins (%d)",
+                              shown, request->route.table->max_joins);
             return -1;
         }
         field.path[field.depth++] = column;
@@ -264,8 +268,7 @@ static int add_field(struct srv_request *request, struct srv_list_params *parsed
     return 0;
 }
 
-static int add_fields(struct srv_request *request, struct srv_list_params *parsed,
-                      const char *text)
+static int add_fields(struct srv_request *request, struct srv_list_params *parsed, const char *text)
 {
     if (refuse_empty_item(request, "__visible_fields", text) < 0)
         return -1;
@@ -287,8 +290,8 @@ static int parse_operator(const char *text, enum orm_operator *op)
         const char *name;
         enum orm_operator op;
     } operators[] = {
-        {"e", ORM_OP_EQUAL},       {"ne", ORM_OP_NOT_EQUAL},     {"lt", ORM_OP_LESS},
-        {"lte", ORM_OP_LESS_EQUAL}, {"gt", ORM_OP_GREATER},      {"gte", ORM_OP_GREATER_EQUAL},
+        {"e", ORM_OP_EQUAL},         {"ne", ORM_OP_NOT_EQUAL},      {"lt", ORM_OP_LESS},
+        {"lte", ORM_OP_LESS_EQUAL},  {"gt", ORM_OP_GREATER},        {"gte", ORM_OP_GREATER_EQUAL},
         {"is_null", ORM_OP_IS_NULL}, {"not_null", ORM_OP_NOT_NULL},
     };
     for (size_t i = 0; i < sizeof operators / sizeof operators[0]; i++) {
@@ -322,8 +325,10 @@ static int build_filter(struct srv_request *request, struct srv_list_params *par
     enum orm_match match = ORM_MATCH_CONTAINS;
     if (args->operator_text && parse_operator(args->operator_text, &op) < 0) {
         snprintf(key, sizeof key, "%s__operator", name);
-        srv_respond_error(request, 400, key, "%s: unknown operator \"%s\" (use e, ne, lt, lte, "
-                          "gt, gte, is_null or not_null)", key, args->operator_text);
+        srv_respond_error(request, 400, key,
+                          "%s: unknown operator \"%s\" (use e, ne, lt, lte, "
+                          "gt, gte, is_null or not_null)",
+                          key, args->operator_text);
         return -1;
     }
     if (args->match_text) {
@@ -333,8 +338,10 @@ static int build_filter(struct srv_request *request, struct srv_list_params *par
             return -1;
         }
         if (parse_match(args->match_text, &match) < 0) {
-            srv_respond_error(request, 400, key, "%s: unknown match \"%s\" (use contains, "
-                              "exact, starts or ends)", key, args->match_text);
+            srv_respond_error(request, 400, key,
+                              "%s: unknown match \"%s\" (use contains, "
+                              "exact, starts or ends)",
+                              key, args->match_text);
             return -1;
         }
     }
@@ -370,9 +377,10 @@ static int build_filter(struct srv_request *request, struct srv_list_params *par
 
 static bool reserved_allowed(const char *key, enum srv_params_use use)
 {
-    static const char *list_keys[] = {"__order", "__page", "__page_size", "__visible_fields",
-                                      "__readable", "__range_header", "__range_header_name",
-                                      "__ids", NULL};
+    static const char *list_keys[] = {
+        "__order",    "__page",         "__page_size",         "__visible_fields",
+        "__readable", "__range_header", "__range_header_name", "__ids",
+        NULL};
     if (use == SRV_PARAMS_GET)
         return !strcmp(key, "__visible_fields") || !strcmp(key, "__readable");
     if (use == SRV_PARAMS_BULK)
@@ -423,9 +431,10 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
                     goto done;
                 if (parsed->page_size > table->max_page_size) {
                     srv_metrics_limit_hit(request->app, SRV_LIMIT_MAX_PAGE_SIZE);
-                    srv_respond_error(request, 403, key, "__page_size %ld is over this table's "
-                                      "max_page_size of %d", parsed->page_size,
-                                      table->max_page_size);
+                    srv_respond_error(request, 403, key,
+                                      "__page_size %ld is over this table's "
+                                      "max_page_size of %d",
+                                      parsed->page_size, table->max_page_size);
                     goto done;
                 }
             } else if (!strcmp(key, "__visible_fields")) {
@@ -443,8 +452,10 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
                 if (length == 0 || length > 60 ||
                     strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                   "0123456789-_") != length) {
-                    srv_respond_error(request, 400, key, "%s must be a header name "
-                                      "(letters, digits, - and _)", key);
+                    srv_respond_error(request, 400, key,
+                                      "%s must be a header name "
+                                      "(letters, digits, - and _)",
+                                      key);
                     goto done;
                 }
                 parsed->range_header_name = (char *)value;
@@ -476,12 +487,14 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
             goto done;
         }
         if (column->is_secret) {
-            srv_respond_error(request, 400, key, "\"%s\" is a secret column: it cannot be "
-                              "filtered on", name);
+            srv_respond_error(request, 400, key,
+                              "\"%s\" is a secret column: it cannot be "
+                              "filtered on",
+                              name);
             goto done;
         }
-        struct column_args *args = column_args_for(columns, &column_count, column, column_capacity,
-                                                       request->arg_count);
+        struct column_args *args =
+            column_args_for(columns, &column_count, column, column_capacity, request->arg_count);
         if (!args) {
             srv_respond_error(request, 400, key, "too many filters");
             goto done;

@@ -1,14 +1,15 @@
 /*
- * server/router.c — maps a request path to a route: the reserved paths (healthz, readyz,
- * metrics, openapi.json, docs and docs/{file}, auth/login) and, for each declared table T, /T/, /T/count/,
- * /T/schema/, /T/ids/, /T/new/, /T/references/ and /T/{pk}/. A trailing slash is optional.
- * Named sub-routes win over a primary key with the same text. The path is the one the client
- * sent, still percent-encoded (server/target.c says why); only data segments are decoded.
+ * server/router.c — maps a request path to a route by the patterns of the route table
+ * (server/routes.c): the reserved paths (healthz, readyz, metrics, openapi.json, docs and
+ * docs/{file}, auth/login) and, for each declared table T, /T/, /T/count/, /T/schema/, /T/ids/,
+ * /T/new/, /T/references/ and /T/{pk}/. A trailing slash is optional. Named sub-routes win
+ * over a primary key with the same text. The path is the one the client sent, still
+ * percent-encoded (server/target.c says why); only data segments are decoded.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/app.h"
+#include "server/routes.h"
 
 #define MAX_SEGMENTS 4
 
@@ -87,99 +88,83 @@ static char *decode_segment(const struct segment *segment, struct srv_route *rou
     return text;
 }
 
+/* One request path being matched: its segments, and its first segment's table, looked up once
+ * however many {table} patterns are tried. */
+struct target {
+    struct segment segments[MAX_SEGMENTS];
+    int count;
+    const struct cfg_config *config;
+    const struct cfg_table *table;
+    bool has_looked_up_table;
+};
+
+static const struct cfg_table *target_table(struct target *target, int index)
+{
+    if (index != 0)
+        return table_for(target->config, &target->segments[index]);
+    if (!target->has_looked_up_table) {
+        target->table = table_for(target->config, &target->segments[0]);
+        target->has_looked_up_table = true;
+    }
+    return target->table;
+}
+
+/* Whether the path has the pattern's shape; sets *table ({table}) and *data (the index of the
+ * {pk} or {file} segment, else -1). */
+static bool pattern_matches(const char *pattern, struct target *target,
+                            const struct cfg_table **table, int *data)
+{
+    struct segment pieces[MAX_SEGMENTS];
+    if (split_path(pattern, pieces) != target->count)
+        return false;
+    *table = NULL;
+    *data = -1;
+    for (int i = 0; i < target->count; i++) {
+        const struct segment *piece = &pieces[i];
+        if (segment_is(piece, "{table}")) {
+            *table = target_table(target, i);
+            if (!*table)
+                return false;
+        } else if (piece->start[0] == '{') {
+            *data = i;
+        } else if (piece->length != target->segments[i].length ||
+                   memcmp(piece->start, target->segments[i].start, piece->length) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Named segments (tables, count, docs...) are compared as sent: they are plain ASCII, so an
- * escaped form of one ("%63ount") is simply not a route. */
+ * escaped form of one ("%63ount") is simply not a route. The first pattern that fits wins, in
+ * the route table's order; each kind's pattern is tried once. */
 void srv_route_parse(const struct cfg_config *config, const char *url, struct srv_route *route)
 {
     memset(route, 0, sizeof *route);
     route->kind = SRV_ROUTE_NOT_FOUND;
     const char *path = strip_base_path(url, config->server.base_path);
-    if (!path)
+    struct target target = {.config = config};
+    if (!path || (target.count = split_path(path, target.segments)) < 0)
         return;
-    struct segment segments[MAX_SEGMENTS];
-    int count = split_path(path, segments);
-    if (count < 0)
-        return;
-    if (count == 0) {
-        route->kind = SRV_ROUTE_ROOT;
-        return;
-    }
-    if (count == 1) {
-        if (segment_is(&segments[0], "healthz"))
-            route->kind = SRV_ROUTE_HEALTHZ;
-        else if (segment_is(&segments[0], "readyz"))
-            route->kind = SRV_ROUTE_READYZ;
-        else if (segment_is(&segments[0], "metrics"))
-            route->kind = SRV_ROUTE_METRICS;
-        else if (segment_is(&segments[0], "openapi.json"))
-            route->kind = SRV_ROUTE_OPENAPI;
-        else if (segment_is(&segments[0], "docs"))
-            route->kind = SRV_ROUTE_DOCS;
-        if (route->kind != SRV_ROUTE_NOT_FOUND)
-            return;
-    }
-    if (count == 2 && segment_is(&segments[0], "auth") && segment_is(&segments[1], "login")) {
-        if (config->auth.login_enabled)
-            route->kind = SRV_ROUTE_LOGIN;
+    for (size_t i = 0; i < srv_route_row_count; i++) {
+        const struct srv_route_row *row = &srv_route_rows[i];
+        if (i > 0 && srv_route_rows[i - 1].kind == row->kind)
+            continue;
+        if ((row->flags & SRV_ROW_LOGIN) && !config->auth.login_enabled)
+            continue;
+        int data;
+        if (!pattern_matches(row->pattern, &target, &route->table, &data))
+            continue;
+        if (data >= 0 && !(route->pk_text = decode_segment(&target.segments[data], route)))
+            return; /* decode_segment made it a bad request */
+        route->kind = row->kind;
         return;
     }
-    if (count == 2 && segment_is(&segments[0], "docs")) {
-        route->pk_text = decode_segment(&segments[1], route);
-        if (route->pk_text)
-            route->kind = SRV_ROUTE_DOCS_ASSET;
-        return;
-    }
-    const struct cfg_table *table = table_for(config, &segments[0]);
-    if (!table || count > 2)
-        return;
-    route->table = table;
-    if (count == 1) {
-        route->kind = SRV_ROUTE_COLLECTION;
-        return;
-    }
-    static const struct {
-        const char *name;
-        enum srv_route_kind kind;
-    } named[] = {
-        {"count", SRV_ROUTE_COUNT},   {"schema", SRV_ROUTE_SCHEMA}, {"ids", SRV_ROUTE_IDS},
-        {"new", SRV_ROUTE_NEW},       {"references", SRV_ROUTE_REFERENCES},
-    };
-    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
-        if (segment_is(&segments[1], named[i].name)) {
-            route->kind = named[i].kind;
-            return;
-        }
-    }
-    route->pk_text = decode_segment(&segments[1], route);
-    if (route->pk_text)
-        route->kind = SRV_ROUTE_ROW;
+    route->table = NULL;
 }
 
 void srv_route_clear(struct srv_route *route)
 {
     free(route->pk_text);
     route->pk_text = NULL;
-}
-
-const char *srv_route_allowed_methods(const struct srv_route *route)
-{
-    bool read_only = route->table && route->table->read_only;
-    switch (route->kind) {
-    case SRV_ROUTE_COLLECTION:
-        if (read_only)
-            return "GET, HEAD, OPTIONS";
-        if (route->table->allow_bulk_delete && route->table->allow_bulk_update)
-            return "GET, HEAD, POST, PATCH, DELETE, OPTIONS";
-        if (route->table->allow_bulk_delete)
-            return "GET, HEAD, POST, DELETE, OPTIONS";
-        if (route->table->allow_bulk_update)
-            return "GET, HEAD, POST, PATCH, OPTIONS";
-        return "GET, HEAD, POST, OPTIONS";
-    case SRV_ROUTE_ROW:
-        return read_only ? "GET, HEAD, OPTIONS" : "GET, HEAD, PUT, PATCH, DELETE, OPTIONS";
-    case SRV_ROUTE_LOGIN:
-        return "POST, OPTIONS";
-    default:
-        return "GET, HEAD, OPTIONS";
-    }
 }
