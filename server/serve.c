@@ -37,8 +37,7 @@ static void warn_about_open_tables(const struct cfg_config *config)
             continue;
         if (table->write.kind == CFG_POLICY_PUBLIC || table->delete_.kind == CFG_POLICY_PUBLIC)
             srv_log("warning", "table %s is writable by the public (auth %s is \"public\")",
-                    table->name,
-                    table->write.kind == CFG_POLICY_PUBLIC ? "write" : "delete");
+                    table->name, table->write.kind == CFG_POLICY_PUBLIC ? "write" : "delete");
     }
 }
 
@@ -74,7 +73,7 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
     signal(SIGPIPE, SIG_IGN);
 
     struct rs_error error = {0};
-    if (migrate && srv_cli_migrate_forwards(config) != 0)
+    if (migrate && srv_migrate_forwards(config) != 0)
         return 1;
 
     srv_log_set_level(config->server.log_level);
