@@ -10,7 +10,7 @@
 /* What the list callback needs to write Content-Range. */
 struct list_state {
     bool range_header;
-    char header_name[64];
+    char range_name[64]; /* the name written in the value: __range_header_name, or the table */
     long offset;
     long limit;
 };
@@ -34,7 +34,7 @@ static void list_done(struct srv_request *request, struct orm_outcome *outcome)
     outcome->result = NULL;
     if (total >= 0) {
         char value[128];
-        const char *table = request->route.table->name;
+        const char *table = state->range_name;
         long last = state->offset + state->limit;
         if (last > total)
             last = (long)total;
@@ -42,7 +42,7 @@ static void list_done(struct srv_request *request, struct orm_outcome *outcome)
             snprintf(value, sizeof value, "%s */%lld", table, total);
         else
             snprintf(value, sizeof value, "%s %ld-%ld/%lld", table, state->offset, last - 1, total);
-        srv_add_header(request, state->header_name, value);
+        srv_add_header(request, MHD_HTTP_HEADER_CONTENT_RANGE, value);
     }
 }
 
@@ -57,9 +57,11 @@ void srv_handle_list(struct srv_request *request)
     if (!state)
         abort();
     state->range_header = params.range_header;
-    snprintf(state->header_name, sizeof state->header_name, "%s",
+    /* as piccolo_api: the header is always Content-Range, __range_header_name changes the name
+     * written in its value ("movies 0-14/42") */
+    snprintf(state->range_name, sizeof state->range_name, "%s",
              params.range_header_name && *params.range_header_name ? params.range_header_name
-                                                                   : "Content-Range");
+                                                                   : request->route.table->name);
     state->offset = params.select.offset;
     state->limit = params.select.limit;
     request->handler_state = state;

@@ -447,15 +447,14 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
                 if (parse_bool_flag(request, key, value, &parsed->range_header) < 0)
                     goto done;
             } else if (!strcmp(key, "__range_header_name")) {
-                /* an HTTP header name is a token: refuse anything that could split headers */
+                /* written into the Content-Range value: a plain word, nothing that could split
+                 * or end a header */
                 size_t length = strlen(value);
                 if (length == 0 || length > 60 ||
                     strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                   "0123456789-_") != length) {
                     srv_respond_error(request, 400, key,
-                                      "%s must be a header name "
-                                      "(letters, digits, - and _)",
-                                      key);
+                                      "%s must be 1 to 60 letters, digits, - and _", key);
                     goto done;
                 }
                 parsed->range_header_name = (char *)value;

@@ -162,8 +162,10 @@ def test_range_header(server):
     response = server.get("/movie/?__range_header=true&__page_size=2")
     expect(response.header("Content-Range") == "movie 0-1/5", response.headers)
     response = server.get("/movie/?__range_header=true&__page_size=2&__page=3&rating=9"
-                          "&__range_header_name=X-Range")
-    expect(response.header("X-Range") == "movie */2", response.headers)
+                          "&__range_header_name=movies")
+    expect(response.header("Content-Range") == "movies */2", response.headers)
+    expect_error(server.get("/movie/?__range_header=true&__range_header_name=a%20b"), 400,
+                 field="__range_header_name")
     response = server.get("/movie/?__range_header=true&__page_size=2&__page=3")
     expect(response.header("Content-Range") == "movie 4-4/5", response.headers)
 
