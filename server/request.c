@@ -55,7 +55,11 @@ static void respond_unauthorized(struct srv_request *request, const char *descri
         srv_add_header(request, MHD_HTTP_HEADER_WWW_AUTHENTICATE, header);
     } else {
         srv_respond_error(request, 401, NULL, "authentication required: send a bearer token");
-        srv_add_header(request, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+        /* SPEC §3 gives every token 401 this challenge, a missing token included (RFC 6750
+         * would leave the error out there; clients that look for it find it either way) */
+        srv_add_header(request, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                       "Bearer error=\"invalid_token\", error_description=\"no bearer token was "
+                       "sent\"");
     }
 }
 
