@@ -362,7 +362,11 @@ static int build_filter(struct srv_request *request, struct srv_list_params *par
             continue;
         }
         struct rs_error error = {0};
-        values[i] = orm_value_from_text(column, args->values[i], name, &error);
+        /* A text filter is a pattern, not a value to store: "example.com" finds the emails
+         * that contain it, and a longer text than the column holds simply matches nothing. */
+        values[i] = orm_column_is_text(column) ? xstrdup(args->values[i])
+                                               : orm_value_from_text(column, args->values[i],
+                                                                     name, &error);
         if (!values[i]) {
             srv_respond_rs_error(request, &error);
             return -1;

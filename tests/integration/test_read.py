@@ -326,3 +326,13 @@ def test_cors_preflight_is_answered(server):
     response = server.request("OPTIONS", "/movie/")
     expect_status(response, 204)
     expect("GET" in response.header("Allow"), response.headers)
+
+
+def test_email_columns_filter_like_text(server):
+    """SPEC §3: email is a text column, so its filter is a case-insensitive contains (and the
+    match modes apply), not a whole address to validate."""
+    names = [row["name"] for row in server.get("/movie/?contact=EXAMPLE.com").json["rows"]]
+    expect(names == ["Seven Samurai"], names)
+    rows = server.get("/movie/?contact=a@&contact__match=starts").json["rows"]
+    expect([row["name"] for row in rows] == ["Seven Samurai"], rows)
+    expect(server.get("/movie/?contact=nobody").json["rows"] == [])
