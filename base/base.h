@@ -1,6 +1,6 @@
 /*
  * base/base.h — the bottom layer every module stands on: one allocation policy (allocate or
- * abort), the user-facing error value, the string builder, UTF-8 checks and base64. It
+ * abort), arenas, the user-facing error value, the string builder, UTF-8 checks and base64. It
  * depends on nothing but the C library; config/config.h includes it, so every module sees it.
  */
 #ifndef RESTABLE_BASE_H
@@ -27,6 +27,35 @@ char *xstrdup_or_null(const char *text);         /* NULL stays NULL */
 void *xcheck(void *allocated);
 /* The report and the abort themselves; bytes 0 when the size is not known. */
 void rs_out_of_memory(size_t bytes) __attribute__((noreturn));
+
+/* ---- arenas (base/arena.c) ---------------------------------------------------------------- */
+
+/* A region in the manner of h2o's h2o_mem_pool_t: everything a request (or the loaded config)
+ * allocates is bumped out of chunks and freed at once by rs_arena_free, with the cleanups
+ * registered by rs_arena_defer (PQclear, json_decref, free for memory another module
+ * malloc'ed) run first, newest first. Allocation never fails (the x* policy above) and is
+ * aligned for any type. Not thread-safe: one owner at a time. Fields are private. */
+struct rs_arena {
+    unsigned char *cursor, *end;       /* the room left in the current chunk */
+    struct rs_arena_chunk *chunks;     /* heap chunks, freed by rs_arena_free */
+    struct rs_arena_cleanup *cleanups; /* newest first */
+    size_t next_chunk_size;
+    size_t heap_bytes; /* bytes malloc'ed beyond the first block: tests and sizing */
+};
+
+/* first/first_size: a block of the caller's (inline in the owner, say) used before any heap
+ * chunk, never freed by the arena; NULL, 0 for none. */
+void rs_arena_init(struct rs_arena *arena, void *first, size_t first_size);
+void *rs_arena_alloc(struct rs_arena *arena, size_t size);
+void *rs_arena_calloc(struct rs_arena *arena, size_t count, size_t size);
+char *rs_arena_strdup(struct rs_arena *arena, const char *text); /* text must not be NULL */
+char *rs_arena_strndup(struct rs_arena *arena, const char *text, size_t length);
+/* release(data) runs when the arena is freed. */
+void rs_arena_defer(struct rs_arena *arena, void (*release)(void *data), void *data);
+/* Makes malloc'ed memory the arena's (freed with it); returns memory. NULL is ignored. */
+void *rs_arena_adopt(struct rs_arena *arena, void *memory);
+/* Runs the cleanups and frees every chunk; the arena is empty afterwards (init to reuse). */
+void rs_arena_free(struct rs_arena *arena);
 
 /* ---- errors fit for a user (base/rs_error.c) --------------------------------------------- */
 

@@ -1,13 +1,17 @@
 /*
  * tests/unit/test_base.c — the bottom layer (base/): the one base64 every caller shares, in
  * both alphabets and with each caller's padding rule (JWT parts unpadded url, password hashes
- * and bytea padded standard, config's looser bytea-default shape), and the x* allocators'
- * promises (never NULL, zero sizes freeable, xstrndup stops at the length or a NUL).
+ * and bytea padded standard, config's looser bytea-default shape), the x* allocators'
+ * promises (never NULL, zero sizes freeable, xstrndup stops at the length or a NUL), and the
+ * arena's (the inline block first, alignment, growth, large allocations beside the current
+ * chunk, cleanups newest first).
  */
 #include <setjmp.h>
+#include <stdalign.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,6 +149,113 @@ static void test_allocators_never_return_null(void **state)
     free(short_text);
 }
 
+/* ---- arenas ---------------------------------------------------------------------------- */
+
+static void test_arena_uses_the_inline_block_first(void **state)
+{
+    (void)state;
+    alignas(max_align_t) unsigned char block[1024];
+    struct rs_arena arena;
+    rs_arena_init(&arena, block, sizeof block);
+    for (int i = 0; i < 20; i++) {
+        unsigned char *memory = rs_arena_alloc(&arena, 24);
+        assert_true(memory >= block && memory + 24 <= block + sizeof block);
+    }
+    assert_int_equal(arena.heap_bytes, 0);
+    rs_arena_free(&arena);
+}
+
+static void test_arena_aligns_every_allocation(void **state)
+{
+    (void)state;
+    unsigned char block[301];
+    struct rs_arena arena;
+    rs_arena_init(&arena, block + 1, sizeof block - 1); /* a block that starts unaligned */
+    for (size_t size = 1; size < 40; size++) {
+        void *memory = rs_arena_alloc(&arena, size);
+        assert_int_equal((uintptr_t)memory % alignof(max_align_t), 0);
+        memset(memory, 0xab, size);
+    }
+    rs_arena_free(&arena);
+}
+
+static void test_arena_grows_past_the_first_block(void **state)
+{
+    (void)state;
+    unsigned char block[64];
+    struct rs_arena arena;
+    rs_arena_init(&arena, block, sizeof block);
+    char *texts[500];
+    for (int i = 0; i < 500; i++) {
+        char number[16];
+        snprintf(number, sizeof number, "value %d", i);
+        texts[i] = rs_arena_strdup(&arena, number);
+    }
+    for (int i = 0; i < 500; i++) {
+        char number[16];
+        snprintf(number, sizeof number, "value %d", i);
+        assert_string_equal(texts[i], number);
+    }
+    assert_true(arena.heap_bytes > 0);
+    rs_arena_free(&arena); /* LeakSanitizer checks every chunk went */
+}
+
+static void test_arena_large_allocation_keeps_the_current_chunk(void **state)
+{
+    (void)state;
+    struct rs_arena arena;
+    rs_arena_init(&arena, NULL, 0);
+    char *small = rs_arena_alloc(&arena, 16);
+    unsigned char *cursor = arena.cursor;
+    char *large = rs_arena_calloc(&arena, 100, 1024);
+    assert_int_equal(large[100 * 1024 - 1], 0);
+    assert_ptr_equal(arena.cursor, cursor); /* the next small one still goes after small */
+    char *next = rs_arena_alloc(&arena, 16);
+    assert_ptr_equal(next, small + 16);
+    rs_arena_free(&arena);
+}
+
+static void test_arena_strndup_stops_at_length_or_nul(void **state)
+{
+    (void)state;
+    struct rs_arena arena;
+    rs_arena_init(&arena, NULL, 0);
+    assert_string_equal(rs_arena_strndup(&arena, "movie", 3), "mov");
+    assert_string_equal(rs_arena_strndup(&arena, "ab\0cd", 5), "ab");
+    assert_string_equal(rs_arena_strdup(&arena, ""), "");
+    assert_non_null(rs_arena_alloc(&arena, 0));
+    rs_arena_free(&arena);
+}
+
+static int cleanup_order[4];
+static int cleanup_count;
+
+static void record_cleanup(void *data)
+{
+    cleanup_order[cleanup_count++] = *(int *)data;
+}
+
+static void test_arena_runs_cleanups_newest_first_at_free(void **state)
+{
+    (void)state;
+    struct rs_arena arena;
+    rs_arena_init(&arena, NULL, 0);
+    cleanup_count = 0;
+    int *first = rs_arena_alloc(&arena, sizeof *first);
+    int *second = rs_arena_alloc(&arena, sizeof *second);
+    *first = 1;
+    *second = 2;
+    rs_arena_defer(&arena, record_cleanup, first);
+    rs_arena_defer(&arena, record_cleanup, second);
+    assert_int_equal(cleanup_count, 0);
+    assert_null(rs_arena_adopt(&arena, NULL));
+    rs_arena_adopt(&arena, xstrdup("freed with the arena"));
+    rs_arena_free(&arena);
+    assert_int_equal(cleanup_count, 2);
+    assert_int_equal(cleanup_order[0], 2);
+    assert_int_equal(cleanup_order[1], 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +267,12 @@ int main(void)
         cmocka_unit_test(test_shape_check_allows_unused_bits),
         cmocka_unit_test(test_encode_pads_standard_and_not_url),
         cmocka_unit_test(test_allocators_never_return_null),
+        cmocka_unit_test(test_arena_uses_the_inline_block_first),
+        cmocka_unit_test(test_arena_aligns_every_allocation),
+        cmocka_unit_test(test_arena_grows_past_the_first_block),
+        cmocka_unit_test(test_arena_large_allocation_keeps_the_current_chunk),
+        cmocka_unit_test(test_arena_strndup_stops_at_length_or_nul),
+        cmocka_unit_test(test_arena_runs_cleanups_newest_first_at_free),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
