@@ -1,7 +1,8 @@
 /*
  * base/base.h — the bottom layer every module stands on: one allocation policy (allocate or
- * abort), arenas, the user-facing error value, the string builder, UTF-8 checks and base64. It
- * depends on nothing but the C library; config/config.h includes it, so every module sees it.
+ * abort), arenas, the user-facing error value, the string builder, UTF-8 checks, base64 and
+ * the value grammar (integers, decimals, dates, times, uuids, emails...). It depends on
+ * nothing but the C library; config/config.h includes it, so every module sees it.
  */
 #ifndef RESTABLE_BASE_H
 #define RESTABLE_BASE_H
@@ -123,5 +124,53 @@ char *rs_base64_encode(const unsigned char *data, size_t length, enum rs_base64_
 /* The alphabet and padding checks of rs_base64_decode without the unused-bits one: the shape
  * config/ has always required of a bytea default, which PostgreSQL's decode() reads. */
 bool rs_base64_is_shaped(const char *text, size_t length, enum rs_base64_variant variant);
+
+/* ---- the value grammar (base/values.c) --------------------------------------------------- */
+
+/* One reading of every typed value restable meets, used by config/ for defaults and choices
+ * and by orm/ for request values, so both accept exactly the same text. Each rs_parse_*
+ * returns RS_VALUE_OK and appends the value's canonical PostgreSQL input text to out (which
+ * may be NULL to only check), RS_VALUE_MALFORMED when text is not of that shape (the caller
+ * says what it expected, in its own words), or RS_VALUE_OUT_OF_RANGE when the shape is right
+ * but the value is not; where error is given and the reason needs words of its own ("1e99 is
+ * out of range for a real"), its message says so. None allocates except through out. */
+enum rs_value_result { RS_VALUE_OK = 0, RS_VALUE_MALFORMED = -1, RS_VALUE_OUT_OF_RANGE = -2 };
+
+/* -?[0-9]+ only (no spaces, '+', "1.0" or "0x") within [minimum, maximum]; *value may be
+ * NULL. */
+int rs_parse_integer(const char *text, long long minimum, long long maximum, long long *value);
+
+/* -?(D+.?D*|.D+)([eE][+-]?D+)? (no NaN, no Infinity). REAL and DOUBLE refuse what would
+ * overflow or underflow to zero; NUMERIC refuses exponents past ±1000 and, when precision > 0,
+ * values with more than precision - scale digits before the point once rounded to scale. The
+ * canonical text is the input. */
+enum rs_decimal_kind { RS_DECIMAL_NUMERIC, RS_DECIMAL_REAL, RS_DECIMAL_DOUBLE };
+int rs_parse_decimal(const char *text, enum rs_decimal_kind kind, int precision, int scale,
+                     struct sb *out, struct rs_error *error);
+/* The shortest "%.Ng" spelling (15 to 17 digits) that reads back as the same double. */
+void rs_format_double(double value, char *buffer, size_t size);
+
+/* YYYY-MM-DD, years 0001 to 9999, real days only. */
+int rs_parse_date(const char *text, struct sb *out);
+/* HH:MM[:SS[.f]], seconds 00-59, 1 to 9 fractional digits. Canonical: HH:MM:SS[.f]. */
+int rs_parse_time(const char *text, struct sb *out);
+/* A date, 'T' or ' ', a time, then an optional offset (Z, ±HH, ±HH:MM, ±HHMM, up to ±15:59).
+ * What happens to the offset is the caller's rule:
+ *   RS_ZONE_KEPT     timestamptz: written as +HH:MM (none means UTC, +00:00);
+ *   RS_ZONE_TO_UTC   timestamp: the wall time moves to UTC and the offset goes (PostgreSQL
+ *                    would silently drop it); out of range when that leaves years 1-9999;
+ *   RS_ZONE_REFUSED  timestamp where the text is kept as written (a config default that goes
+ *                    into DDL verbatim): an offset makes it MALFORMED. */
+enum rs_timestamp_zone { RS_ZONE_KEPT, RS_ZONE_TO_UTC, RS_ZONE_REFUSED };
+int rs_parse_timestamp(const char *text, enum rs_timestamp_zone zone, struct sb *out,
+                       struct rs_error *error);
+/* An ISO 8601 duration (P[nY][nM][nW][nD][T[nH][nM][nS]], signed and fractional numbers) kept
+ * as written, or a plain number of seconds (-?D+(.D+)?) written as PT<n>S. */
+int rs_parse_interval(const char *text, struct sb *out);
+/* 8-4-4-4-12 hex digits, either case; canonical lower case. */
+int rs_parse_uuid(const char *text, struct sb *out);
+/* One '@', a non-empty local part, a dotted domain with no empty label, no spaces or control
+ * characters, at most 254 bytes. Canonical: as written. */
+int rs_parse_email(const char *text, struct sb *out);
 
 #endif

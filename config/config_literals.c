@@ -1,136 +1,178 @@
 /*
  * config/config_literals.c — checks a column's default and choices against its type before
- * they ever reach PostgreSQL: the right JSON type, integer ranges, string lengths, and the
- * shape (not the full grammar) of dates, times, timestamps, uuids, emails and base64. A
- * literal PostgreSQL would refuse at migration time is a config error at start-up instead.
+ * they ever reach PostgreSQL: the right JSON type, integer ranges, string lengths, and for
+ * dates, times, timestamps, intervals, uuids, emails and decimals the same grammar request
+ * values are parsed with (base/values.c). A literal PostgreSQL would refuse at migration time
+ * is a config error at start-up instead.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config/config_internal.h"
 
-/* ---- shapes ------------------------------------------------------------------------------ */
+/* ---- one check per kind of literal ------------------------------------------------------- */
 
-static bool take_digits(const char **p, int count, int *value)
+struct literal_rule;
+
+/* Returns RS_VALUE_OK, RS_VALUE_MALFORMED (the caller reports "expected <rule->expected>"),
+ * or RS_VALUE_OUT_OF_RANGE with error->message saying why. */
+typedef int (*literal_check)(const struct literal_rule *rule, const struct cfg_column *column,
+                             const json_t *value, struct rs_error *error);
+
+/* One row per enum cfg_type: what a declared value of that type must be. orm/types.c holds
+ * the rest of what a type is; config/ cannot see that table, so this is its half of a row. */
+struct literal_rule {
+    const char *expected; /* in "expected %s, got ..." */
+    literal_check check;
+    long long minimum, maximum;        /* check_integer */
+    enum rs_decimal_kind decimal_kind; /* check_decimal */
+    enum rs_timestamp_zone zone;       /* check_timestamp */
+};
+
+static int check_string(const struct literal_rule *rule, const struct cfg_column *column,
+                        const json_t *value, struct rs_error *error)
 {
-    *value = 0;
-    for (int i = 0; i < count; i++) {
-        if (!isdigit((unsigned char)(*p)[i]))
-            return false;
-        *value = *value * 10 + ((*p)[i] - '0');
-    }
-    *p += count;
-    return true;
+    (void)rule, (void)column, (void)error;
+    return json_is_string(value) ? RS_VALUE_OK : RS_VALUE_MALFORMED;
 }
 
-static bool take_date(const char **p)
+/* JSON integers only: 3.0 is a number a reader would not write for an integer default. */
+static int check_integer(const struct literal_rule *rule, const struct cfg_column *column,
+                         const json_t *value, struct rs_error *error)
 {
-    static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int year, month, day;
-    if (!take_digits(p, 4, &year) || *(*p)++ != '-' || !take_digits(p, 2, &month) ||
-        *(*p)++ != '-' || !take_digits(p, 2, &day))
-        return false;
-    if (month < 1 || month > 12 || day < 1 || day > days[month - 1])
-        return false;
-    bool is_leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    return !(month == 2 && day == 29 && !is_leap);
+    (void)column, (void)error;
+    if (!json_is_integer(value))
+        return RS_VALUE_MALFORMED;
+    json_int_t number = json_integer_value(value);
+    return number >= rule->minimum && number <= rule->maximum ? RS_VALUE_OK : RS_VALUE_MALFORMED;
 }
 
-/* HH:MM[:SS[.fraction]] */
-static bool take_time(const char **p)
+/* JSON numbers only (a numeric request value may be a string; a default is written as a
+ * number), spelled as orm/ spells them, then the decimal grammar with the column's precision. */
+static int check_decimal(const struct literal_rule *rule, const struct cfg_column *column,
+                         const json_t *value, struct rs_error *error)
 {
-    int hour, minute, second = 0;
-    if (!take_digits(p, 2, &hour) || *(*p)++ != ':' || !take_digits(p, 2, &minute))
-        return false;
-    if (**p == ':') {
-        (*p)++;
-        if (!take_digits(p, 2, &second))
-            return false;
-        if (**p == '.') {
-            (*p)++;
-            if (!isdigit((unsigned char)**p))
-                return false;
-            while (isdigit((unsigned char)**p))
-                (*p)++;
-        }
-    }
-    return hour <= 23 && minute <= 59 && second <= 60;
+    char text[64];
+    if (json_is_integer(value))
+        snprintf(text, sizeof text, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+    else if (json_is_real(value))
+        rs_format_double(json_real_value(value), text, sizeof text);
+    else
+        return RS_VALUE_MALFORMED;
+    return rs_parse_decimal(text, rule->decimal_kind, column->precision, column->scale, NULL,
+                            error);
 }
 
-/* Z, or +HH[:MM] / -HH[:MM] */
-static bool take_offset(const char **p)
+static int check_boolean(const struct literal_rule *rule, const struct cfg_column *column,
+                         const json_t *value, struct rs_error *error)
 {
-    if (**p == 'Z' || **p == 'z') {
-        (*p)++;
-        return true;
-    }
-    if (**p != '+' && **p != '-')
-        return false;
-    (*p)++;
-    int hours, minutes = 0;
-    if (!take_digits(p, 2, &hours))
-        return false;
-    if (**p == ':')
-        (*p)++;
-    if (isdigit((unsigned char)**p) && !take_digits(p, 2, &minutes))
-        return false;
-    return hours <= 15 && minutes <= 59;
+    (void)rule, (void)column, (void)error;
+    return json_is_boolean(value) ? RS_VALUE_OK : RS_VALUE_MALFORMED;
 }
 
-static bool is_date(const char *text)
+/* A default goes into the DDL as written, so an offset on a timestamp (which PostgreSQL would
+ * drop) is refused rather than converted as a request value's is: rule->zone says which. */
+static int check_timestamp(const struct literal_rule *rule, const struct cfg_column *column,
+                           const json_t *value, struct rs_error *error)
 {
-    return take_date(&text) && !*text;
+    (void)column;
+    const char *text = json_string_value(value);
+    return text ? rs_parse_timestamp(text, rule->zone, NULL, error) : RS_VALUE_MALFORMED;
 }
 
-static bool is_time(const char *text)
+static int check_date(const struct literal_rule *rule, const struct cfg_column *column,
+                      const json_t *value, struct rs_error *error)
 {
-    return take_time(&text) && !*text;
+    (void)rule, (void)column, (void)error;
+    const char *text = json_string_value(value);
+    return text ? rs_parse_date(text, NULL) : RS_VALUE_MALFORMED;
 }
 
-/* A date, optionally followed by T or a space and a time, and (with_offset) an offset. */
-static bool is_timestamp(const char *text, bool with_offset)
+static int check_time(const struct literal_rule *rule, const struct cfg_column *column,
+                      const json_t *value, struct rs_error *error)
 {
-    if (!take_date(&text))
-        return false;
-    if (!*text)
-        return true;
-    if (*text != 'T' && *text != 't' && *text != ' ')
-        return false;
-    text++;
-    if (!take_time(&text))
-        return false;
-    if (*text && with_offset && !take_offset(&text))
-        return false;
-    return !*text;
+    (void)rule, (void)column, (void)error;
+    const char *text = json_string_value(value);
+    return text ? rs_parse_time(text, NULL) : RS_VALUE_MALFORMED;
 }
 
-static bool is_uuid(const char *text)
+/* A JSON number is a number of seconds; a string is the interval grammar. */
+static int check_interval(const struct literal_rule *rule, const struct cfg_column *column,
+                          const json_t *value, struct rs_error *error)
 {
-    static const int groups[] = {8, 4, 4, 4, 12};
-    for (int g = 0; g < 5; g++) {
-        if (g > 0 && *text++ != '-')
-            return false;
-        for (int i = 0; i < groups[g]; i++)
-            if (!isxdigit((unsigned char)*text++))
-                return false;
-    }
-    return !*text;
+    (void)rule, (void)column, (void)error;
+    if (json_is_number(value))
+        return RS_VALUE_OK;
+    const char *text = json_string_value(value);
+    return text ? rs_parse_interval(text, NULL) : RS_VALUE_MALFORMED;
 }
 
-static bool is_email(const char *text)
+static int check_uuid(const struct literal_rule *rule, const struct cfg_column *column,
+                      const json_t *value, struct rs_error *error)
 {
-    const char *at = strchr(text, '@');
-    if (!at || at == text || strchr(at + 1, '@'))
-        return false;
-    const char *dot = strrchr(at + 1, '.');
-    if (!dot || dot == at + 1 || !dot[1])
-        return false;
-    for (const char *p = text; *p; p++)
-        if (isspace((unsigned char)*p))
-            return false;
-    return true;
+    (void)rule, (void)column, (void)error;
+    const char *text = json_string_value(value);
+    return text ? rs_parse_uuid(text, NULL) : RS_VALUE_MALFORMED;
 }
+
+static int check_email(const struct literal_rule *rule, const struct cfg_column *column,
+                       const json_t *value, struct rs_error *error)
+{
+    (void)rule, (void)column, (void)error;
+    const char *text = json_string_value(value);
+    return text ? rs_parse_email(text, NULL) : RS_VALUE_MALFORMED;
+}
+
+/* The shape only, not the unused bits: PostgreSQL's decode() reads either (base/base64.c). */
+static int check_base64(const struct literal_rule *rule, const struct cfg_column *column,
+                        const json_t *value, struct rs_error *error)
+{
+    (void)rule, (void)column, (void)error;
+    const char *text = json_string_value(value);
+    return text && rs_base64_is_shaped(text, strlen(text), RS_BASE64_STANDARD) ? RS_VALUE_OK
+                                                                               : RS_VALUE_MALFORMED;
+}
+
+static int check_json(const struct literal_rule *rule, const struct cfg_column *column,
+                      const json_t *value, struct rs_error *error)
+{
+    (void)rule, (void)column, (void)error;
+    return json_is_null(value) ? RS_VALUE_MALFORMED : RS_VALUE_OK;
+}
+
+#define INT32_RANGE .minimum = -2147483648LL, .maximum = 2147483647LL
+#define INT64_RANGE .minimum = (-9223372036854775807LL - 1), .maximum = 9223372036854775807LL
+#define INTEGER_WORDS "an integer between -2147483648 and 2147483647"
+
+/* ARRAY and FOREIGN_KEY have no row: their values are checked as their value_type. */
+static const struct literal_rule literal_rules[CFG_TYPE_COUNT] = {
+    [CFG_TYPE_VARCHAR] = {"a string", check_string},
+    [CFG_TYPE_TEXT] = {"a string", check_string},
+    [CFG_TYPE_EMAIL] = {"an email address", check_email},
+    [CFG_TYPE_INTEGER] = {INTEGER_WORDS, check_integer, INT32_RANGE},
+    [CFG_TYPE_SERIAL] = {INTEGER_WORDS, check_integer, INT32_RANGE},
+    [CFG_TYPE_SMALLINT] = {"an integer between -32768 and 32767", check_integer, .minimum = -32768,
+                           .maximum = 32767},
+    [CFG_TYPE_BIGINT] = {"an integer", check_integer, INT64_RANGE},
+    [CFG_TYPE_BIGSERIAL] = {"an integer", check_integer, INT64_RANGE},
+    [CFG_TYPE_NUMERIC] = {"a number", check_decimal, .decimal_kind = RS_DECIMAL_NUMERIC},
+    [CFG_TYPE_REAL] = {"a number", check_decimal, .decimal_kind = RS_DECIMAL_REAL},
+    [CFG_TYPE_DOUBLE] = {"a number", check_decimal, .decimal_kind = RS_DECIMAL_DOUBLE},
+    [CFG_TYPE_BOOLEAN] = {"true or false", check_boolean},
+    [CFG_TYPE_TIMESTAMP] = {"a timestamp like \"2024-01-31T12:00:00\" (no offset)", check_timestamp,
+                            .zone = RS_ZONE_REFUSED},
+    [CFG_TYPE_TIMESTAMPTZ] = {"a timestamp like \"2024-01-31T12:00:00Z\"", check_timestamp,
+                              .zone = RS_ZONE_KEPT},
+    [CFG_TYPE_DATE] = {"a date like \"2024-01-31\"", check_date},
+    [CFG_TYPE_TIME] = {"a time like \"12:30:00\"", check_time},
+    [CFG_TYPE_INTERVAL] = {"an interval like \"PT1H30M\" or a number of seconds", check_interval},
+    [CFG_TYPE_UUID] = {"a uuid like \"123e4567-e89b-12d3-a456-426614174000\"", check_uuid},
+    [CFG_TYPE_BYTEA] = {"a base64 string", check_base64},
+    [CFG_TYPE_JSON] = {"a JSON value", check_json},
+    [CFG_TYPE_JSONB] = {"a JSON value", check_json},
+};
+
+/* ---- the check --------------------------------------------------------------------------- */
 
 /* Characters, not bytes: varchar(n) counts characters. */
 static size_t utf8_length(const char *text)
@@ -141,115 +183,36 @@ static size_t utf8_length(const char *text)
     return count;
 }
 
-/* ---- the check --------------------------------------------------------------------------- */
-
-static const char *expected_text(enum cfg_type type)
+static void report_misfit(struct cfg_loader *loader, const char *path,
+                          const struct cfg_column *column, enum cfg_type value_type,
+                          const json_t *value, bool is_default)
 {
-    switch (type) {
-    case CFG_TYPE_VARCHAR:
-    case CFG_TYPE_TEXT:
-        return "a string";
-    case CFG_TYPE_EMAIL:
-        return "an email address";
-    case CFG_TYPE_INTEGER:
-    case CFG_TYPE_SERIAL:
-        return "an integer between -2147483648 and 2147483647";
-    case CFG_TYPE_SMALLINT:
-        return "an integer between -32768 and 32767";
-    case CFG_TYPE_BIGINT:
-    case CFG_TYPE_BIGSERIAL:
-        return "an integer";
-    case CFG_TYPE_NUMERIC:
-    case CFG_TYPE_REAL:
-    case CFG_TYPE_DOUBLE:
-        return "a number";
-    case CFG_TYPE_BOOLEAN:
-        return "true or false";
-    case CFG_TYPE_TIMESTAMP:
-        return "a timestamp like \"2024-01-31T12:00:00\" (no offset)";
-    case CFG_TYPE_TIMESTAMPTZ:
-        return "a timestamp like \"2024-01-31T12:00:00Z\"";
-    case CFG_TYPE_DATE:
-        return "a date like \"2024-01-31\"";
-    case CFG_TYPE_TIME:
-        return "a time like \"12:30:00\"";
-    case CFG_TYPE_INTERVAL:
-        return "an interval like \"PT1H30M\" or a number of seconds";
-    case CFG_TYPE_UUID:
-        return "a uuid like \"123e4567-e89b-12d3-a456-426614174000\"";
-    case CFG_TYPE_BYTEA:
-        return "a base64 string";
-    case CFG_TYPE_JSON:
-    case CFG_TYPE_JSONB:
-    case CFG_TYPE_ARRAY:
-    case CFG_TYPE_FOREIGN_KEY:
-    case CFG_TYPE_COUNT:
-        break;
-    }
-    return "a JSON value";
-}
-
-static bool fits(enum cfg_type type, const json_t *value)
-{
-    const char *text = json_string_value(value);
-    json_int_t number = json_is_integer(value) ? json_integer_value(value) : 0;
-    switch (type) {
-    case CFG_TYPE_VARCHAR:
-    case CFG_TYPE_TEXT:
-        return text != NULL;
-    case CFG_TYPE_EMAIL:
-        return text && is_email(text);
-    case CFG_TYPE_INTEGER:
-    case CFG_TYPE_SERIAL:
-        return json_is_integer(value) && number >= -2147483648LL && number <= 2147483647LL;
-    case CFG_TYPE_SMALLINT:
-        return json_is_integer(value) && number >= -32768 && number <= 32767;
-    case CFG_TYPE_BIGINT:
-    case CFG_TYPE_BIGSERIAL:
-        return json_is_integer(value);
-    case CFG_TYPE_NUMERIC:
-    case CFG_TYPE_REAL:
-    case CFG_TYPE_DOUBLE:
-        return json_is_number(value);
-    case CFG_TYPE_BOOLEAN:
-        return json_is_boolean(value);
-    case CFG_TYPE_TIMESTAMP:
-        return text && is_timestamp(text, false);
-    case CFG_TYPE_TIMESTAMPTZ:
-        return text && is_timestamp(text, true);
-    case CFG_TYPE_DATE:
-        return text && is_date(text);
-    case CFG_TYPE_TIME:
-        return text && is_time(text);
-    case CFG_TYPE_INTERVAL:
-        return (text && *text) || json_is_number(value);
-    case CFG_TYPE_UUID:
-        return text && is_uuid(text);
-    case CFG_TYPE_BYTEA:
-        return text && rs_base64_is_shaped(text, strlen(text), RS_BASE64_STANDARD);
-    case CFG_TYPE_JSON:
-    case CFG_TYPE_JSONB:
-        return !json_is_null(value);
-    case CFG_TYPE_ARRAY:
-    case CFG_TYPE_FOREIGN_KEY:
-    case CFG_TYPE_COUNT:
-        break;
-    }
-    return false;
+    const struct literal_rule *rule = &literal_rules[value_type];
+    char shown[80];
+    cfg_describe(value, shown, sizeof shown);
+    const char *keyword = "";
+    if (is_default && cfg_is_time_type(value_type) && column->type != CFG_TYPE_ARRAY)
+        keyword = " or \"now\"";
+    else if (is_default && value_type == CFG_TYPE_UUID && column->type != CFG_TYPE_ARRAY)
+        keyword = " or \"uuid4\"";
+    cfg_error(loader, path, "expected %s%s, got %s", rule->check ? rule->expected : "a JSON value",
+              keyword, shown);
 }
 
 bool cfg_check_literal(struct cfg_loader *loader, const char *path, const struct cfg_column *column,
                        enum cfg_type value_type, const json_t *value, bool is_default)
 {
-    if (!fits(value_type, value)) {
-        char shown[80];
-        cfg_describe(value, shown, sizeof shown);
-        const char *keyword = "";
-        if (is_default && cfg_is_time_type(value_type) && column->type != CFG_TYPE_ARRAY)
-            keyword = " or \"now\"";
-        else if (is_default && value_type == CFG_TYPE_UUID && column->type != CFG_TYPE_ARRAY)
-            keyword = " or \"uuid4\"";
-        cfg_error(loader, path, "expected %s%s, got %s", expected_text(value_type), keyword, shown);
+    const struct literal_rule *rule =
+        (unsigned)value_type < CFG_TYPE_COUNT ? &literal_rules[value_type] : NULL;
+    struct rs_error error = {0};
+    int result =
+        rule && rule->check ? rule->check(rule, column, value, &error) : RS_VALUE_MALFORMED;
+    if (result == RS_VALUE_OUT_OF_RANGE) {
+        cfg_error(loader, path, "%s", error.message);
+        return false;
+    }
+    if (result != RS_VALUE_OK) {
+        report_misfit(loader, path, column, rule ? value_type : CFG_TYPE_JSON, value, is_default);
         return false;
     }
     const char *text = json_string_value(value);

@@ -9,21 +9,6 @@
 
 #include "config/config_internal.h"
 
-/* "8080" or "-3": what ${PORT} leaves behind in a numeric key. No spaces, no "+", no
- * exponent: anything looser would accept text a reader would not call an integer. */
-static bool parse_integer_text(const char *text, long long *out)
-{
-    const char *digits = text[0] == '-' ? text + 1 : text;
-    size_t count = strlen(digits);
-    if (count == 0 || count > 18)
-        return false;
-    for (const char *p = digits; *p; p++)
-        if (*p < '0' || *p > '9')
-            return false;
-    *out = strtoll(text, NULL, 10);
-    return true;
-}
-
 int cfg_get_int(struct cfg_loader *loader, const json_t *object, const char *path, const char *key,
                 long long minimum, long long maximum, long long fallback, long long *out)
 {
@@ -37,7 +22,10 @@ int cfg_get_int(struct cfg_loader *loader, const json_t *object, const char *pat
         number = json_integer_value(value);
         is_integer = true;
     } else if (json_is_string(value)) {
-        is_integer = parse_integer_text(json_string_value(value), &number);
+        /* "8080" or "-3": what ${PORT} leaves behind. The grammar's integer (base/values.c):
+         * no spaces, no "+", no exponent, nothing a reader would not call an integer. */
+        is_integer =
+            rs_parse_integer(json_string_value(value), minimum, maximum, &number) == RS_VALUE_OK;
     }
     if (is_integer && number >= minimum && number <= maximum) {
         *out = number;

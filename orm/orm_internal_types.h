@@ -1,7 +1,8 @@
 /*
  * orm/orm_internal_types.h — private to orm/: the table of type descriptors behind the public
- * orm_value_* / orm_column_* functions, the parsers it points at, and the small text helpers
- * the type layer and the query builder share (PostgreSQL array literals, LIKE escaping).
+ * orm_value_* / orm_column_* functions and the DDL writer, the parsers and literal writers it
+ * points at, and the small text helpers the type layer and the query builder share
+ * (PostgreSQL array literals, LIKE escaping).
  */
 #ifndef RESTABLE_ORM_INTERNAL_TYPES_H
 #define RESTABLE_ORM_INTERNAL_TYPES_H
@@ -20,18 +21,36 @@ typedef int (*orm_text_parser)(const struct orm_type_info *info, const struct cf
 typedef int (*orm_json_parser)(const struct orm_type_info *info, const struct cfg_column *column,
                                const json_t *value, struct sb *out, struct rs_error *error);
 
+/* Writes a declared value (a default or a choice, JSON as the config holds it) as an SQL
+ * literal of the row's type, for DDL. */
+typedef void (*orm_literal_writer)(const struct orm_type_info *info, const json_t *value,
+                                   struct sb *out);
+
+/* What follows a type's DDL name, from the column's declaration. */
+enum orm_ddl_modifier {
+    ORM_DDL_PLAIN,         /* the name alone */
+    ORM_DDL_LENGTH,        /* name(length) when the column has a length: varchar */
+    ORM_DDL_LENGTH_OR_255, /* name(length), 255 when none: email */
+    ORM_DDL_PRECISION,     /* name(precision[,scale]) when it has a precision: numeric */
+};
+
 /* One row per enum cfg_type. ARRAY and FOREIGN_KEY rows carry only schema data: values of
  * those columns are handled through column->value_type. */
 struct orm_type_info {
     enum cfg_type type;
     const char *cast;       /* the type a bound value is cast to */
     const char *array_cast; /* the same as an array type, for ANY(...) parameters */
-    const char *expected;   /* "an integer", "a date (YYYY-MM-DD)": used in messages */
+    const char *ddl_name;   /* the type in CREATE TABLE ("serial", "double precision") */
+    enum orm_ddl_modifier ddl_modifier;
+    const char *now_sql;            /* DEFAULT for "now", or NULL where "now" does not apply */
+    orm_literal_writer literal_sql; /* a default or choice in DDL; NULL: orm_literal_sql_plain */
+    const char *expected;           /* "an integer", "a date (YYYY-MM-DD)": used in messages */
     orm_text_parser from_text;
     orm_json_parser from_json;
-    const char *schema_type;    /* JSON Schema "type", or NULL for any JSON */
-    const char *schema_format;  /* JSON Schema "format", or NULL */
-    long long minimum, maximum; /* integer types */
+    const char *schema_type;           /* JSON Schema "type", or NULL for any JSON */
+    const char *schema_format;         /* JSON Schema "format", or NULL */
+    long long minimum, maximum;        /* integer types */
+    enum rs_decimal_kind decimal_kind; /* numeric, real, double: which decimal grammar */
 };
 
 /* The descriptor of a scalar type; serial/bigserial share integer/bigint's parsing. NULL for
@@ -97,8 +116,15 @@ void orm_text_for_message(const char *text, char *buffer, size_t size, size_t li
 /* Number of code points when text is valid UTF-8, else -1. */
 long orm_utf8_length(const char *text, size_t length);
 
-/* The shortest "%.Ng" spelling that reads back as the same double. */
-void orm_format_double(double value, char *buffer, size_t size);
+/* ---- default and choice literals for DDL (orm/schema_ddl.c) ---- */
+
+/* Strings quoted, numbers in their shortest exact spelling, booleans as true/false, arrays as
+ * a quoted PostgreSQL array literal, anything else as quoted JSON text. */
+void orm_literal_sql_plain(const struct orm_type_info *info, const json_t *value, struct sb *out);
+/* The value's JSON text, quoted and cast to the row's type: '{"a":1}'::jsonb. */
+void orm_literal_sql_json(const struct orm_type_info *info, const json_t *value, struct sb *out);
+/* A base64 string as decode('...', 'base64'); anything else as orm_literal_sql_plain. */
+void orm_literal_sql_base64(const struct orm_type_info *info, const json_t *value, struct sb *out);
 
 /* ---- shared with the query builder ---- */
 

@@ -1,7 +1,9 @@
 /*
  * orm/schema_ddl.c — the SQL spelling of one declared column: its type, its DEFAULT, its
  * definition line, the names of its constraints, and the normaliser that lets a declared type
- * be compared with PostgreSQL's format_type(). Pure text; no I/O.
+ * be compared with PostgreSQL's format_type(). What differs between types (DDL name and
+ * modifier, "now", how a default is written) is in the type table (orm/types.c); this file
+ * only assembles. Pure text; no I/O.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 
 #include "orm/orm.h"
+#include "orm/orm_internal_types.h"
 #include "orm/schema_internal.h"
 
 /* PostgreSQL's NAMEDATALEN - 1: longer identifiers are truncated by the server. */
@@ -72,89 +75,34 @@ static enum cfg_type key_value_type(enum cfg_type type)
     return type;
 }
 
+/* The type's row says how it is spelled; only the modifier's numbers come from the column. */
 static void append_scalar_type(struct sb *out, enum cfg_type type, int length, int precision,
                                int scale)
 {
-    switch (type) {
-    case CFG_TYPE_VARCHAR:
-        if (length > 0)
-            sb_appendf(out, "varchar(%d)", length);
-        else
-            sb_append(out, "varchar");
-        return;
-    case CFG_TYPE_EMAIL:
-        /* RFC 5321 caps a forward path at 254 characters; 255 is the customary column. */
-        sb_appendf(out, "varchar(%d)", length > 0 ? length : 255);
-        return;
-    case CFG_TYPE_NUMERIC:
-        if (precision > 0 && scale > 0)
-            sb_appendf(out, "numeric(%d,%d)", precision, scale);
-        else if (precision > 0)
-            sb_appendf(out, "numeric(%d)", precision);
-        else
-            sb_append(out, "numeric");
-        return;
-    case CFG_TYPE_TEXT:
+    const struct orm_type_info *info = orm_type_info(type);
+    if (!info) {
+        /* A validated config never gets here; text keeps the DDL valid if one does. */
         sb_append(out, "text");
         return;
-    case CFG_TYPE_INTEGER:
-        sb_append(out, "integer");
-        return;
-    case CFG_TYPE_BIGINT:
-        sb_append(out, "bigint");
-        return;
-    case CFG_TYPE_SMALLINT:
-        sb_append(out, "smallint");
-        return;
-    case CFG_TYPE_SERIAL:
-        sb_append(out, "serial");
-        return;
-    case CFG_TYPE_BIGSERIAL:
-        sb_append(out, "bigserial");
-        return;
-    case CFG_TYPE_BOOLEAN:
-        sb_append(out, "boolean");
-        return;
-    case CFG_TYPE_REAL:
-        sb_append(out, "real");
-        return;
-    case CFG_TYPE_DOUBLE:
-        sb_append(out, "double precision");
-        return;
-    case CFG_TYPE_TIMESTAMP:
-        sb_append(out, "timestamp");
-        return;
-    case CFG_TYPE_TIMESTAMPTZ:
-        sb_append(out, "timestamptz");
-        return;
-    case CFG_TYPE_DATE:
-        sb_append(out, "date");
-        return;
-    case CFG_TYPE_TIME:
-        sb_append(out, "time");
-        return;
-    case CFG_TYPE_INTERVAL:
-        sb_append(out, "interval");
-        return;
-    case CFG_TYPE_UUID:
-        sb_append(out, "uuid");
-        return;
-    case CFG_TYPE_JSON:
-        sb_append(out, "json");
-        return;
-    case CFG_TYPE_JSONB:
-        sb_append(out, "jsonb");
-        return;
-    case CFG_TYPE_BYTEA:
-        sb_append(out, "bytea");
-        return;
-    case CFG_TYPE_ARRAY:
-    case CFG_TYPE_FOREIGN_KEY:
-    case CFG_TYPE_COUNT:
+    }
+    sb_append(out, info->ddl_name);
+    switch (info->ddl_modifier) {
+    case ORM_DDL_PLAIN:
+        break;
+    case ORM_DDL_LENGTH:
+        if (length > 0)
+            sb_appendf(out, "(%d)", length);
+        break;
+    case ORM_DDL_LENGTH_OR_255:
+        sb_appendf(out, "(%d)", length > 0 ? length : 255);
+        break;
+    case ORM_DDL_PRECISION:
+        if (precision > 0 && scale > 0)
+            sb_appendf(out, "(%d,%d)", precision, scale);
+        else if (precision > 0)
+            sb_appendf(out, "(%d)", precision);
         break;
     }
-    /* A validated config never gets here; text keeps the DDL valid if one does. */
-    sb_append(out, "text");
 }
 
 static void append_key_type(struct sb *out, const struct cfg_column *column, int depth)
@@ -210,13 +158,8 @@ static void append_number(struct sb *out, const json_t *value)
         sb_appendf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
         return;
     }
-    double number = json_real_value(value);
     char text[40];
-    for (int precision = 15; precision <= 17; precision++) {
-        snprintf(text, sizeof text, "%.*g", precision, number);
-        if (strtod(text, NULL) == number)
-            break;
-    }
+    rs_format_double(json_real_value(value), text, sizeof text);
     sb_append(out, text);
 }
 
@@ -259,22 +202,14 @@ static void append_array_element(struct sb *out, const json_t *value)
     free(owned);
 }
 
-static void append_value_default(const struct cfg_column *column, const json_t *value,
-                                 struct sb *out)
+void orm_literal_sql_plain(const struct orm_type_info *info, const json_t *value, struct sb *out)
 {
-    if (column->type == CFG_TYPE_JSON || column->type == CFG_TYPE_JSONB) {
-        append_json_text(out, value);
-        sb_append(out, column->type == CFG_TYPE_JSON ? "::json" : "::jsonb");
-    } else if (json_is_array(value)) {
+    (void)info;
+    if (json_is_array(value)) {
         struct sb literal = {0};
         append_array_element(&literal, value);
         orm_schema_quote_literal(out, sb_text(&literal));
         sb_free(&literal);
-    } else if (json_is_string(value) && column->type == CFG_TYPE_BYTEA) {
-        /* bytea travels as base64 in JSON (SPEC §2), the default too */
-        sb_append(out, "decode(");
-        orm_schema_quote_literal(out, json_string_value(value));
-        sb_append(out, ", 'base64')");
     } else if (json_is_string(value)) {
         orm_schema_quote_literal(out, json_string_value(value));
     } else if (json_is_true(value)) {
@@ -287,6 +222,34 @@ static void append_value_default(const struct cfg_column *column, const json_t *
         /* an object for a non-JSON column: the config rejects it; keep the DDL valid */
         append_json_text(out, value);
     }
+}
+
+void orm_literal_sql_json(const struct orm_type_info *info, const json_t *value, struct sb *out)
+{
+    append_json_text(out, value);
+    sb_appendf(out, "::%s", info->cast);
+}
+
+void orm_literal_sql_base64(const struct orm_type_info *info, const json_t *value, struct sb *out)
+{
+    if (!json_is_string(value)) {
+        orm_literal_sql_plain(info, value, out);
+        return;
+    }
+    sb_append(out, "decode(");
+    orm_schema_quote_literal(out, json_string_value(value));
+    sb_append(out, ", 'base64')");
+}
+
+/* The column's own type decides (an array of json is an array literal, not JSON text). */
+static void append_value_default(const struct cfg_column *column, const json_t *value,
+                                 struct sb *out)
+{
+    const struct orm_type_info *info = orm_type_info(column->type);
+    if (info && info->literal_sql)
+        info->literal_sql(info, value, out);
+    else
+        orm_literal_sql_plain(info, value, out);
 }
 
 bool orm_schema_is_now(const char *expression)
@@ -320,17 +283,11 @@ bool orm_schema_default_sql(const struct cfg_column *column, struct sb *out)
             return false;
         append_value_default(column, column->default_value, out);
         return true;
-    case CFG_DEFAULT_NOW:
-        /* the SQL-standard spellings, each returning exactly the column's type */
-        if (column->value_type == CFG_TYPE_TIMESTAMP)
-            sb_append(out, "LOCALTIMESTAMP");
-        else if (column->value_type == CFG_TYPE_DATE)
-            sb_append(out, "CURRENT_DATE");
-        else if (column->value_type == CFG_TYPE_TIME)
-            sb_append(out, "LOCALTIME");
-        else
-            sb_append(out, "now()");
+    case CFG_DEFAULT_NOW: {
+        const struct orm_type_info *info = orm_type_info(column->value_type);
+        sb_append(out, info && info->now_sql ? info->now_sql : "now()");
         return true;
+    }
     case CFG_DEFAULT_UUID4:
         sb_append(out, "gen_random_uuid()"); /* core since PostgreSQL 13: no extension */
         return true;

@@ -1,13 +1,12 @@
 /*
  * orm/types_scalar.c — parsers for the non-temporal scalar types: integers, booleans,
  * numeric/real/double, strings (varchar, text, email), uuid, json/jsonb and bytea. Each turns
- * query-string text or a JSON value into the canonical PostgreSQL input text of its type.
- * Dates, times and intervals are in types_time.c.
+ * query-string text or a JSON value into the canonical PostgreSQL input text of its type; the
+ * grammar of integers, decimals, uuids and emails is base/values.c's, shared with config/, and
+ * what is left here is the JSON side and the messages. Dates, times and intervals are in
+ * types_time.c.
  */
-#include <errno.h>
-#include <float.h>
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,16 +24,13 @@ static int integer_range_error(const struct orm_type_info *info, struct rs_error
     return -1;
 }
 
-/* Strict: an optional '-' and decimal digits only. No spaces, no '+', no "1.0", no "0x". */
+/* The grammar's integer (base/values.c): an optional '-' and decimal digits only. */
 int orm_parse_integer_text(const struct orm_type_info *info, const struct cfg_column *column,
                            const char *text, struct sb *out, struct rs_error *error)
 {
     (void)column;
-    const char *digits = text[0] == '-' ? text + 1 : text;
-    bool is_integer = *digits && strspn(digits, "0123456789") == strlen(digits);
-    errno = 0;
-    long long value = is_integer ? strtoll(text, NULL, 10) : 0;
-    if (!is_integer || errno == ERANGE || value < info->minimum || value > info->maximum) {
+    long long value;
+    if (rs_parse_integer(text, info->minimum, info->maximum, &value) != RS_VALUE_OK) {
         char shown[64];
         char quoted[70];
         orm_text_for_message(text, shown, sizeof shown, 40);
@@ -60,7 +56,7 @@ int orm_parse_integer_json(const struct orm_type_info *info, const struct cfg_co
             return orm_type_fail_json(info, value, error);
         if (real < -9223372036854775808.0 || real >= 9223372036854775808.0) {
             char shown[40];
-            orm_format_double(real, shown, sizeof shown);
+            rs_format_double(real, shown, sizeof shown);
             return integer_range_error(info, error, shown);
         }
         number = (long long)real;
@@ -109,124 +105,15 @@ int orm_parse_boolean_json(const struct orm_type_info *info, const struct cfg_co
 
 /* ---- numeric, real, double --------------------------------------------------------------- */
 
-/* The shape of a decimal literal: -?(D+.?D*|.D+)([eE][+-]?D+)? — what PostgreSQL's numeric
- * and float input accept, minus spaces, '+', NaN and Infinity. */
-struct decimal_parts {
-    const char *integer, *fraction; /* digit runs (may be empty) */
-    size_t integer_length, fraction_length;
-    long exponent;
-};
-
-static bool decimal_split(const char *text, struct decimal_parts *parts)
-{
-    const char *p = text;
-    if (*p == '-')
-        p++;
-    parts->integer = p;
-    parts->integer_length = strspn(p, "0123456789");
-    p += parts->integer_length;
-    parts->fraction = p;
-    parts->fraction_length = 0;
-    if (*p == '.') {
-        parts->fraction = ++p;
-        parts->fraction_length = strspn(p, "0123456789");
-        p += parts->fraction_length;
-    }
-    if (parts->integer_length + parts->fraction_length == 0)
-        return false;
-    parts->exponent = 0;
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        bool is_negative = *p == '-';
-        if (*p == '-' || *p == '+')
-            p++;
-        size_t exponent_digits = strspn(p, "0123456789");
-        if (exponent_digits == 0 || exponent_digits > 6)
-            return false;
-        parts->exponent = strtol(p, NULL, 10) * (is_negative ? -1 : 1);
-        p += exponent_digits;
-    }
-    return *p == '\0';
-}
-
-/* Whether the value, rounded to `scale` fractional digits as PostgreSQL does (half away from
- * zero), has at most `integer_limit` digits before the point. */
-static bool decimal_fits(const struct decimal_parts *parts, int scale, int integer_limit)
-{
-    /* all significant digits in one run, with the point after `point` of them */
-    size_t total = parts->integer_length + parts->fraction_length;
-    char *digits = xmalloc(total + 1);
-    memcpy(digits, parts->integer, parts->integer_length);
-    memcpy(digits + parts->integer_length, parts->fraction, parts->fraction_length);
-    long point = (long)parts->integer_length + parts->exponent;
-    size_t first = 0;
-    while (first < total && digits[first] == '0')
-        first++;
-    bool fits;
-    if (first == total) {
-        fits = true; /* zero */
-    } else {
-        long integer_digits = point - (long)first; /* may be <= 0 */
-        /* rounding at position point + scale can carry into a new leading digit only when
-         * every kept digit is a 9 */
-        long keep = point + scale; /* digits [0, keep) survive the rounding */
-        if (keep >= 0 && keep < (long)total && digits[keep] >= '5') {
-            bool all_nines = true;
-            for (long i = (long)first; i < keep; i++)
-                all_nines = all_nines && digits[i] == '9';
-            if (all_nines)
-                integer_digits = point - (keep > (long)first ? (long)first : keep) + 1;
-        }
-        fits = integer_digits <= integer_limit;
-    }
-    free(digits);
-    return fits;
-}
-
+/* The grammar's decimal (base/values.c); a column's precision and scale bound a numeric. */
 int orm_parse_decimal_text(const struct orm_type_info *info, const struct cfg_column *column,
                            const char *text, struct sb *out, struct rs_error *error)
 {
-    struct decimal_parts parts;
-    if (!decimal_split(text, &parts))
+    int result =
+        rs_parse_decimal(text, info->decimal_kind, column->precision, column->scale, out, error);
+    if (result == RS_VALUE_MALFORMED)
         return orm_type_fail_text(info, text, error);
-    bool has_nonzero_digit = false;
-    for (size_t i = 0; i < parts.integer_length; i++)
-        has_nonzero_digit = has_nonzero_digit || parts.integer[i] != '0';
-    for (size_t i = 0; i < parts.fraction_length; i++)
-        has_nonzero_digit = has_nonzero_digit || parts.fraction[i] != '0';
-    char shown[64];
-    orm_text_for_message(text, shown, sizeof shown, 40);
-    if (info->type == CFG_TYPE_REAL) {
-        errno = 0;
-        float value = strtof(text, NULL);
-        if (isinf(value) || (value == 0.0f && has_nonzero_digit)) {
-            rs_error_set(error, 0, NULL, "%s is out of range for a real", shown);
-            return -1;
-        }
-    } else if (info->type == CFG_TYPE_DOUBLE) {
-        errno = 0;
-        double value = strtod(text, NULL);
-        if (isinf(value) || (value == 0.0 && has_nonzero_digit)) {
-            rs_error_set(error, 0, NULL, "%s is out of range for a double", shown);
-            return -1;
-        }
-    } else {
-        if (parts.exponent > 1000 || parts.exponent < -1000) {
-            rs_error_set(error, 0, NULL, "%s is out of range for a numeric", shown);
-            return -1;
-        }
-        if (column->precision > 0 &&
-            !decimal_fits(&parts, column->scale, column->precision - column->scale)) {
-            rs_error_set(error, 0, NULL,
-                         "%s is out of range: numeric(%d,%d) holds at most %d digit%s before "
-                         "the point",
-                         shown, column->precision, column->scale, column->precision - column->scale,
-                         column->precision - column->scale == 1 ? "" : "s");
-            return -1;
-        }
-    }
-    sb_append(out, text);
-    return 0;
+    return result == RS_VALUE_OK ? 0 : -1;
 }
 
 /* JSON numbers; numeric also takes a string holding a decimal, so values beyond a double's
@@ -239,7 +126,7 @@ int orm_parse_decimal_json(const struct orm_type_info *info, const struct cfg_co
     if (json_is_integer(value)) {
         snprintf(text, sizeof text, "%lld", (long long)json_integer_value(value));
     } else if (json_is_real(value)) {
-        orm_format_double(json_real_value(value), text, sizeof text);
+        rs_format_double(json_real_value(value), text, sizeof text);
     } else if (json_is_string(value) && info->type == CFG_TYPE_NUMERIC) {
         return orm_parse_string_json(info, column, value, out, error);
     } else {
@@ -249,25 +136,6 @@ int orm_parse_decimal_json(const struct orm_type_info *info, const struct cfg_co
 }
 
 /* ---- strings ----------------------------------------------------------------------------- */
-
-/* Pragmatic, not RFC 5322: one '@', a non-empty local part, a dotted domain without empty
- * labels, no spaces or control characters, at most 254 bytes. */
-static bool email_is_plausible(const char *text)
-{
-    size_t length = strlen(text);
-    const char *at = strchr(text, '@');
-    if (length > 254 || !at || at == text || strchr(at + 1, '@'))
-        return false;
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
-        if (*p <= ' ' || *p == 0x7F)
-            return false;
-    const char *domain = at + 1;
-    size_t domain_length = strlen(domain);
-    if (domain_length < 3 || !strchr(domain, '.') || domain[0] == '.' ||
-        domain[domain_length - 1] == '.' || strstr(domain, ".."))
-        return false;
-    return true;
-}
 
 int orm_parse_string_text(const struct orm_type_info *info, const struct cfg_column *column,
                           const char *text, struct sb *out, struct rs_error *error)
@@ -282,7 +150,7 @@ int orm_parse_string_text(const struct orm_type_info *info, const struct cfg_col
                      length);
         return -1;
     }
-    if (info->type == CFG_TYPE_EMAIL && !email_is_plausible(text))
+    if (info->type == CFG_TYPE_EMAIL && rs_parse_email(text, NULL) != RS_VALUE_OK)
         return orm_type_fail_text(info, text, error);
     sb_append(out, text);
     return 0;
@@ -309,18 +177,8 @@ int orm_parse_uuid_text(const struct orm_type_info *info, const struct cfg_colum
                         const char *text, struct sb *out, struct rs_error *error)
 {
     (void)column;
-    static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-    if (strlen(text) != sizeof pattern - 1)
+    if (rs_parse_uuid(text, out) != RS_VALUE_OK)
         return orm_type_fail_text(info, text, error);
-    char canonical[sizeof pattern];
-    for (size_t i = 0; i < sizeof pattern - 1; i++) {
-        char c = text[i];
-        if (pattern[i] == '-' ? c != '-' : !strchr("0123456789abcdefABCDEF", c) || !c)
-            return orm_type_fail_text(info, text, error);
-        canonical[i] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
-    }
-    canonical[sizeof pattern - 1] = '\0';
-    sb_append(out, canonical);
     return 0;
 }
 
@@ -393,7 +251,7 @@ static int json_write(const json_t *value, struct sb *out, struct rs_error *erro
         sb_appendf(out, "%lld", (long long)json_integer_value(value));
         return 0;
     case JSON_REAL:
-        orm_format_double(json_real_value(value), number, sizeof number);
+        rs_format_double(json_real_value(value), number, sizeof number);
         sb_append(out, number);
         return 0;
     case JSON_TRUE:

@@ -4,7 +4,8 @@
  * and bytea padded standard, config's looser bytea-default shape), the x* allocators'
  * promises (never NULL, zero sizes freeable, xstrndup stops at the length or a NUL), and the
  * arena's (the inline block first, alignment, growth, large allocations beside the current
- * chunk, cleanups newest first).
+ * chunk, cleanups newest first), and the value grammar config/ and orm/ share (what each
+ * parser accepts, refuses and writes back).
  */
 #include <setjmp.h>
 #include <stdalign.h>
@@ -256,6 +257,142 @@ static void test_arena_runs_cleanups_newest_first_at_free(void **state)
     assert_int_equal(cleanup_order[1], 1);
 }
 
+/* ---- the value grammar ---------------------------------------------------------------- */
+
+enum grammar { DATE, TIME, STAMP_KEPT, STAMP_TO_UTC, STAMP_REFUSED, INTERVAL, UUID, EMAIL };
+
+struct grammar_case {
+    enum grammar grammar;
+    const char *text;
+    int result;            /* RS_VALUE_* */
+    const char *canonical; /* when RS_VALUE_OK */
+};
+
+static int run_grammar(enum grammar grammar, const char *text, struct sb *out)
+{
+    struct rs_error error = {0};
+    switch (grammar) {
+    case DATE:
+        return rs_parse_date(text, out);
+    case TIME:
+        return rs_parse_time(text, out);
+    case STAMP_KEPT:
+        return rs_parse_timestamp(text, RS_ZONE_KEPT, out, &error);
+    case STAMP_TO_UTC:
+        return rs_parse_timestamp(text, RS_ZONE_TO_UTC, out, &error);
+    case STAMP_REFUSED:
+        return rs_parse_timestamp(text, RS_ZONE_REFUSED, out, &error);
+    case INTERVAL:
+        return rs_parse_interval(text, out);
+    case UUID:
+        return rs_parse_uuid(text, out);
+    case EMAIL:
+        return rs_parse_email(text, out);
+    }
+    return -99;
+}
+
+/* Each accepted input with its canonical text, each refused one with the reason it is refused
+ * for; the decisions of docs/decisions.md ("One value grammar") are rows here. */
+static void test_grammar_accepts_and_canonicalises_as_documented(void **state)
+{
+    (void)state;
+    static const struct grammar_case cases[] = {
+        {DATE, "2024-02-29", RS_VALUE_OK, "2024-02-29"},
+        {DATE, "2023-02-29", RS_VALUE_MALFORMED, NULL},
+        {DATE, "0000-01-01", RS_VALUE_MALFORMED, NULL}, /* no year 0 in PostgreSQL */
+        {DATE, "2024-1-01", RS_VALUE_MALFORMED, NULL},
+        {DATE, "2024-01-01 ", RS_VALUE_MALFORMED, NULL},
+        {TIME, "12:30", RS_VALUE_OK, "12:30:00"},
+        {TIME, "23:59:59.123456789", RS_VALUE_OK, "23:59:59.123456789"},
+        {TIME, "23:59:59.1234567890", RS_VALUE_MALFORMED, NULL}, /* at most 9 digits */
+        {TIME, "23:59:60", RS_VALUE_MALFORMED, NULL},            /* no leap second */
+        {TIME, "24:00", RS_VALUE_MALFORMED, NULL},
+        {STAMP_KEPT, "2024-01-31T12:00:00", RS_VALUE_OK, "2024-01-31T12:00:00+00:00"},
+        {STAMP_KEPT, "2024-01-31 12:00:00.5-0130", RS_VALUE_OK, "2024-01-31T12:00:00.5-01:30"},
+        {STAMP_KEPT, "2024-01-31T12:00z", RS_VALUE_OK, "2024-01-31T12:00:00+00:00"},
+        {STAMP_KEPT, "2024-01-31T12:00:00+05:", RS_VALUE_MALFORMED, NULL},
+        {STAMP_KEPT, "2024-01-31T12:00:00+16", RS_VALUE_MALFORMED, NULL},
+        {STAMP_KEPT, "2024-01-31", RS_VALUE_MALFORMED, NULL}, /* a date is not a timestamp */
+        {STAMP_KEPT, "2024-01-31t12:00:00", RS_VALUE_MALFORMED, NULL},
+        {STAMP_TO_UTC, "2024-01-01T01:00:00+02:00", RS_VALUE_OK, "2023-12-31T23:00:00"},
+        {STAMP_TO_UTC, "2024-01-01T01:00:00Z", RS_VALUE_OK, "2024-01-01T01:00:00"},
+        {STAMP_TO_UTC, "0001-01-01T00:30:00+01:00", RS_VALUE_OUT_OF_RANGE, NULL},
+        {STAMP_REFUSED, "2024-01-01T01:00:00", RS_VALUE_OK, "2024-01-01T01:00:00"},
+        {STAMP_REFUSED, "2024-01-01T01:00:00Z", RS_VALUE_MALFORMED, NULL},
+        {STAMP_REFUSED, "2024-01-01T01:00:00+02:00", RS_VALUE_MALFORMED, NULL},
+        {INTERVAL, "PT1H30M", RS_VALUE_OK, "PT1H30M"},
+        {INTERVAL, "P-1DT0.5S", RS_VALUE_OK, "P-1DT0.5S"},
+        {INTERVAL, "90", RS_VALUE_OK, "PT90S"},
+        {INTERVAL, "-1.5", RS_VALUE_OK, "PT-1.5S"},
+        {INTERVAL, "1 hour", RS_VALUE_MALFORMED, NULL},
+        {INTERVAL, "PT", RS_VALUE_MALFORMED, NULL},
+        {INTERVAL, "PT1M1H", RS_VALUE_MALFORMED, NULL},
+        {UUID, "123E4567-E89B-12D3-A456-426614174000", RS_VALUE_OK,
+         "123e4567-e89b-12d3-a456-426614174000"},
+        {UUID, "123e4567e89b12d3a456426614174000", RS_VALUE_MALFORMED, NULL},
+        {EMAIL, "a@b.co", RS_VALUE_OK, "a@b.co"},
+        {EMAIL, "a@b..co", RS_VALUE_MALFORMED, NULL},
+        {EMAIL, "a@.b.co", RS_VALUE_MALFORMED, NULL},
+        {EMAIL, "a\x01@b.co", RS_VALUE_MALFORMED, NULL},
+        {EMAIL, "a@b@c.co", RS_VALUE_MALFORMED, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sb out = {0};
+        int result = run_grammar(cases[i].grammar, cases[i].text, &out);
+        if (result != cases[i].result ||
+            (cases[i].canonical && strcmp(sb_text(&out), cases[i].canonical) != 0))
+            fail_msg("%s: got %d \"%s\", expected %d \"%s\"", cases[i].text, result, sb_text(&out),
+                     cases[i].result, cases[i].canonical ? cases[i].canonical : "");
+        assert_int_equal(run_grammar(cases[i].grammar, cases[i].text, NULL), cases[i].result);
+        sb_free(&out);
+    }
+}
+
+static void test_grammar_integers_are_digits_within_the_range(void **state)
+{
+    (void)state;
+    long long value = 0;
+    assert_int_equal(rs_parse_integer("-32768", -32768, 32767, &value), RS_VALUE_OK);
+    assert_int_equal(value, -32768);
+    assert_int_equal(rs_parse_integer("32768", -32768, 32767, NULL), RS_VALUE_OUT_OF_RANGE);
+    assert_int_equal(rs_parse_integer("99999999999999999999", 0, 10, NULL), RS_VALUE_OUT_OF_RANGE);
+    static const char *const malformed[] = {"", "-", "+1", " 1", "1.0", "0x10", "1e3"};
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++)
+        assert_int_equal(rs_parse_integer(malformed[i], -100, 100, NULL), RS_VALUE_MALFORMED);
+}
+
+static void test_grammar_decimals_say_why_they_are_out_of_range(void **state)
+{
+    (void)state;
+    struct rs_error error = {0};
+    struct sb out = {0};
+    assert_int_equal(rs_parse_decimal("-.5e3", RS_DECIMAL_NUMERIC, 0, 0, &out, &error),
+                     RS_VALUE_OK);
+    assert_string_equal(sb_text(&out), "-.5e3");
+    sb_free(&out);
+    assert_int_equal(rs_parse_decimal("999.995", RS_DECIMAL_NUMERIC, 5, 2, NULL, &error),
+                     RS_VALUE_OUT_OF_RANGE);
+    assert_string_equal(error.message,
+                        "999.995 is out of range: numeric(5,2) holds at most 3 digits before "
+                        "the point");
+    assert_int_equal(rs_parse_decimal("999.994", RS_DECIMAL_NUMERIC, 5, 2, NULL, &error),
+                     RS_VALUE_OK);
+    assert_int_equal(rs_parse_decimal("1e39", RS_DECIMAL_REAL, 0, 0, NULL, &error),
+                     RS_VALUE_OUT_OF_RANGE);
+    assert_string_equal(error.message, "1e39 is out of range for a real");
+    assert_int_equal(rs_parse_decimal("1e-400", RS_DECIMAL_DOUBLE, 0, 0, NULL, &error),
+                     RS_VALUE_OUT_OF_RANGE);
+    assert_int_equal(rs_parse_decimal("1e39", RS_DECIMAL_DOUBLE, 0, 0, NULL, NULL), RS_VALUE_OK);
+    assert_int_equal(rs_parse_decimal("NaN", RS_DECIMAL_DOUBLE, 0, 0, NULL, NULL),
+                     RS_VALUE_MALFORMED);
+    assert_int_equal(rs_parse_decimal("+1", RS_DECIMAL_NUMERIC, 0, 0, NULL, NULL),
+                     RS_VALUE_MALFORMED);
+    char text[40];
+    rs_format_double(0.1, text, sizeof text);
+    assert_string_equal(text, "0.1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +410,9 @@ int main(void)
         cmocka_unit_test(test_arena_large_allocation_keeps_the_current_chunk),
         cmocka_unit_test(test_arena_strndup_stops_at_length_or_nul),
         cmocka_unit_test(test_arena_runs_cleanups_newest_first_at_free),
+        cmocka_unit_test(test_grammar_accepts_and_canonicalises_as_documented),
+        cmocka_unit_test(test_grammar_integers_are_digits_within_the_range),
+        cmocka_unit_test(test_grammar_decimals_say_why_they_are_out_of_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
