@@ -1,8 +1,10 @@
 /*
- * tests/unit/test_config.c — the config loader (config/): every broken config below must be
- * refused with exactly the message a user would read ("FILE: JSON.PATH: reason"), all problems
- * at once; valid configs load with the defaults, substitutions, overrides, inheritance and
- * resolution SPEC §2 promises. Configs are written with ' for " to stay readable.
+ * tests/unit/test_config.c — the config module's one suite (config/): every broken config in
+ * the table below must be refused with exactly the message a user would read ("FILE:
+ * JSON.PATH: reason"), all problems at once; valid configs load with the defaults,
+ * substitutions, overrides, inheritance and resolution SPEC §2 promises; defaults and choices
+ * are checked with the value grammar request values use. Configs and messages are written
+ * with ' for " to stay readable.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,7 +27,10 @@
 /* one table t with one column c */
 #define WITH_COLUMN(spec) WITH_COLUMNS("{'c': " spec "}")
 /* table t with extra table keys */
-#define WITH_TABLE_KEYS(keys) "{" DB ", 'tables': {'t': {'columns': {'c': {'type': 'text'}}, " keys "}}}"
+#define WITH_TABLE_KEYS(keys)                                                                      \
+    "{" DB ", 'tables': {'t': {'columns': {'c': {'type': 'text'}}, " keys "}}}"
+/* a table t with one integer column a, for configs that need a valid table beside others */
+#define TABLE_T "'t': {'columns': {'a': {'type': 'integer'}}}"
 /* another top-level section next to the database and a trivial table */
 #define WITH_SECTION(section) "{" DB ", " section ", 'tables': {'t': {'columns': {}}}}"
 
@@ -87,12 +92,45 @@ static void expect_errors(const char *single_quoted, const char *const *expected
     cfg_errors_free(&errors);
 }
 
+/* For the few messages that hold a ' of their own (which expect_errors would turn into "). */
+static void expect_error_verbatim(const char *single_quoted, const char *expected)
+{
+    struct cfg_errors errors;
+    struct cfg_config *config = load(single_quoted, &errors);
+    for (size_t i = 0; i < errors.count; i++)
+        print_message("got:      %s\n", errors.messages[i]);
+    assert_null(config);
+    assert_int_equal(errors.count, 1);
+    assert_string_equal(errors.messages[0], expected);
+    cfg_errors_free(&errors);
+}
+
+static const struct cfg_column *column_of(const struct cfg_config *config, const char *table,
+                                          const char *column)
+{
+    const struct cfg_table *found = cfg_table_find(config, table);
+    assert_non_null(found);
+    const struct cfg_column *result = cfg_column_find(found, column);
+    assert_non_null(result);
+    return result;
+}
+
 static int clear_environment(void **state)
 {
     (void)state;
-    const char *names[] = {"RESTABLE_DATABASE_URL", "DATABASE_URL", "RESTABLE_HOST",
-                           "RESTABLE_PORT", "RESTABLE_JWT_SECRET", "JWT_SECRET",
-                           "RESTABLE_TEST_VAR", "RESTABLE_TEST_OTHER", "RESTABLE_TEST_PORT"};
+    const char *names[] = {"RESTABLE_DATABASE_URL",
+                           "DATABASE_URL",
+                           "RESTABLE_HOST",
+                           "RESTABLE_PORT",
+                           "RESTABLE_JWT_SECRET",
+                           "JWT_SECRET",
+                           "RESTABLE_TEST_VAR",
+                           "RESTABLE_TEST_OTHER",
+                           "RESTABLE_TEST_PORT",
+                           "TCL_A",
+                           "TCL_B",
+                           "TCL_C",
+                           "TCL_UNSET"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         unsetenv(names[i]);
     return 0;
@@ -109,36 +147,49 @@ struct broken_case {
 #define E(path_and_reason) "restable.json: " path_and_reason
 
 static const struct broken_case broken_cases[] = {
-    {"top_level_must_be_an_object", "[1, 2]",
+    {"top_level_must_be_an_object",
+     "[1, 2]",
      {E("expected a JSON object at the top level, got an array")}},
     {"unknown_top_level_key_suggests_and_tables_are_required",
      "{" DB ", 'tabels': {}}",
      {E("tabels: unknown key (did you mean 'tables'?)"), E("tables: declare at least one table")}},
-    {"empty_tables_object_is_refused", "{" DB ", 'tables': {}}",
+    {"empty_tables_object_is_refused",
+     "{" DB ", 'tables': {}}",
      {E("tables: declare at least one table")}},
-    {"tables_must_be_an_object", "{" DB ", 'tables': ['movie']}",
+    {"tables_must_be_an_object",
+     "{" DB ", 'tables': ['movie']}",
      {E("tables: expected an object of tables, got an array")}},
-    {"port_rejects_text", WITH_SECTION("'server': {'port': 'abc'}"),
+    {"port_rejects_text",
+     WITH_SECTION("'server': {'port': 'abc'}"),
      {E("server.port: expected an integer between 1 and 65535, got 'abc'")}},
-    {"port_rejects_out_of_range", WITH_SECTION("'server': {'port': 70000}"),
+    {"port_rejects_out_of_range",
+     WITH_SECTION("'server': {'port': 70000}"),
      {E("server.port: expected an integer between 1 and 65535, got 70000")}},
-    {"port_rejects_a_fraction", WITH_SECTION("'server': {'port': 80.5}"),
+    {"port_rejects_a_fraction",
+     WITH_SECTION("'server': {'port': 80.5}"),
      {E("server.port: expected an integer between 1 and 65535, got 80.5")}},
-    {"threads_reject_negative", WITH_SECTION("'server': {'threads': -1}"),
+    {"threads_reject_negative",
+     WITH_SECTION("'server': {'threads': -1}"),
      {E("server.threads: expected an integer between 0 and 1024, got -1")}},
-    {"max_body_bytes_rejects_zero", WITH_SECTION("'server': {'max_body_bytes': 0}"),
+    {"max_body_bytes_rejects_zero",
+     WITH_SECTION("'server': {'max_body_bytes': 0}"),
      {E("server.max_body_bytes: expected an integer between 1 and 1073741824, got 0")}},
-    {"base_path_rejects_spaces", WITH_SECTION("'server': {'base_path': '/my api'}"),
+    {"base_path_rejects_spaces",
+     WITH_SECTION("'server': {'base_path': '/my api'}"),
      {E("server.base_path: expected a URL path like '/api/' (letters, digits, '-', '.', '_' and "
         "'~' between slashes), got '/my api'")}},
-    {"base_path_rejects_dot_dot", WITH_SECTION("'server': {'base_path': '/a/../b'}"),
+    {"base_path_rejects_dot_dot",
+     WITH_SECTION("'server': {'base_path': '/a/../b'}"),
      {E("server.base_path: expected a URL path like '/api/' (letters, digits, '-', '.', '_' and "
         "'~' between slashes), got '/a/../b'")}},
-    {"host_rejects_a_number", WITH_SECTION("'server': {'host': 8080}"),
+    {"host_rejects_a_number",
+     WITH_SECTION("'server': {'host': 8080}"),
      {E("server.host: expected a non-empty string, got 8080")}},
-    {"server_must_be_an_object", WITH_SECTION("'server': 'fast'"),
+    {"server_must_be_an_object",
+     WITH_SECTION("'server': 'fast'"),
      {E("server: expected an object, got 'fast'")}},
-    {"unknown_server_key_suggests", WITH_SECTION("'server': {'prot': 80}"),
+    {"unknown_server_key_suggests",
+     WITH_SECTION("'server': {'prot': 80}"),
      {E("server.prot: unknown key (did you mean 'port'?)")}},
     {"cors_origin_rejects_a_path",
      WITH_SECTION("'server': {'cors': {'origins': ['*', 'https://a.example.com/', 5]}}"),
@@ -146,9 +197,11 @@ static const struct broken_case broken_cases[] = {
         "(scheme and host, no path), got 'https://a.example.com/'"),
       E("server.cors.origins[2]: expected '*' or an origin like 'https://app.example.com' "
         "(scheme and host, no path), got 5")}},
-    {"cors_origins_must_be_a_list", WITH_SECTION("'server': {'cors': {'origins': '*'}}"),
+    {"cors_origins_must_be_a_list",
+     WITH_SECTION("'server': {'cors': {'origins': '*'}}"),
      {E("server.cors.origins: expected a list of origins, got '*'")}},
-    {"database_url_is_required", "{'tables': {'t': {'columns': {}}}}",
+    {"database_url_is_required",
+     "{'tables': {'t': {'columns': {}}}}",
      {E("database.url: required (or set RESTABLE_DATABASE_URL or DATABASE_URL)")}},
     {"database_url_rejects_empty",
      "{'database': {'url': ''}, 'tables': {'t': {'columns': {}}}}",
@@ -161,9 +214,11 @@ static const struct broken_case broken_cases[] = {
      " 'tables': {'t': {'columns': {}}}}",
      {E("database.acquire_timeout_ms: expected an integer >= 0, got -1"),
       E("database.statement_timeout_ms: expected an integer >= 0, got '-5'")}},
-    {"short_secret_is_refused", WITH_SECTION("'auth': {'jwt': {'secret': 'short'}}"),
+    {"short_secret_is_refused",
+     WITH_SECTION("'auth': {'jwt': {'secret': 'short'}}"),
      {E("auth.jwt.secret: must be at least 32 bytes (got 5)")}},
-    {"empty_secret_does_not_turn_auth_off", WITH_SECTION("'auth': {'jwt': {'secret': ''}}"),
+    {"empty_secret_does_not_turn_auth_off",
+     WITH_SECTION("'auth': {'jwt': {'secret': ''}}"),
      {E("auth.jwt.secret: must be at least 32 bytes (got 0)")}},
     {"unknown_algorithm_suggests",
      WITH_SECTION("'auth': {'jwt': {'secret': '" SECRET "', 'algorithm': 'HS257'}}"),
@@ -172,9 +227,11 @@ static const struct broken_case broken_cases[] = {
      WITH_SECTION("'auth': {'jwt': {'secret': '" SECRET "', 'algorithm': 'none'}}"),
      {E("auth.jwt.algorithm: unknown algorithm 'none' (use HS256, HS384, HS512, RS256 or "
         "ES256)")}},
-    {"hs_algorithm_requires_a_secret", WITH_SECTION("'auth': {'jwt': {'algorithm': 'HS512'}}"),
+    {"hs_algorithm_requires_a_secret",
+     WITH_SECTION("'auth': {'jwt': {'algorithm': 'HS512'}}"),
      {E("auth.jwt.secret: required for HS512")}},
-    {"rs256_requires_a_public_key_file", WITH_SECTION("'auth': {'jwt': {'algorithm': 'RS256'}}"),
+    {"rs256_requires_a_public_key_file",
+     WITH_SECTION("'auth': {'jwt': {'algorithm': 'RS256'}}"),
      {E("auth.jwt.public_key_file: required for RS256 (a PEM public key)")}},
     {"rs256_refuses_a_secret",
      WITH_SECTION("'auth': {'jwt': {'algorithm': 'RS256', 'secret': '" SECRET "', "
@@ -192,7 +249,8 @@ static const struct broken_case broken_cases[] = {
     {"audience_rejects_a_list",
      WITH_SECTION("'auth': {'jwt': {'secret': '" SECRET "', 'audience': ['a']}}"),
      {E("auth.jwt.audience: expected a non-empty string or null, got an array")}},
-    {"login_needs_a_secret", WITH_SECTION("'auth': {'login': {'enabled': true}}"),
+    {"login_needs_a_secret",
+     WITH_SECTION("'auth': {'login': {'enabled': true}}"),
      {E("auth.login.enabled: login signs its tokens with auth.jwt.secret: configure an HS256, "
         "HS384 or HS512 secret")}},
     {"login_enabled_must_be_a_boolean",
@@ -233,7 +291,8 @@ static const struct broken_case broken_cases[] = {
         "auth.jwt.public_key_file)"),
       E("tables.t.auth.delete: only 'public' works without a JWT key (set auth.jwt.secret or "
         "auth.jwt.public_key_file)")}},
-    {"table_name_must_be_lower_case", "{" DB ", 'tables': {'Movie': {'columns': {}}}}",
+    {"table_name_must_be_lower_case",
+     "{" DB ", 'tables': {'Movie': {'columns': {}}}}",
      {E("tables.Movie: invalid table name 'Movie' (use [a-z_][a-z0-9_]{0,62})")}},
     {"table_name_may_not_be_too_long",
      "{" DB ", 'tables': {'a234567890123456789012345678901234567890123456789012345678901234':"
@@ -241,54 +300,76 @@ static const struct broken_case broken_cases[] = {
      {E("tables.a234567890123456789012345678901234567890123456789012345678901234: invalid table "
         "name 'a234567890123456789012345678901234567890123456789012345678901234' (use "
         "[a-z_][a-z0-9_]{0,62})")}},
-    {"table_name_may_not_be_a_reserved_path", "{" DB ", 'tables': {'admin': {'columns': {}}}}",
+    {"table_name_may_not_be_a_reserved_path",
+     "{" DB ", 'tables': {'admin': {'columns': {}}}}",
      {E("tables.admin: 'admin' is a reserved path (auth, admin, docs, healthz, readyz, metrics, "
         "openapi) and cannot be a table name")}},
-    {"restable_prefix_is_ours", "{" DB ", 'tables': {'restable_user': {'columns': {}}}}",
+    {"restable_prefix_is_ours",
+     "{" DB ", 'tables': {'restable_user': {'columns': {}}}}",
      {E("tables.restable_user: names starting with 'restable_' are reserved for restable")}},
-    {"unknown_table_key_suggests", WITH_TABLE_KEYS("'page_sise': 20"),
+    {"unknown_table_key_suggests",
+     WITH_TABLE_KEYS("'page_sise': 20"),
      {E("tables.t.page_sise: unknown key (did you mean 'page_size'?)")}},
-    {"page_size_rejects_zero", WITH_TABLE_KEYS("'page_size': 0"),
+    {"page_size_rejects_zero",
+     WITH_TABLE_KEYS("'page_size': 0"),
      {E("tables.t.page_size: expected an integer between 1 and 1000000, got 0")}},
-    {"max_page_size_must_cover_page_size", WITH_TABLE_KEYS("'page_size': 50, 'max_page_size': 20"),
+    {"max_page_size_must_cover_page_size",
+     WITH_TABLE_KEYS("'page_size': 50, 'max_page_size': 20"),
      {E("tables.t.max_page_size: must be at least page_size (50), got 20")}},
-    {"page_size_above_default_maximum_says_so", WITH_TABLE_KEYS("'page_size': 2000"),
+    {"page_size_above_default_maximum_says_so",
+     WITH_TABLE_KEYS("'page_size': 2000"),
      {E("tables.t.page_size: 2000 is above max_page_size (1000): raise max_page_size too")}},
-    {"max_joins_is_capped", WITH_TABLE_KEYS("'max_joins': 5"),
+    {"max_joins_is_capped",
+     WITH_TABLE_KEYS("'max_joins': 5"),
      {E("tables.t.max_joins: expected an integer between 0 and 4, got 5")}},
-    {"read_only_must_be_a_boolean", WITH_TABLE_KEYS("'read_only': 1"),
+    {"read_only_must_be_a_boolean",
+     WITH_TABLE_KEYS("'read_only': 1"),
      {E("tables.t.read_only: expected true or false, got 1")}},
-    {"table_must_be_an_object", "{" DB ", 'tables': {'t': []}}",
+    {"table_must_be_an_object",
+     "{" DB ", 'tables': {'t': []}}",
      {E("tables.t: expected an object with 'columns', got an array")}},
-    {"columns_are_required", "{" DB ", 'tables': {'t': {'page_size': 10}}}",
+    {"columns_are_required",
+     "{" DB ", 'tables': {'t': {'page_size': 10}}}",
      {E("tables.t.columns: required (an object of columns)")}},
-    {"columns_must_be_an_object", "{" DB ", 'tables': {'t': {'columns': ['a']}}}",
+    {"columns_must_be_an_object",
+     "{" DB ", 'tables': {'t': {'columns': ['a']}}}",
      {E("tables.t.columns: expected an object of columns, got an array")}},
-    {"column_must_be_an_object", WITH_COLUMN("'text'"),
+    {"column_must_be_an_object",
+     WITH_COLUMN("'text'"),
      {E("tables.t.columns.c: expected an object with a 'type', got 'text'")}},
-    {"column_type_is_required", WITH_COLUMN("{'null': true}"),
+    {"column_type_is_required",
+     WITH_COLUMN("{'null': true}"),
      {E("tables.t.columns.c.type: required")}},
-    {"unknown_type_suggests", WITH_COLUMNS("{'rating': {'type': 'integr'}}"),
+    {"unknown_type_suggests",
+     WITH_COLUMNS("{'rating': {'type': 'integr'}}"),
      {E("tables.t.columns.rating.type: unknown type 'integr' (did you mean 'integer'?)")}},
-    {"type_spelled_like_postgresql_suggests_ours", WITH_COLUMN("{'type': 'int8'}"),
+    {"type_spelled_like_postgresql_suggests_ours",
+     WITH_COLUMN("{'type': 'int8'}"),
      {E("tables.t.columns.c.type: unknown type 'int8' (did you mean 'bigint'?)")}},
-    {"unknown_type_lists_the_types", WITH_COLUMN("{'type': 'money'}"),
+    {"unknown_type_lists_the_types",
+     WITH_COLUMN("{'type': 'money'}"),
      {E("tables.t.columns.c.type: unknown type 'money' (known types: varchar, text, email, "
         "integer, bigint, smallint, serial, bigserial, boolean, numeric, real, double, "
         "timestamp, timestamptz, date, time, interval, uuid, json, jsonb, bytea, array, "
         "foreign_key)")}},
-    {"type_must_be_a_string", WITH_COLUMN("{'type': 5}"),
+    {"type_must_be_a_string",
+     WITH_COLUMN("{'type': 5}"),
      {E("tables.t.columns.c.type: expected a type name, got 5")}},
-    {"unknown_column_key_suggests", WITH_COLUMN("{'type': 'text', 'nullable': true}"),
+    {"unknown_column_key_suggests",
+     WITH_COLUMN("{'type': 'text', 'nullable': true}"),
      {E("tables.t.columns.c.nullable: unknown key (did you mean 'null'?)")}},
-    {"unknown_column_key_without_a_near_miss", WITH_COLUMN("{'type': 'text', 'colour': 'red'}"),
+    {"unknown_column_key_without_a_near_miss",
+     WITH_COLUMN("{'type': 'text', 'colour': 'red'}"),
      {E("tables.t.columns.c.colour: unknown key")}},
-    {"column_name_must_be_lower_case", WITH_COLUMNS("{'Title': {'type': 'text'}}"),
+    {"column_name_must_be_lower_case",
+     WITH_COLUMNS("{'Title': {'type': 'text'}}"),
      {E("tables.t.columns.Title: invalid column name 'Title' (use [a-z_][a-z0-9_]{0,62})")}},
-    {"column_name_may_not_hold_double_underscore", WITH_COLUMNS("{'a__b': {'type': 'text'}}"),
+    {"column_name_may_not_hold_double_underscore",
+     WITH_COLUMNS("{'a__b': {'type': 'text'}}"),
      {E("tables.t.columns.a__b: column names may not contain '__' (query parameters use it: "
         "rating__operator, __page)")}},
-    {"length_does_not_apply_to_integer", WITH_COLUMN("{'type': 'integer', 'length': 10}"),
+    {"length_does_not_apply_to_integer",
+     WITH_COLUMN("{'type': 'integer', 'length': 10}"),
      {E("tables.t.columns.c.length: does not apply to integer columns (only varchar and email "
         "columns, and arrays of them)")}},
     {"foreign_key_keys_do_not_apply_to_text",
@@ -297,28 +378,35 @@ static const struct broken_case broken_cases[] = {
         "columns)"),
       E("tables.t.columns.c.on_delete: does not apply to text columns (only foreign_key "
         "columns)")}},
-    {"varchar_length_has_bounds", WITH_COLUMN("{'type': 'varchar', 'length': 0}"),
+    {"varchar_length_has_bounds",
+     WITH_COLUMN("{'type': 'varchar', 'length': 0}"),
      {E("tables.t.columns.c.length: expected an integer between 1 and 10485760, got 0")}},
     {"numeric_scale_may_not_exceed_precision",
      WITH_COLUMN("{'type': 'numeric', 'precision': 5, 'scale': 7}"),
      {E("tables.t.columns.c.scale: expected an integer between 0 and precision (5), got 7")}},
-    {"numeric_scale_needs_a_precision", WITH_COLUMN("{'type': 'numeric', 'scale': 2}"),
+    {"numeric_scale_needs_a_precision",
+     WITH_COLUMN("{'type': 'numeric', 'scale': 2}"),
      {E("tables.t.columns.c.scale: needs a precision")}},
-    {"numeric_precision_has_bounds", WITH_COLUMN("{'type': 'numeric', 'precision': 1001}"),
+    {"numeric_precision_has_bounds",
+     WITH_COLUMN("{'type': 'numeric', 'precision': 1001}"),
      {E("tables.t.columns.c.precision: expected an integer between 1 and 1000, got 1001")}},
-    {"array_needs_an_element_type", WITH_COLUMN("{'type': 'array'}"),
+    {"array_needs_an_element_type",
+     WITH_COLUMN("{'type': 'array'}"),
      {E("tables.t.columns.c.of: required for an array column (the element type, e.g. "
         "'varchar')")}},
-    {"array_element_type_suggests", WITH_COLUMN("{'type': 'array', 'of': 'varchr'}"),
+    {"array_element_type_suggests",
+     WITH_COLUMN("{'type': 'array', 'of': 'varchr'}"),
      {E("tables.t.columns.c.of: unknown type 'varchr' (did you mean 'varchar'?)")}},
-    {"array_may_not_hold_foreign_keys", WITH_COLUMN("{'type': 'array', 'of': 'foreign_key'}"),
+    {"array_may_not_hold_foreign_keys",
+     WITH_COLUMN("{'type': 'array', 'of': 'foreign_key'}"),
      {E("tables.t.columns.c.of: an array cannot hold foreign_key values (use any type but "
         "array, foreign_key, serial and bigserial)")}},
     {"array_of_integer_takes_no_length",
      WITH_COLUMN("{'type': 'array', 'of': 'integer', 'length': 3}"),
      {E("tables.t.columns.c.length: does not apply to arrays of integer (only varchar and email "
         "columns, and arrays of them)")}},
-    {"foreign_key_needs_references", WITH_COLUMN("{'type': 'foreign_key'}"),
+    {"foreign_key_needs_references",
+     WITH_COLUMN("{'type': 'foreign_key'}"),
      {E("tables.t.columns.c.references: required for a foreign_key column (the referenced "
         "table)")}},
     {"foreign_key_to_unknown_table_suggests",
@@ -343,36 +431,46 @@ static const struct broken_case broken_cases[] = {
      WITH_COLUMN("{'type': 'foreign_key', 'references': 't', 'default': 'one'}"),
      {E("tables.t.columns.c.default: expected an integer between -2147483648 and 2147483647, "
         "got 'one'")}},
-    {"integer_default_must_be_an_integer", WITH_COLUMN("{'type': 'integer', 'default': 'x'}"),
+    {"integer_default_must_be_an_integer",
+     WITH_COLUMN("{'type': 'integer', 'default': 'x'}"),
      {E("tables.t.columns.c.default: expected an integer between -2147483648 and 2147483647, "
         "got 'x'")}},
-    {"smallint_default_must_fit", WITH_COLUMN("{'type': 'smallint', 'default': 40000}"),
+    {"smallint_default_must_fit",
+     WITH_COLUMN("{'type': 'smallint', 'default': 40000}"),
      {E("tables.t.columns.c.default: expected an integer between -32768 and 32767, got 40000")}},
-    {"now_is_not_an_integer", WITH_COLUMN("{'type': 'integer', 'default': 'now'}"),
+    {"now_is_not_an_integer",
+     WITH_COLUMN("{'type': 'integer', 'default': 'now'}"),
      {E("tables.t.columns.c.default: expected an integer between -2147483648 and 2147483647, "
         "got 'now'")}},
-    {"null_default_needs_a_nullable_column", WITH_COLUMN("{'type': 'text', 'default': null}"),
+    {"null_default_needs_a_nullable_column",
+     WITH_COLUMN("{'type': 'text', 'default': null}"),
      {E("tables.t.columns.c.default: null needs 'null': true on the column")}},
-    {"boolean_default_must_be_a_boolean", WITH_COLUMN("{'type': 'boolean', 'default': 'no'}"),
+    {"boolean_default_must_be_a_boolean",
+     WITH_COLUMN("{'type': 'boolean', 'default': 'no'}"),
      {E("tables.t.columns.c.default: expected true or false, got 'no'")}},
-    {"uuid_default_must_look_like_a_uuid", WITH_COLUMN("{'type': 'uuid', 'default': 'abc'}"),
+    {"uuid_default_must_look_like_a_uuid",
+     WITH_COLUMN("{'type': 'uuid', 'default': 'abc'}"),
      {E("tables.t.columns.c.default: expected a uuid like '123e4567-e89b-12d3-a456-426614174000' "
         "or 'uuid4', got 'abc'")}},
-    {"date_default_must_be_a_real_date", WITH_COLUMN("{'type': 'date', 'default': '2023-02-29'}"),
+    {"date_default_must_be_a_real_date",
+     WITH_COLUMN("{'type': 'date', 'default': '2023-02-29'}"),
      {E("tables.t.columns.c.default: expected a date like '2024-01-31' or 'now', got "
         "'2023-02-29'")}},
     {"timestamp_default_takes_no_offset",
      WITH_COLUMN("{'type': 'timestamp', 'default': '2024-01-31T12:00:00+02:00'}"),
      {E("tables.t.columns.c.default: expected a timestamp like '2024-01-31T12:00:00' (no "
         "offset) or 'now', got '2024-01-31T12:00:00+02:00'")}},
-    {"time_default_must_be_a_time", WITH_COLUMN("{'type': 'time', 'default': '25:00'}"),
+    {"time_default_must_be_a_time",
+     WITH_COLUMN("{'type': 'time', 'default': '25:00'}"),
      {E("tables.t.columns.c.default: expected a time like '12:30:00' or 'now', got '25:00'")}},
     {"varchar_default_must_fit_the_length",
      WITH_COLUMN("{'type': 'varchar', 'length': 3, 'default': 'abcd'}"),
      {E("tables.t.columns.c.default: 'abcd' is longer than length 3")}},
-    {"email_default_must_be_an_email", WITH_COLUMN("{'type': 'email', 'default': 'nobody'}"),
+    {"email_default_must_be_an_email",
+     WITH_COLUMN("{'type': 'email', 'default': 'nobody'}"),
      {E("tables.t.columns.c.default: expected an email address, got 'nobody'")}},
-    {"bytea_default_must_be_base64", WITH_COLUMN("{'type': 'bytea', 'default': 'not base64!'}"),
+    {"bytea_default_must_be_base64",
+     WITH_COLUMN("{'type': 'bytea', 'default': 'not base64!'}"),
      {E("tables.t.columns.c.default: expected a base64 string, got 'not base64!'")}},
     {"array_default_must_be_a_list_of_elements",
      WITH_COLUMNS("{'a': {'type': 'array', 'of': 'integer', 'default': 3}, "
@@ -380,15 +478,19 @@ static const struct broken_case broken_cases[] = {
      {E("tables.t.columns.a.default: expected a list of integer values, got 3"),
       E("tables.t.columns.b.default[1]: expected an integer between -2147483648 and 2147483647, "
         "got 'two'")}},
-    {"serial_takes_no_default", WITH_COLUMN("{'type': 'serial', 'default': 1}"),
+    {"serial_takes_no_default",
+     WITH_COLUMN("{'type': 'serial', 'default': 1}"),
      {E("tables.t.columns.c.default: serial columns take their values from a sequence (remove "
         "'default')")}},
-    {"serial_cannot_be_null", WITH_COLUMN("{'type': 'bigserial', 'null': true}"),
+    {"serial_cannot_be_null",
+     WITH_COLUMN("{'type': 'bigserial', 'null': true}"),
      {E("tables.t.columns.c.null: bigserial columns cannot be null")}},
-    {"choices_must_be_a_non_empty_list", WITH_COLUMN("{'type': 'text', 'choices': []}"),
+    {"choices_must_be_a_non_empty_list",
+     WITH_COLUMN("{'type': 'text', 'choices': []}"),
      {E("tables.t.columns.c.choices: expected a non-empty list of allowed values, got an "
         "array")}},
-    {"choices_must_fit_the_type", WITH_COLUMN("{'type': 'integer', 'choices': [1, '2', 3.5]}"),
+    {"choices_must_fit_the_type",
+     WITH_COLUMN("{'type': 'integer', 'choices': [1, '2', 3.5]}"),
      {E("tables.t.columns.c.choices[1]: expected an integer between -2147483648 and 2147483647, "
         "got '2'"),
       E("tables.t.columns.c.choices[2]: expected an integer between -2147483648 and 2147483647, "
@@ -396,36 +498,42 @@ static const struct broken_case broken_cases[] = {
     {"choices_must_fit_the_length",
      WITH_COLUMN("{'type': 'varchar', 'length': 4, 'choices': ['ok', 'too long']}"),
      {E("tables.t.columns.c.choices[1]: 'too long' is longer than length 4")}},
-    {"choices_do_not_apply_to_json", WITH_COLUMN("{'type': 'jsonb', 'choices': [1]}"),
+    {"choices_do_not_apply_to_json",
+     WITH_COLUMN("{'type': 'jsonb', 'choices': [1]}"),
      {E("tables.t.columns.c.choices: does not apply to jsonb columns")}},
     {"default_must_be_one_of_the_choices",
      WITH_COLUMN("{'type': 'text', 'choices': ['a', 'b'], 'default': 'c'}"),
      {E("tables.t.columns.c.default: 'c' is not one of the choices")}},
-    {"json_cannot_be_unique", WITH_COLUMN("{'type': 'json', 'unique': true, 'index': true}"),
+    {"json_cannot_be_unique",
+     WITH_COLUMN("{'type': 'json', 'unique': true, 'index': true}"),
      {E("tables.t.columns.c.unique: json columns cannot be unique (use jsonb)"),
       E("tables.t.columns.c.index: json columns cannot be indexed (use jsonb)")}},
     {"one_primary_key_per_table",
      WITH_COLUMNS("{'a': {'type': 'uuid', 'primary_key': true}, "
                   "'b': {'type': 'integer', 'primary_key': true}}"),
      {E("tables.t.columns.b.primary_key: a table has one primary key, and 'a' is already it")}},
-    {"primary_key_type_is_limited", WITH_COLUMN("{'type': 'boolean', 'primary_key': true}"),
+    {"primary_key_type_is_limited",
+     WITH_COLUMN("{'type': 'boolean', 'primary_key': true}"),
      {E("tables.t.columns.c.primary_key: boolean columns cannot be the primary key (use "
         "integer, bigint, serial, bigserial, uuid, varchar or text)")}},
     {"primary_key_cannot_be_null_or_secret",
      WITH_COLUMN("{'type': 'text', 'primary_key': true, 'null': true, 'secret': true}"),
      {E("tables.t.columns.c.null: the primary key cannot be null"),
       E("tables.t.columns.c.secret: the primary key cannot be secret (creates return it)")}},
-    {"id_column_conflicts_with_the_implicit_key", WITH_COLUMNS("{'id': {'type': 'integer'}}"),
+    {"id_column_conflicts_with_the_implicit_key",
+     WITH_COLUMNS("{'id': {'type': 'integer'}}"),
      {E("tables.t.columns.id: conflicts with the implicit primary key 'id' (add 'primary_key': "
         "true to a column, or rename this one)")}},
-    {"readable_must_name_a_column", WITH_TABLE_KEYS("'readable': 'cc'"),
+    {"readable_must_name_a_column",
+     WITH_TABLE_KEYS("'readable': 'cc'"),
      {E("tables.t.readable: no column 'cc' in table t (did you mean 'c'?)")}},
     {"readable_cannot_be_secret",
      "{" DB ", 'tables': {'t': {'columns': {'key': {'type': 'text', 'secret': true}}, "
      "'readable': 'key'}}}",
      {E("tables.t.readable: 'key' is secret and cannot be readable")}},
-    {"unset_variable_is_an_error", "{'database': {'url': '${JWT_SECRET}'}, 'tables': {'t': "
-                                   "{'columns': {}}}}",
+    {"unset_variable_is_an_error",
+     "{'database': {'url': '${JWT_SECRET}'}, 'tables': {'t': "
+     "{'columns': {}}}}",
      {E("database.url: environment variable JWT_SECRET is not set")}},
     {"every_unset_variable_of_a_string_is_named",
      "{'database': {'url': 'postgresql://${RESTABLE_TEST_VAR}@${RESTABLE_TEST_OTHER}/x'}, "
@@ -435,11 +543,128 @@ static const struct broken_case broken_cases[] = {
     {"failed_substitution_is_reported_once",
      WITH_SECTION("'server': {'port': '${RESTABLE_TEST_PORT}'}"),
      {E("server.port: environment variable RESTABLE_TEST_PORT is not set")}},
-    {"malformed_reference_is_an_error", WITH_SECTION("'server': {'host': '${1X}'}"),
+    {"malformed_reference_is_an_error",
+     WITH_SECTION("'server': {'host': '${1X}'}"),
      {E("server.host: invalid reference '${1X}' (write ${NAME} or ${NAME:-default})")}},
     {"unterminated_reference_is_an_error",
      WITH_COLUMN("{'type': 'text', 'choices': ['${RESTABLE_TEST_VAR']}"),
      {E("tables.t.columns.c.choices[0]: unterminated '${' (write ${NAME} or ${NAME:-default})")}},
+    {"rejects_column_renamed_from_a_declared_column",
+     WITH_COLUMNS("{'a': {'type': 'integer'}, 'b': {'type': 'integer', 'renamed_from': 'a'}}"),
+     {E("tables.t.columns.b.renamed_from: column 'a' is still declared in table t")}},
+    {"rejects_table_renamed_from_a_declared_table",
+     "{" DB ", 'tables': {" TABLE_T ", 'u': {'renamed_from': 't', 'columns': {}}}}",
+     {E("tables.u.renamed_from: table 't' is still declared")}},
+    {"rejects_unknown_top_level_metrics_key",
+     "{" DB ", 'metrics': {'open': true}, 'tables': {" TABLE_T "}}",
+     {E("metrics.open: unknown key")}},
+    {"rejects_unknown_type_listing_known_types",
+     WITH_COLUMNS("{'a': "
+                  "{'type': 'wibble'}"
+                  "}"),
+     {E("tables.t.columns.a.type: unknown type 'wibble' (known types: varchar, text, "
+        "email, integer, bigint, smallint, serial, bigserial, boolean, numeric, real, "
+        "double, timestamp, timestamptz, date, time, interval, uuid, json, jsonb, "
+        "bytea, array, foreign_key)")}},
+    {"rejects_unknown_column_key_with_suggestion",
+     WITH_COLUMNS("{'a': "
+                  "{'type': 'integer', 'nul': true}"
+                  "}"),
+     {E("tables.t.columns.a.nul: unknown key (did you mean 'null'?)")}},
+    {"rejects_boolean_port",
+     WITH_SECTION("'server': {'port': true}"),
+     {E("server.port: expected an integer between 1 and 65535, got true")}},
+    {"rejects_object_port",
+     WITH_SECTION("'server': {'port': {}}"),
+     {E("server.port: expected an integer between 1 and 65535, got an object")}},
+    {"rejects_boolean_page_size",
+     WITH_TABLE_KEYS("'page_size': true"),
+     {E("tables.t.page_size: expected an integer between 1 and 1000000, got true")}},
+    {"rejects_string_null_flag",
+     WITH_COLUMNS("{'a': "
+                  "{'type': 'integer', 'null': 'yes'}"
+                  "}"),
+     {E("tables.t.columns.a.null: expected true or false, got 'yes'")}},
+    {"rejects_restable_prefixed_table",
+     "{" DB ", 'tables': {'restable_x': {'columns': {'a': {'type': 'integer'}}}}}",
+     {E("tables.restable_x: names starting with 'restable_' are reserved for restable")}},
+    {"rejects_invalid_column_name",
+     WITH_COLUMNS("{'9a': {'type': 'integer'}}"),
+     {E("tables.t.columns.9a: invalid column name '9a' (use [a-z_][a-z0-9_]{0,62})")}},
+    {"rejects_negative_varchar_length",
+     WITH_COLUMNS("{'a': "
+                  "{'type': 'varchar', 'length': -1}"
+                  "}"),
+     {E("tables.t.columns.a.length: expected an integer between 1 and 10485760, got -1")}},
+    {"rejects_array_of_array",
+     WITH_COLUMNS("{'a': "
+                  "{'type': 'array', 'of': 'array'}"
+                  "}"),
+     {E("tables.t.columns.a.of: an array cannot hold array values (use any type but "
+        "array, foreign_key, serial and bigserial)")}},
+    {"rejects_of_on_non_array",
+     WITH_COLUMNS("{'a': "
+                  "{'type': 'varchar', 'of': 'integer'}"
+                  "}"),
+     {E("tables.t.columns.a.of: does not apply to varchar columns (only array columns)")}},
+    {"rejects_reference_to_unknown_table_with_suggestion",
+     "{" DB ", 'tables': {'director': {'columns': {'a': {'type': 'integer'}}}, 't': "
+     "{'columns': {'a': {'type': 'foreign_key', 'references': 'directr'}}}}}",
+     {E("tables.t.columns.a.references: no table 'directr' (did you mean 'director'?)")}},
+    {"rejects_unknown_on_delete_action",
+     "{" DB ", 'tables': {'d': {'columns': {}}, 't': {'columns': {'a': {'type': "
+     "'foreign_key', 'references': 'd', 'on_delete': 'explode'}}}}}",
+     {E("tables.t.columns.a.on_delete: expected 'cascade', 'restrict', 'set null', "
+        "'set default' or 'no action', got 'explode'")}},
+    {"rejects_unknown_readable_column_with_suggestion",
+     "{" DB ", 'tables': {'t': {'columns': {'name': {'type': 'text'}}, 'readable': 'nam'}}}",
+     {E("tables.t.readable: no column 'nam' in table t (did you mean 'name'?)")}},
+    {"rejects_secret_readable_column",
+     "{" DB ", 'tables': {'t': {'columns': {'name': {'type': 'text', 'secret': true}}, "
+     "'readable': 'name'}}}",
+     {E("tables.t.readable: 'name' is secret and cannot be readable")}},
+    {"rejects_choices_of_wrong_type",
+     WITH_COLUMNS("{'a': "
+                  "{'type': 'integer', 'choices': ['x', 2]}"
+                  "}"),
+     {E("tables.t.columns.a.choices[0]: expected an integer between -2147483648 and "
+        "2147483647, got 'x'")}},
+    {"rejects_default_uuid4_on_integer",
+     WITH_COLUMNS("{'a': "
+                  "{'type': 'integer', 'default': 'uuid4'}"
+                  "}"),
+     {E("tables.t.columns.a.default: expected an integer between -2147483648 and "
+        "2147483647, got 'uuid4'")}},
+    {"rejects_default_uuid4_on_date",
+     WITH_COLUMNS("{'a': "
+                  "{'type': 'date', 'default': 'uuid4'}"
+                  "}"),
+     {E("tables.t.columns.a.default: expected a date like '2024-01-31' or 'now', got "
+        "'uuid4'")}},
+    {"rejects_unknown_algorithm_with_suggestion",
+     WITH_SECTION("'auth': {'jwt': {'secret': '" SECRET "', 'algorithm': 'HS265'}}"),
+     {E("auth.jwt.algorithm: unknown algorithm 'HS265' (did you mean 'HS256'?)")}},
+    {"rejects_bad_grant_string",
+     "{" DB ", 'auth': {'jwt': {'secret': '" SECRET "'}}, 'tables': {'t': {'columns': {}, "
+     "'auth': {'write': ['scope']}}}}",
+     {E("tables.t.auth.write[0]: expected 'scope:NAME' or 'role:NAME', got 'scope'")}},
+    {"rejects_grant_outside_a_list",
+     "{" DB ", 'auth': {'jwt': {'secret': '" SECRET "'}}, 'tables': {'t': {'columns': {}, "
+     "'auth': {'write': 'scope:x'}}}}",
+     {E("tables.t.auth.write: grants go in a list: ['scope:x']")}},
+    {"rejects_authenticated_policy_without_key",
+     "{" DB ", 'tables': {'t': {'columns': {}, 'auth': {'write': 'authenticated'}}}}",
+     {E("tables.t.auth.write: only 'public' works without a JWT key (set "
+        "auth.jwt.secret or auth.jwt.public_key_file)")}},
+    /* table settings are read before the table's columns */
+    {"reports_server_database_table_and_column_problems_in_order",
+     "{'server': {'port': 0, 'hots': 'x'}, 'database': {}, 'tables': {'t': "
+     "{'columns': {'a': {'type': 'integr'}}, 'max_joins': 9}}}",
+     {E("server.hots: unknown key (did you mean 'host'?)"),
+      E("server.port: expected an integer between 1 and 65535, got 0"),
+      E("database.url: required (or set RESTABLE_DATABASE_URL or DATABASE_URL)"),
+      E("tables.t.max_joins: expected an integer between 0 and 4, got 9"),
+      E("tables.t.columns.a.type: unknown type 'integr' (did you mean 'integer'?)")}},
 };
 
 static void run_broken_case(void **state)
@@ -523,7 +748,8 @@ static const char spec_example[] =
     "      },\n"
     "      'page_size': 15, 'max_page_size': 1000, 'read_only': false,\n"
     "      'allow_bulk_delete': false, 'allow_bulk_update': false, 'max_joins': 1,\n"
-    "      'auth': { 'read': 'public', 'write': ['scope:movies:write'], 'delete': ['role:admin'] }\n"
+    "      'auth': { 'read': 'public', 'write': ['scope:movies:write'], 'delete': ['role:admin'] "
+    "}\n"
     "    }\n"
     "  }\n"
     "}\n";
@@ -561,8 +787,8 @@ static void test_spec_example_loads_with_its_values(void **state)
     assert_int_equal(director->columns[1].length, 100);
     assert_ptr_equal(director->readable, &director->columns[1]);
 
-    static const char *const names[] = {"id", "name", "rating", "director", "released",
-                                        "created", "tags", "api_key"};
+    static const char *const names[] = {"id",       "name",    "rating", "director",
+                                        "released", "created", "tags",   "api_key"};
     assert_int_equal(movie->column_count, 8);
     for (size_t i = 0; i < 8; i++)
         assert_string_equal(movie->columns[i].name, names[i]);
@@ -732,8 +958,8 @@ static void test_substituted_text_is_not_scanned_again(void **state)
 {
     (void)state;
     setenv("RESTABLE_TEST_VAR", "${RESTABLE_TEST_OTHER}", 1);
-    struct cfg_config *config =
-        load_ok("{'database': {'url': 'a${RESTABLE_TEST_VAR}b'}, 'tables': {'t': {'columns': {}}}}");
+    struct cfg_config *config = load_ok(
+        "{'database': {'url': 'a${RESTABLE_TEST_VAR}b'}, 'tables': {'t': {'columns': {}}}}");
     assert_string_equal(config->database.url, "a${RESTABLE_TEST_OTHER}b");
     cfg_free(config);
 }
@@ -796,11 +1022,11 @@ static void test_environment_override_errors_name_the_variable(void **state)
 static void test_policies_inherit_auth_default_per_action(void **state)
 {
     (void)state;
-    struct cfg_config *config = load_ok(
-        "{" DB ", 'auth': {'jwt': {'secret': '" SECRET "', 'algorithm': 'HS384'},"
-        "  'default': {'read': 'public', 'write': ['role:editor', 'scope:write']}},"
-        " 'tables': {'a': {'columns': {}}, 'b': {'columns': {}, 'auth': {'read': "
-        "'authenticated'}}}}");
+    struct cfg_config *config =
+        load_ok("{" DB ", 'auth': {'jwt': {'secret': '" SECRET "', 'algorithm': 'HS384'},"
+                "  'default': {'read': 'public', 'write': ['role:editor', 'scope:write']}},"
+                " 'tables': {'a': {'columns': {}}, 'b': {'columns': {}, 'auth': {'read': "
+                "'authenticated'}}}}");
     assert_int_equal(config->auth.algorithm, CFG_JWT_HS384);
     const struct cfg_table *a = cfg_table_find(config, "a"), *b = cfg_table_find(config, "b");
     assert_int_equal(a->read.kind, CFG_POLICY_PUBLIC);
@@ -863,8 +1089,10 @@ static void test_public_key_file_resolves_against_the_config_folder(void **state
     assert_null(cfg_load(config_path, &errors));
     assert_int_equal(errors.count, 1);
     char expected[600];
-    snprintf(expected, sizeof expected, "%s: auth.jwt.public_key_file: cannot read "
-             "%s/keys/missing.pem: No such file or directory", config_path, folder);
+    snprintf(expected, sizeof expected,
+             "%s: auth.jwt.public_key_file: cannot read "
+             "%s/keys/missing.pem: No such file or directory",
+             config_path, folder);
     assert_string_equal(errors.messages[0], expected);
     cfg_errors_free(&errors);
 
@@ -878,8 +1106,10 @@ static void test_public_key_file_resolves_against_the_config_folder(void **state
     fclose(file);
     assert_null(cfg_load(config_path, &errors));
     assert_int_equal(errors.count, 1);
-    snprintf(expected, sizeof expected, "%s: auth.jwt.public_key_file: %s is not a PEM file "
-             "(no \"-----BEGIN\" line)", config_path, key);
+    snprintf(expected, sizeof expected,
+             "%s: auth.jwt.public_key_file: %s is not a PEM file "
+             "(no \"-----BEGIN\" line)",
+             config_path, key);
     assert_string_equal(errors.messages[0], expected);
     cfg_errors_free(&errors);
 
@@ -910,8 +1140,8 @@ static void test_base_path_is_normalised(void **state)
 {
     (void)state;
     static const char *const cases[][2] = {
-        {"api", "/api/"},   {"/api", "/api/"},       {"api/", "/api/"},
-        {"", "/"},          {"//v1//api//", "/v1/api/"}, {"/", "/"},
+        {"api", "/api/"}, {"/api", "/api/"},           {"api/", "/api/"},
+        {"", "/"},        {"//v1//api//", "/v1/api/"}, {"/", "/"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char text[200];
@@ -1028,11 +1258,11 @@ static void test_type_names_round_trip(void **state)
 static void test_summary_lists_flags_and_grants(void **state)
 {
     (void)state;
-    struct cfg_config *config = load_ok(
-        "{" DB ", 'auth': {'jwt': {'secret': '" SECRET "'}}, 'tables': {'s': {'columns': "
-        "{'code': {'type': 'text', 'primary_key': true}}, 'read_only': true, "
-        "'allow_bulk_delete': true, 'allow_bulk_update': true, 'auth': {'read': "
-        "['role:a', 'scope:b']}}}}");
+    struct cfg_config *config =
+        load_ok("{" DB ", 'auth': {'jwt': {'secret': '" SECRET "'}}, 'tables': {'s': {'columns': "
+                "{'code': {'type': 'text', 'primary_key': true}}, 'read_only': true, "
+                "'allow_bulk_delete': true, 'allow_bulk_update': true, 'auth': {'read': "
+                "['role:a', 'scope:b']}}}}");
     char *text = NULL;
     size_t size = 0;
     FILE *out = open_memstream(&text, &size);
@@ -1048,7 +1278,444 @@ static void test_summary_lists_flags_and_grants(void **state)
 
 /* ---- main ---------------------------------------------------------------------------------- */
 
-#define T(name) cmocka_unit_test_setup(name, clear_environment)
+/* ---- loading: settings, environment, resolution ------------------------------------ */
+
+static void test_load_reads_top_level_metrics_public(void **state)
+{
+    (void)state;
+    struct cfg_config *config = load_ok("{" DB ", 'tables': {" TABLE_T "}}");
+    assert_false(config->server.metrics_public);
+    cfg_free(config);
+    config = load_ok("{" DB ", 'metrics': {'public': true}, 'tables': {" TABLE_T "}}");
+    assert_true(config->server.metrics_public);
+    cfg_free(config);
+}
+
+static void test_load_reads_renames_and_index_off(void **state)
+{
+    (void)state;
+    struct cfg_config *config =
+        load_ok("{" DB ", 'tables': {'d': {'columns': {}}, 'film': {'renamed_from': 'movie', "
+                "'columns': {'name': {'type': 'text', 'renamed_from': 'title'}, "
+                "'d': {'type': 'foreign_key', 'references': 'd', 'index': false}}}}}");
+    assert_string_equal(cfg_table_find(config, "film")->renamed_from, "movie");
+    assert_string_equal(column_of(config, "film", "name")->renamed_from, "title");
+    assert_true(column_of(config, "film", "d")->is_index_off);
+    assert_false(column_of(config, "film", "name")->is_index_off);
+    cfg_free(config);
+}
+
+static void test_load_rejects_every_reserved_table_name(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"auth",   "admin",   "docs",   "healthz",
+                                        "readyz", "metrics", "openapi"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char text[256], message[256];
+        snprintf(text, sizeof text, "{" DB ", 'tables': {'%s': {'columns': {}}}}", names[i]);
+        snprintf(message, sizeof message,
+                 E("tables.%s: '%s' is a reserved path (auth, admin, docs, healthz, readyz, "
+                   "metrics, openapi) and cannot be a table name"),
+                 names[i], names[i]);
+        expect_errors(text, (const char *const[]){message, NULL});
+    }
+}
+
+static void test_load_substitutes_set_variable(void **state)
+{
+    (void)state;
+    setenv("TCL_A", "postgresql://from-env/db", 1);
+    struct cfg_config *config =
+        load_ok("{'database': {'url': '${TCL_A}'}, 'tables': {" TABLE_T "}}");
+    assert_string_equal(config->database.url, "postgresql://from-env/db");
+    cfg_free(config);
+}
+
+static void test_load_uses_default_of_unset_variable(void **state)
+{
+    (void)state;
+    struct cfg_config *config =
+        load_ok("{'server': {'host': '${TCL_UNSET:-127.0.0.1}'}, " DB ", 'tables': {" TABLE_T "}}");
+    assert_string_equal(config->server.host, "127.0.0.1");
+    cfg_free(config);
+    setenv("TCL_UNSET", "::1", 1);
+    config =
+        load_ok("{'server': {'host': '${TCL_UNSET:-127.0.0.1}'}, " DB ", 'tables': {" TABLE_T "}}");
+    assert_string_equal(config->server.host, "::1");
+    cfg_free(config);
+}
+
+static void test_load_substitutes_several_variables_in_one_string(void **state)
+{
+    (void)state;
+    setenv("TCL_A", "app", 1);
+    setenv("TCL_B", "pw", 1);
+    struct cfg_config *config = load_ok("{'database': {'url': "
+                                        "'postgresql://${TCL_A}:${TCL_B}@${TCL_C:-localhost}/"
+                                        "${TCL_A}'}, 'tables': {" TABLE_T "}}");
+    assert_string_equal(config->database.url, "postgresql://app:pw@localhost/app");
+    cfg_free(config);
+}
+
+static void test_load_environment_overrides_win_over_file(void **state)
+{
+    (void)state;
+    static const char *const text =
+        "{'server': {'host': '10.0.0.1', 'port': 1234}, " DB ", 'auth': {'jwt': {'secret': "
+        "'" SECRET "'}}, 'tables': {" TABLE_T "}}";
+    setenv("DATABASE_URL", "postgresql://plain/db", 1);
+    struct cfg_config *config = load_ok(text);
+    assert_string_equal(config->database.url, "postgresql://plain/db");
+    cfg_free(config);
+
+    setenv("RESTABLE_DATABASE_URL", "postgresql://restable/db", 1);
+    setenv("RESTABLE_HOST", "127.0.0.2", 1);
+    setenv("RESTABLE_PORT", "9999", 1);
+    setenv("RESTABLE_JWT_SECRET", "abcdefghijklmnopqrstuvwxyz0123456789ABCD", 1);
+    config = load_ok(text);
+    assert_string_equal(config->database.url, "postgresql://restable/db");
+    assert_string_equal(config->server.host, "127.0.0.2");
+    assert_int_equal(config->server.port, 9999);
+    assert_string_equal(config->auth.secret, "abcdefghijklmnopqrstuvwxyz0123456789ABCD");
+    assert_int_equal(config->auth.algorithm, CFG_JWT_HS256);
+    cfg_free(config);
+    clear_environment(NULL);
+}
+
+static void test_load_database_url_may_come_from_environment_only(void **state)
+{
+    (void)state;
+    setenv("DATABASE_URL", "postgresql://only-env/db", 1);
+    struct cfg_config *config = load_ok("{'tables': {" TABLE_T "}}");
+    assert_string_equal(config->database.url, "postgresql://only-env/db");
+    cfg_free(config);
+    clear_environment(NULL);
+}
+
+static void test_load_rejects_bad_restable_port(void **state)
+{
+    (void)state;
+    setenv("RESTABLE_PORT", "eighty", 1);
+    expect_errors("{" DB ", 'tables': {" TABLE_T "}}",
+                  (const char *const[]){E("server.port: environment variable RESTABLE_PORT: "
+                                          "expected an integer between 1 and 65535, got "
+                                          "'eighty'"),
+                                        NULL});
+    setenv("RESTABLE_PORT", "65536", 1);
+    expect_errors("{" DB ", 'tables': {" TABLE_T "}}",
+                  (const char *const[]){E("server.port: environment variable RESTABLE_PORT: "
+                                          "expected an integer between 1 and 65535, got "
+                                          "'65536'"),
+                                        NULL});
+    clear_environment(NULL);
+}
+
+static void test_load_adds_implicit_serial_id_first(void **state)
+{
+    (void)state;
+    struct cfg_config *config = load_ok(WITH_COLUMNS("{'z': {'type': 'text'}, 'b': {'type': "
+                                                     "'integer'}, 'm': {'type': 'boolean'}}"));
+    const struct cfg_table *table = cfg_table_find(config, "t");
+    assert_non_null(table);
+    assert_int_equal(table->column_count, 4);
+    assert_int_equal(table->primary_key, 0);
+    const struct cfg_column *id = cfg_primary_key(table);
+    assert_string_equal(id->name, "id");
+    assert_true(id->is_implicit);
+    assert_true(id->is_primary_key);
+    assert_false(id->is_nullable);
+    assert_int_equal(id->type, CFG_TYPE_SERIAL);
+    assert_string_equal(table->columns[1].name, "z");
+    assert_string_equal(table->columns[2].name, "b");
+    assert_string_equal(table->columns[3].name, "m");
+    assert_false(table->columns[1].is_implicit);
+    cfg_free(config);
+}
+
+static void test_load_keeps_declared_primary_key_in_place(void **state)
+{
+    (void)state;
+    struct cfg_config *config = load_ok(WITH_COLUMNS(
+        "{'x': {'type': 'text'}, 'code': {'type': 'varchar', 'length': 8, 'primary_key': "
+        "true}, 'y': {'type': 'integer'}}"));
+    const struct cfg_table *table = cfg_table_find(config, "t");
+    assert_int_equal(table->column_count, 3);
+    assert_int_equal(table->primary_key, 1);
+    assert_string_equal(cfg_primary_key(table)->name, "code");
+    assert_false(cfg_primary_key(table)->is_implicit);
+    assert_null(cfg_column_find(table, "id"));
+    assert_string_equal(table->columns[0].name, "x");
+    assert_string_equal(table->columns[2].name, "y");
+    cfg_free(config);
+}
+
+static void test_load_applies_every_default(void **state)
+{
+    (void)state;
+    struct cfg_config *config = load_ok("{" DB ", 'tables': {" TABLE_T "}}");
+    assert_string_equal(config->path, "restable.json");
+    assert_string_equal(config->server.host, "0.0.0.0");
+    assert_int_equal(config->server.port, 8080);
+    assert_int_equal(config->server.threads, 0);
+    assert_int_equal(config->server.max_body_bytes, 1048576);
+    assert_string_equal(config->server.base_path, "/");
+    assert_int_equal(config->server.cors_origin_count, 0);
+    assert_int_equal(config->database.pool_size, 8);
+    assert_int_equal(config->database.acquire_timeout_ms, 5000);
+    assert_int_equal(config->database.statement_timeout_ms, 10000);
+    assert_int_equal(config->auth.algorithm, CFG_JWT_NONE);
+    assert_null(config->auth.secret);
+    assert_null(config->auth.public_key_file);
+    assert_null(config->auth.issuer);
+    assert_null(config->auth.audience);
+    assert_int_equal(config->auth.leeway_s, 30);
+    assert_false(config->auth.login_enabled);
+    assert_int_equal(config->auth.login_ttl_s, 3600);
+    assert_int_equal(config->auth.login_rate_per_minute, 10);
+    assert_int_equal(config->auth.password_iterations, 600000);
+    /* no file behind the name: the folder is the working directory */
+    char *cwd = getcwd(NULL, 0);
+    assert_non_null(cwd);
+    char expected[4096];
+    snprintf(expected, sizeof expected, "%s/migrations", cwd);
+    free(cwd);
+    assert_string_equal(config->migrations_dir, expected);
+    const struct cfg_table *table = cfg_table_find(config, "t");
+    assert_int_equal(table->page_size, 15);
+    assert_int_equal(table->max_page_size, 1000);
+    assert_int_equal(table->max_joins, 0);
+    assert_false(table->read_only);
+    assert_false(table->allow_bulk_delete);
+    assert_false(table->allow_bulk_update);
+    assert_null(table->readable);
+    const struct cfg_column *column = cfg_column_find(table, "a");
+    assert_false(column->is_nullable);
+    assert_false(column->is_unique);
+    assert_false(column->has_index);
+    assert_false(column->is_secret);
+    assert_int_equal(column->default_kind, CFG_DEFAULT_NONE);
+    assert_null(column->choices);
+    assert_null(column->help_text);
+    cfg_free(config);
+}
+
+static void test_load_normalises_base_path(void **state)
+{
+    (void)state;
+    static const char *const given[] = {"api", "/api", "api/", "/api/"};
+    for (size_t i = 0; i < sizeof given / sizeof given[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, WITH_SECTION("'server': {'base_path': '%s'}"), given[i]);
+        struct cfg_config *config = load_ok(text);
+        assert_string_equal(config->server.base_path, "/api/");
+        cfg_free(config);
+    }
+}
+
+static void test_load_resolves_migrations_dir_against_config_folder(void **state)
+{
+    (void)state;
+    char folder[] = "/tmp/restable-config-load.XXXXXX";
+    assert_non_null(mkdtemp(folder));
+    char *real = realpath(folder, NULL);
+    assert_non_null(real);
+    char path[512], expected[512];
+    snprintf(path, sizeof path, "%s/restable.json", folder);
+    FILE *file = fopen(path, "w");
+    assert_non_null(file);
+    fputs("{\"database\": {\"url\": \"postgresql://x\"}, \"migrations_dir\": \"db/migrations\","
+          " \"tables\": {\"t\": {\"columns\": {}}}}",
+          file);
+    assert_int_equal(fclose(file), 0);
+
+    struct cfg_errors errors;
+    struct cfg_config *config = cfg_load(path, &errors);
+    for (size_t i = 0; i < errors.count; i++)
+        print_message("unexpected: %s\n", errors.messages[i]);
+    assert_non_null(config);
+    assert_int_equal(errors.count, 0);
+    snprintf(expected, sizeof expected, "%s/db/migrations", real);
+    assert_string_equal(config->migrations_dir, expected);
+    assert_string_equal(config->directory, real);
+    assert_string_equal(config->path, path);
+    cfg_free(config);
+    cfg_errors_free(&errors);
+
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(folder), 0);
+    free(real);
+}
+
+static void test_load_keeps_absolute_migrations_dir(void **state)
+{
+    (void)state;
+    struct cfg_config *config = load_ok(WITH_SECTION("'migrations_dir': '/srv/migrations/'"));
+    assert_string_equal(config->migrations_dir, "/srv/migrations");
+    cfg_free(config);
+}
+
+static void assert_policy(const struct cfg_policy *policy, enum cfg_policy_kind kind)
+{
+    assert_int_equal(policy->kind, kind);
+    if (kind != CFG_POLICY_GRANTS)
+        assert_int_equal(policy->grant_count, 0);
+}
+
+static void test_load_policies_are_public_without_a_key(void **state)
+{
+    (void)state;
+    struct cfg_config *config = load_ok("{" DB ", 'tables': {" TABLE_T "}}");
+    assert_policy(&config->auth.default_read, CFG_POLICY_PUBLIC);
+    assert_policy(&config->auth.default_write, CFG_POLICY_PUBLIC);
+    assert_policy(&config->auth.default_delete, CFG_POLICY_PUBLIC);
+    const struct cfg_table *table = cfg_table_find(config, "t");
+    assert_policy(&table->read, CFG_POLICY_PUBLIC);
+    assert_policy(&table->write, CFG_POLICY_PUBLIC);
+    assert_policy(&table->delete_, CFG_POLICY_PUBLIC);
+    cfg_free(config);
+}
+
+static void test_load_policies_are_authenticated_with_a_secret(void **state)
+{
+    (void)state;
+    struct cfg_config *config = load_ok(WITH_SECTION("'auth': {'jwt': {'secret': '" SECRET "'}}"));
+    assert_int_equal(config->auth.algorithm, CFG_JWT_HS256);
+    assert_string_equal(config->auth.secret, SECRET);
+    assert_policy(&config->auth.default_read, CFG_POLICY_AUTHENTICATED);
+    assert_policy(&config->auth.default_write, CFG_POLICY_AUTHENTICATED);
+    assert_policy(&config->auth.default_delete, CFG_POLICY_AUTHENTICATED);
+    const struct cfg_table *table = cfg_table_find(config, "t");
+    assert_policy(&table->read, CFG_POLICY_AUTHENTICATED);
+    assert_policy(&table->write, CFG_POLICY_AUTHENTICATED);
+    assert_policy(&table->delete_, CFG_POLICY_AUTHENTICATED);
+    cfg_free(config);
+}
+
+static void test_load_table_auth_overrides_default(void **state)
+{
+    (void)state;
+    struct cfg_config *config = load_ok(
+        "{" DB ", 'auth': {'jwt': {'secret': '" SECRET "'}, 'default': {'read': 'public'}}, "
+        "'tables': {'t': {'columns': {}, 'auth': {'write': ['role:admin', 'scope:t:write']}}, "
+        "'u': {'columns': {}}}}");
+    const struct cfg_table *table = cfg_table_find(config, "t");
+    assert_policy(&table->read, CFG_POLICY_PUBLIC);
+    assert_policy(&table->write, CFG_POLICY_GRANTS);
+    assert_int_equal(table->write.grant_count, 2);
+    assert_string_equal(table->write.grants[0], "role:admin");
+    assert_string_equal(table->write.grants[1], "scope:t:write");
+    assert_policy(&table->delete_, CFG_POLICY_AUTHENTICATED);
+    const struct cfg_table *other = cfg_table_find(config, "u");
+    assert_policy(&other->read, CFG_POLICY_PUBLIC);
+    assert_policy(&other->write, CFG_POLICY_AUTHENTICATED);
+    cfg_free(config);
+}
+
+static void test_load_resolves_foreign_key_value_types(void **state)
+{
+    (void)state;
+    struct cfg_config *config = load_ok(
+        "{" DB ", 'tables': {"
+        "'s': {'columns': {}},"
+        "'b': {'columns': {'k': {'type': 'bigserial', 'primary_key': true}}},"
+        "'u': {'columns': {'k': {'type': 'uuid', 'primary_key': true, 'default': 'uuid4'}}},"
+        "'f': {'columns': {'to_s': {'type': 'foreign_key', 'references': 's'},"
+        "                  'to_b': {'type': 'foreign_key', 'references': 'b', 'null': true,"
+        "                           'on_delete': 'set null', 'on_update': 'cascade'},"
+        "                  'to_u': {'type': 'foreign_key', 'references': 'u'}}}}}");
+    const struct cfg_column *to_s = column_of(config, "f", "to_s");
+    const struct cfg_column *to_b = column_of(config, "f", "to_b");
+    const struct cfg_column *to_u = column_of(config, "f", "to_u");
+    assert_int_equal(to_s->type, CFG_TYPE_FOREIGN_KEY);
+    assert_int_equal(to_s->value_type, CFG_TYPE_INTEGER);
+    assert_int_equal(to_b->value_type, CFG_TYPE_BIGINT);
+    assert_int_equal(to_u->value_type, CFG_TYPE_UUID);
+    assert_ptr_equal(to_s->referenced_table, cfg_table_find(config, "s"));
+    assert_ptr_equal(to_b->referenced_table, cfg_table_find(config, "b"));
+    assert_ptr_equal(to_u->referenced_table, cfg_table_find(config, "u"));
+    assert_string_equal(to_b->references, "b");
+    assert_int_equal(to_s->on_delete, CFG_FK_NO_ACTION);
+    assert_int_equal(to_b->on_delete, CFG_FK_SET_NULL);
+    assert_int_equal(to_b->on_update, CFG_FK_CASCADE);
+    assert_int_equal(column_of(config, "u", "k")->default_kind, CFG_DEFAULT_UUID4);
+    cfg_free(config);
+}
+
+static void test_load_array_value_type_is_element_type(void **state)
+{
+    (void)state;
+    struct cfg_config *config = load_ok(WITH_COLUMNS(
+        "{'tags': {'type': 'array', 'of': 'varchar', 'length': 20}, 'scores': {'type': "
+        "'array', 'of': 'integer'}}"));
+    const struct cfg_column *tags = column_of(config, "t", "tags");
+    assert_int_equal(tags->type, CFG_TYPE_ARRAY);
+    assert_int_equal(tags->value_type, CFG_TYPE_VARCHAR);
+    assert_int_equal(tags->length, 20);
+    assert_int_equal(column_of(config, "t", "scores")->value_type, CFG_TYPE_INTEGER);
+    cfg_free(config);
+}
+
+static void test_load_email_defaults_to_length_255(void **state)
+{
+    (void)state;
+    struct cfg_config *config = load_ok(WITH_COLUMNS("{'a': {'type': 'email'}}"));
+    const struct cfg_column *column = column_of(config, "t", "a");
+    assert_int_equal(column->type, CFG_TYPE_EMAIL);
+    assert_int_equal(column->value_type, CFG_TYPE_EMAIL);
+    assert_int_equal(column->length, 255);
+    cfg_free(config);
+}
+
+/* "uuid4" and "now" are keywords only for uuid and time columns; elsewhere they are text. */
+static void test_load_keyword_defaults_are_literals_on_text_columns(void **state)
+{
+    (void)state;
+    struct cfg_config *config =
+        load_ok(WITH_COLUMNS("{'a': {'type': 'varchar', 'default': 'uuid4'},"
+                             " 'b': {'type': 'text', 'default': 'now'},"
+                             " 'c': {'type': 'date', 'default': 'now'}}"));
+    const struct cfg_column *a = column_of(config, "t", "a");
+    assert_int_equal(a->default_kind, CFG_DEFAULT_VALUE);
+    assert_string_equal(json_string_value(a->default_value), "uuid4");
+    assert_int_equal(column_of(config, "t", "b")->default_kind, CFG_DEFAULT_VALUE);
+    assert_int_equal(column_of(config, "t", "c")->default_kind, CFG_DEFAULT_NOW);
+    cfg_free(config);
+}
+
+static void test_print_summary_one_line_per_table(void **state)
+{
+    (void)state;
+    struct cfg_config *config = load_ok(
+        "{" DB ", 'auth': {'jwt': {'secret': '" SECRET "'}, 'default': {'read': 'public'}}, "
+        "'tables': {'a': {'columns': {'name': {'type': 'text'}}, 'read_only': true, "
+        "'allow_bulk_update': true},"
+        " 'b': {'columns': {'code': {'type': 'uuid', 'primary_key': true}, 'x': {'type': "
+        "'foreign_key', 'references': 'a'}, 'y': {'type': 'foreign_key', 'references': 'a'}},"
+        " 'auth': {'delete': ['role:admin', 'scope:b']}}}}");
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    assert_non_null(out);
+    cfg_print_summary(config, out);
+    assert_int_equal(fclose(out), 0);
+    assert_string_equal(text,
+                        "a: 2 columns, primary key id (serial), 0 foreign keys, read public / "
+                        "write authenticated / delete authenticated; read-only, bulk update\n"
+                        "b: 3 columns, primary key code (uuid), 2 foreign keys, read public / "
+                        "write authenticated / delete [role:admin, scope:b]\n");
+    free(text);
+    cfg_free(config);
+}
+
+static void test_load_rejects_column_renamed_from_itself(void **state)
+{
+    (void)state;
+    expect_error_verbatim(WITH_COLUMNS("{'a': {'type': 'integer', 'renamed_from': 'a'}}"),
+                          "restable.json: tables.t.columns.a.renamed_from: is the column's own "
+                          "name");
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, clear_environment, clear_environment)
 
 int main(void)
 {
@@ -1061,8 +1728,8 @@ int main(void)
                                         .test_func = run_broken_case,
                                         .setup_func = clear_environment,
                                         .initial_state = (void *)&broken_cases[i]};
-    int failures = _cmocka_run_group_tests("config_refuses_broken_configs", broken, count, NULL,
-                                           NULL);
+    int failures =
+        _cmocka_run_group_tests("config_refuses_broken_configs", broken, count, NULL, NULL);
     free(broken);
 
     const struct CMUnitTest tests[] = {
@@ -1085,6 +1752,30 @@ int main(void)
         T(test_declaration_order_is_kept),
         T(test_type_names_round_trip),
         T(test_summary_lists_flags_and_grants),
+        T(test_load_reads_top_level_metrics_public),
+        T(test_load_reads_renames_and_index_off),
+        T(test_load_rejects_every_reserved_table_name),
+        T(test_load_substitutes_set_variable),
+        T(test_load_uses_default_of_unset_variable),
+        T(test_load_substitutes_several_variables_in_one_string),
+        T(test_load_environment_overrides_win_over_file),
+        T(test_load_database_url_may_come_from_environment_only),
+        T(test_load_rejects_bad_restable_port),
+        T(test_load_adds_implicit_serial_id_first),
+        T(test_load_keeps_declared_primary_key_in_place),
+        T(test_load_applies_every_default),
+        T(test_load_normalises_base_path),
+        T(test_load_resolves_migrations_dir_against_config_folder),
+        T(test_load_keeps_absolute_migrations_dir),
+        T(test_load_policies_are_public_without_a_key),
+        T(test_load_policies_are_authenticated_with_a_secret),
+        T(test_load_table_auth_overrides_default),
+        T(test_load_resolves_foreign_key_value_types),
+        T(test_load_array_value_type_is_element_type),
+        T(test_load_email_defaults_to_length_255),
+        T(test_load_keyword_defaults_are_literals_on_text_columns),
+        T(test_print_summary_one_line_per_table),
+        T(test_load_rejects_column_renamed_from_itself),
     };
     failures += cmocka_run_group_tests_name("config", tests, NULL, NULL);
     return failures;
