@@ -43,31 +43,23 @@ long long orm_pool_now_ms(void)
 
 /* ---- jobs ---------------------------------------------------------------------------------- */
 
-/* One job owns a copy of the statements, so the caller's buffers may go right after submit. */
+/* One job owns a copy of the statements, so the caller's buffers may go right after submit.
+ * Allocation failure aborts, as everywhere (the x* policy of base/base.h). */
 static struct pool_job *job_new(const struct orm_statement *statements, size_t count,
                                 orm_result_cb callback, void *context)
 {
-    struct pool_job *job = calloc(1, sizeof *job);
-    if (!job)
-        abort(); /* allocation failure aborts, as everywhere (config/config.h) */
+    struct pool_job *job = xcalloc(1, sizeof *job);
     job->callback = callback;
     job->context = context;
     job->statement_count = count;
-    job->statements = calloc(count ? count : 1, sizeof *job->statements);
-    if (!job->statements)
-        abort();
+    job->statements = xcalloc(count ? count : 1, sizeof *job->statements);
     for (size_t s = 0; s < count; s++) {
         struct pool_statement *copy = &job->statements[s];
-        copy->sql = strdup(statements[s].sql);
+        copy->sql = xstrdup(statements[s].sql);
         copy->param_count = statements[s].param_count > 0 ? statements[s].param_count : 0;
-        copy->params = calloc((size_t)copy->param_count + 1, sizeof *copy->params);
-        if (!copy->sql || !copy->params)
-            abort();
-        for (int p = 0; p < copy->param_count; p++) {
-            const char *value = statements[s].params[p];
-            if (value && !(copy->params[p] = strdup(value)))
-                abort();
-        }
+        copy->params = xcalloc((size_t)copy->param_count + 1, sizeof *copy->params);
+        for (int p = 0; p < copy->param_count; p++)
+            copy->params[p] = xstrdup_or_null(statements[s].params[p]);
     }
     return job;
 }
@@ -86,9 +78,7 @@ void orm_pool_job_free(struct pool_job *job)
 
 struct pool_job *orm_pool_job_clone(const struct pool_job *job)
 {
-    struct orm_statement *statements = calloc(job->statement_count, sizeof *statements);
-    if (!statements)
-        abort();
+    struct orm_statement *statements = xcalloc(job->statement_count, sizeof *statements);
     for (size_t s = 0; s < job->statement_count; s++)
         statements[s] = (struct orm_statement){job->statements[s].sql,
                                                (const char *const *)job->statements[s].params,
@@ -427,19 +417,15 @@ struct orm_pool *orm_pool_new(const struct orm_pool_options *options, struct rs_
     }
     if (check_url(options->url, error) < 0)
         return NULL;
-    struct orm_pool *pool = calloc(1, sizeof *pool);
-    if (!pool)
-        abort();
+    struct orm_pool *pool = xcalloc(1, sizeof *pool);
     pool->epoll_fd = pool->event_fd = -1;
-    pool->url = strdup(options->url);
+    pool->url = xstrdup(options->url);
     pool->session_options = orm_session_options(options->statement_timeout_ms);
     pool->size = options->size;
     pool->acquire_timeout_ms = options->acquire_timeout_ms;
     pool->statement_timeout_ms = options->statement_timeout_ms;
     pool->queue_limit = options->queue_limit > 0 ? options->queue_limit : 4096;
-    pool->conns = calloc((size_t)options->size, sizeof *pool->conns);
-    if (!pool->url || !pool->session_options || !pool->conns)
-        abort();
+    pool->conns = xcalloc((size_t)options->size, sizeof *pool->conns);
     pool->random_state = ((uint64_t)orm_pool_now_ms() << 20) ^ (uint64_t)(uintptr_t)pool ^ 1;
     for (int i = 0; i < pool->size; i++)
         pool->conns[i] = (struct pool_conn){

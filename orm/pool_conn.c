@@ -293,10 +293,8 @@ static void add_item(struct pool_inflight *flight, bool is_prepare, size_t state
 {
     if (flight->item_count == flight->item_capacity) {
         size_t capacity = flight->item_capacity ? flight->item_capacity * 2 : 8;
-        struct pool_item *items = realloc(flight->items, capacity * sizeof *items);
-        if (!items)
-            abort(); /* allocation failure aborts, as everywhere (config/config.h) */
-        flight->items = items;
+        /* allocation failure aborts, as everywhere (the x* policy of base/base.h) */
+        flight->items = xrealloc(flight->items, capacity * sizeof *flight->items);
         flight->item_capacity = capacity;
     }
     flight->items[flight->item_count++] = (struct pool_item){is_prepare, statement, statement_id};
@@ -329,9 +327,7 @@ static int send_statement(struct pool_conn *conn, struct pool_inflight *flight, 
                    : -1;
     }
     if (!entry->sql && conn->cache_count < POOL_CACHE_LIMIT) {
-        char *sql = strdup(statement->sql);
-        if (!sql)
-            abort();
+        char *sql = xstrdup(statement->sql);
         if (++conn->next_statement_id == 0) /* 0 means unnamed */
             conn->next_statement_id = 1;
         entry->sql = sql;
