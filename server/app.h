@@ -8,12 +8,18 @@
  * suspends, the pool thread until it resumes, then the worker again. With server.threads = 1
  * there are no MHD threads: the pool's thread drives MHD as well (server/http_loop.c), and a
  * request never changes thread.
+ *
+ * Memory: each request owns an arena (request->arena) holding everything allocated for it —
+ * the decoded query, the route's {pk}, parsed parameters and values, JSON bodies, handler
+ * state — freed once when MHD reports the request complete (server/http.c). The one-thread-
+ * at-a-time rule above is what makes the unlocked arena safe.
  */
 #ifndef RESTABLE_SERVER_APP_H
 #define RESTABLE_SERVER_APP_H
 
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -36,17 +42,17 @@ struct srv_app {
      * query reaches a pool being freed (they get 503 instead). */
     pthread_rwlock_t pool_lock;
     bool is_pool_closed;
-    atomic_bool is_stopping;        /* SIGTERM received: /readyz answers 503, no new conns */
+    atomic_bool is_stopping; /* SIGTERM received: /readyz answers 503, no new conns */
     /* server.threads = 1: MHD runs in the pool's thread (server/http_loop.c) */
     bool is_shared_loop;
     int mhd_threads; /* MHD's worker threads (1 in a shared loop): its limit is split by them */
-    atomic_bool has_resumed;  /* shared loop: a connection was resumed since MHD last ran */
+    atomic_bool has_resumed;        /* shared loop: a connection was resumed since MHD last ran */
     atomic_ullong request_counter;  /* for request ids */
     unsigned int request_id_prefix; /* random per process */
     struct timespec started_at;
     struct srv_metrics *metrics;
     struct srv_watchdog *watchdog; /* request head/body deadlines (server/watchdog.c) */
-    char docs_dir[1024]; /* where /docs serves Swagger UI from; "" when none was found */
+    char docs_dir[1024];           /* where /docs serves Swagger UI from; "" when none was found */
     /* each table's default projection, built at start: [2 * i] plain, [2 * i + 1] readable */
     struct orm_prepared_projection **projections;
 };
@@ -54,7 +60,7 @@ struct srv_app {
 enum srv_route_kind {
     SRV_ROUTE_NOT_FOUND,
     SRV_ROUTE_BAD_REQUEST, /* a data segment that does not decode: route.problem says why */
-    SRV_ROUTE_ROOT, /* GET {base_path}: table index */
+    SRV_ROUTE_ROOT,        /* GET {base_path}: table index */
     SRV_ROUTE_HEALTHZ,
     SRV_ROUTE_READYZ,
     SRV_ROUTE_METRICS,
@@ -75,15 +81,16 @@ enum srv_route_kind {
 struct srv_route {
     enum srv_route_kind kind;
     const struct cfg_table *table;
-    char *pk_text; /* decoded {pk} for SRV_ROUTE_ROW, file name for SRV_ROUTE_DOCS_ASSET;
-                    * owned by the route */
+    char *pk_text;       /* decoded {pk} for SRV_ROUTE_ROW, file name for SRV_ROUTE_DOCS_ASSET;
+                          * in the arena given to srv_route_parse */
     const char *problem; /* SRV_ROUTE_BAD_REQUEST: what is wrong with the segment (static) */
 };
 
 /* Parses url (the path as the client sent it, percent-encoded, without the query) against
- * base_path, the tables and the route table's patterns (server/router.c). */
-void srv_route_parse(const struct cfg_config *config, const char *url, struct srv_route *route);
-void srv_route_clear(struct srv_route *route);
+ * base_path, the tables and the route table's patterns (server/router.c); the decoded segment
+ * is allocated from arena. */
+void srv_route_parse(const struct cfg_config *config, const char *url, struct srv_route *route,
+                     struct rs_arena *arena);
 /* The methods a route answers, for 405 and Allow ("GET, HEAD, POST, OPTIONS"), from the route
  * table (server/routes.c); never NULL. */
 const char *srv_route_allowed_methods(const struct srv_route *route);
@@ -99,40 +106,44 @@ struct srv_arg {
 
 /* ---- the request target (server/target.c) ------------------------------------------------ */
 
-/* The decoded query string: args point into storage; both owned (srv_query_free). */
+/* The decoded query string: args and the texts they point to are in the parser's arena. */
 struct srv_query {
     struct srv_arg *args;
     size_t count;
-    char *storage;
 };
 
 /* Splits the raw query string (after '?') on '&' and decodes each name and value ('+' is a
- * space). Empty pieces ("a=1&&b=2") are skipped. Returns 0, or -1 with a 400 in error for a
- * malformed percent-escape, a NUL byte, invalid UTF-8 or more than max_params parameters. */
-int srv_query_parse(const char *text, size_t length, size_t max_params, struct srv_query *query,
-                    struct rs_error *error);
-void srv_query_free(struct srv_query *query);
+ * space), allocating from arena. Empty pieces ("a=1&&b=2") are skipped. Returns 0, or -1 with
+ * a 400 in error for a malformed percent-escape, a NUL byte, invalid UTF-8 or more than
+ * max_params parameters. */
+int srv_query_parse(const char *text, size_t length, size_t max_params, struct rs_arena *arena,
+                    struct srv_query *query, struct rs_error *error);
 /* Percent-decodes length bytes of in into out (which may be in: decoding never lengthens).
  * Returns the decoded length, or -1 for a '%' not followed by two hex digits. */
 long srv_percent_decode(const char *in, size_t length, char *out, bool plus_is_space);
 /* What is wrong with decoded text ("holds a NUL byte (%00)", "is not valid UTF-8"), or NULL. */
 const char *srv_decoded_text_problem(const char *text, size_t length);
 
+/* The request's first arena block, inline so that a typical request (a list with a few
+ * filters, a get, a small create) allocates nothing beyond the request itself. */
+#define SRV_REQUEST_ARENA_BYTES 4096
+
 struct srv_request {
     struct srv_app *app;
+    struct rs_arena arena; /* owns everything below that is not inline */
     struct MHD_Connection *connection;
     struct srv_watched *watched; /* its connection's deadline record (server/watchdog.c) */
     char request_id[64];
     const char *method;
-    char *path;   /* the path as sent (percent-encoded, no query): routing and the log */
-    char *query;  /* the raw query string after '?', or NULL; owned with path */
+    char *path;      /* the path as sent (percent-encoded, no query): routing and the log */
+    char *query;     /* the raw query string after '?', or NULL; stored with path */
     bool is_started; /* the access handler has seen this request */
     struct timespec started_at;
 
-    struct sb body;
+    struct sb body; /* grows by realloc while it arrives; freed with the arena */
     bool body_too_large;
-    bool did_suspend;  /* written by the worker thread only */
-    bool is_chained;   /* a query callback submitted a follow-up query */
+    bool did_suspend; /* written by the worker thread only */
+    bool is_chained;  /* a query callback submitted a follow-up query */
     srv_query_done query_done;
     bool is_processed; /* the handler has run (response queued or pending) */
 
@@ -147,9 +158,11 @@ struct srv_request {
     unsigned int status;
     uint64_t body_bytes; /* the response body's length, for the access log */
 
-    /* Handler scratch owned by the request: freed when the request completes. */
+    /* Handler scratch for its query callback, allocated from the arena. */
     void *handler_state;
-    void (*handler_state_free)(void *state);
+
+    /* last: only the fields above are zeroed when a request is made */
+    alignas(max_align_t) unsigned char arena_block[SRV_REQUEST_ARENA_BYTES];
 };
 
 /* ---- responses (server/respond.c) ------------------------------------------------------- */
@@ -183,6 +196,10 @@ void srv_add_cors_headers(struct srv_request *request);
 
 /* ---- running queries (server/dispatch.c) ------------------------------------------------ */
 
+/* Resumes the request's suspended connection (any thread), and in a shared loop tells the
+ * loop to let MHD send it. After it the request may be answered and freed by another thread:
+ * touch nothing of it afterwards. */
+void srv_request_resume(struct srv_request *request);
 /* Suspends the connection and submits sql (plus the RLS claims prelude when the request has
  * an authenticated principal). done runs on the pool thread; it must set a response (or call
  * srv_run_query again to chain) — the connection is resumed after it returns unless it chained.
@@ -226,19 +243,16 @@ void srv_handle_root(struct srv_request *request);
 /* ---- the parameter parser (server/params.c, server/params_request.c) -------------------- */
 
 /* Parses list/count/bulk query parameters into a select. Returns 0, or -1 after responding
- * with 400/403. Everything allocated belongs to *parsed, freed by srv_list_params_free. */
+ * with 400/403. Everything allocated (the arrays, every parsed value) is in the request's
+ * arena: there is nothing to free. */
 struct srv_list_params {
     struct orm_select select;
     struct orm_filter *filters;
     size_t filter_count;
-    struct orm_order *orders;
+    struct orm_order *orders; /* NULL until __order is seen */
     size_t order_count;
-    struct orm_field *fields;
-    size_t field_count;
-    char **owned_values; /* every parsed value, freed at the end */
-    size_t owned_count, owned_capacity;
-    char ***value_lists;
-    size_t value_list_count;
+    struct orm_field *fields; /* NULL until __visible_fields is seen */
+    size_t field_count, field_capacity;
     bool range_header;
     char *range_header_name;
     long page, page_size;
@@ -247,10 +261,9 @@ struct srv_list_params {
 enum srv_params_use { SRV_PARAMS_LIST, SRV_PARAMS_COUNT, SRV_PARAMS_BULK, SRV_PARAMS_GET };
 int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
                           struct srv_list_params *parsed);
-void srv_list_params_free(struct srv_list_params *parsed);
 
 /* Parses the {pk} of a row route by the primary key's type; responds 400 and returns NULL
- * when it does not parse. Caller frees. */
+ * when it does not parse. The text is the request's (its arena). */
 char *srv_parse_pk(struct srv_request *request);
 
 /* The query-string value of key, or NULL. */
@@ -263,8 +276,8 @@ struct srv_ids_params {
 };
 int srv_ids_params_parse(struct srv_request *request, struct srv_ids_params *parsed);
 
-/* Parses a JSON body for writing; 400/415 responded on failure (returns NULL). Caller
- * decrefs. */
+/* Parses a JSON body for writing; 400/415 responded on failure (returns NULL). The value is
+ * the request's: decref'ed when it ends. */
 json_t *srv_parse_json_body(struct srv_request *request);
 
 /* ---- limits (server/limits.c) ----------------------------------------------------------- */
@@ -281,8 +294,6 @@ enum srv_limit {
     SRV_LIMIT_COUNT
 };
 
-/* The limit's name in metrics ("max_url_bytes"). */
-const char *srv_limit_name(enum srv_limit limit);
 /* A new connection over server.limits.max_connections is answered 503 on its socket at once,
  * before it sends anything, so a client never waits on a full server; returns whether it was
  * (the caller closes it). Called as MHD reports the connection, before MHD reads from it. */
@@ -307,6 +318,8 @@ void srv_metrics_free(struct srv_metrics *metrics);
 /* Lock-free; called once per completed request. */
 void srv_metrics_record(struct srv_app *app, const struct srv_request *request, long duration_us);
 void srv_metrics_render(struct srv_app *app, struct sb *out);
+/* The limit's name in metrics ("max_url_bytes"). */
+const char *srv_limit_name(enum srv_limit limit);
 /* Lock-free counters: a limit was hit; a query failed (by outcome, SQLSTATE class). */
 void srv_metrics_limit_hit(struct srv_app *app, enum srv_limit limit);
 void srv_metrics_db_failure(struct srv_app *app, const struct orm_outcome *outcome);
@@ -337,8 +350,6 @@ void srv_http_drain(struct srv_app *app);
 /* Second half, once the pool is closed (so no connection is still suspended on a query):
  * waits briefly for the last answers to go out, then stops the daemon. */
 void srv_http_stop(struct srv_app *app);
-/* Resumes a suspended connection, and in a shared loop tells the loop to let MHD send it. */
-void srv_http_resume(struct srv_app *app, struct MHD_Connection *connection);
 
 /* ---- deadlines for slow clients (server/watchdog.c) --------------------------------------- */
 

@@ -201,9 +201,7 @@ static int run_words(struct srv_cli_args *args)
 int srv_cli_main(int argc, char **argv)
 {
     struct srv_cli_args args = {0};
-    args.words = calloc((size_t)argc + 1, sizeof *args.words);
-    if (!args.words)
-        return 1;
+    args.words = xcalloc((size_t)argc + 1, sizeof *args.words);
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0)) {
             if (i + 1 >= argc) {

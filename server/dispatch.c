@@ -1,15 +1,28 @@
 /*
  * server/dispatch.c — hands a built query to the pool without blocking the worker thread:
  * suspend the connection, submit, and resume it from the pool thread once the callback has
- * left a response. Adds the row-level-security prelude (request.jwt.claims) for requests made
- * with a token; it is pipelined with the query, so it costs no extra round trip. Closes the
- * pool at shutdown so that no query is submitted to it afterwards.
+ * left a response (srv_request_resume, also used by the login's hashing thread). Adds the
+ * row-level-security prelude (request.jwt.claims) for requests made with a token; it is
+ * pipelined with the query, so it costs no extra round trip. Closes the pool at shutdown so
+ * that no query is submitted to it afterwards.
  */
 #include <string.h>
 
 #include "server/app.h"
 
 static const char claims_sql[] = "SELECT set_config('request.jwt.claims', $1::text, true)";
+
+/* Here rather than in http.c: what suspends a connection (run_query, below) also resumes it,
+ * and the query and login paths that call it then stand on this file alone, not on the HTTP
+ * layer that calls into them. */
+void srv_request_resume(struct srv_request *request)
+{
+    struct srv_app *app = request->app;
+    MHD_resume_connection(request->connection);
+    /* read nothing of request past this point: MHD may already be answering and freeing it */
+    if (app->is_shared_loop)
+        atomic_store(&app->has_resumed, true);
+}
 
 static void query_finished(void *context, struct orm_outcome *outcome)
 {
@@ -22,7 +35,7 @@ static void query_finished(void *context, struct orm_outcome *outcome)
         outcome->result = NULL;
     }
     if (!request->is_chained)
-        srv_http_resume(request->app, request->connection);
+        srv_request_resume(request);
 }
 
 /* GET and HEAD only read (SPEC §3), so the pool may send their query again on another
@@ -34,8 +47,8 @@ static bool is_read(const struct srv_request *request)
 }
 
 /* probe_timeout_ms > 0: a health probe (orm_pool_submit_probe) */
-static void run_query(struct srv_request *request, const struct orm_sql *sql,
-                      int probe_timeout_ms, srv_query_done done)
+static void run_query(struct srv_request *request, const struct orm_sql *sql, int probe_timeout_ms,
+                      srv_query_done done)
 {
     struct srv_app *app = request->app;
     pthread_rwlock_rdlock(&app->pool_lock);

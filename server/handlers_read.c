@@ -15,11 +15,6 @@ struct list_state {
     long limit;
 };
 
-static void free_state(void *state)
-{
-    free(state);
-}
-
 static void list_done(struct srv_request *request, struct orm_outcome *outcome)
 {
     if (outcome->status != ORM_OK) {
@@ -49,13 +44,9 @@ static void list_done(struct srv_request *request, struct orm_outcome *outcome)
 void srv_handle_list(struct srv_request *request)
 {
     struct srv_list_params params;
-    if (srv_list_params_parse(request, SRV_PARAMS_LIST, &params) < 0) {
-        srv_list_params_free(&params);
+    if (srv_list_params_parse(request, SRV_PARAMS_LIST, &params) < 0)
         return;
-    }
-    struct list_state *state = calloc(1, sizeof *state);
-    if (!state)
-        abort();
+    struct list_state *state = rs_arena_alloc(&request->arena, sizeof *state);
     state->range_header = params.range_header;
     /* as piccolo_api: the header is always Content-Range, __range_header_name changes the name
      * written in its value ("movies 0-14/42") */
@@ -65,7 +56,6 @@ void srv_handle_list(struct srv_request *request)
     state->offset = params.select.offset;
     state->limit = params.select.limit;
     request->handler_state = state;
-    request->handler_state_free = free_state;
 
     struct orm_sql sql = {0};
     struct rs_error error = {0};
@@ -76,7 +66,6 @@ void srv_handle_list(struct srv_request *request)
     else
         srv_run_query(request, &sql, list_done);
     orm_sql_free(&sql);
-    srv_list_params_free(&params);
 }
 
 static void get_done(struct srv_request *request, struct orm_outcome *outcome)
@@ -97,22 +86,18 @@ static void get_done(struct srv_request *request, struct orm_outcome *outcome)
 void srv_handle_get(struct srv_request *request)
 {
     struct srv_list_params params;
-    if (srv_list_params_parse(request, SRV_PARAMS_GET, &params) < 0) {
-        srv_list_params_free(&params);
+    if (srv_list_params_parse(request, SRV_PARAMS_GET, &params) < 0)
         return;
-    }
     char *pk = srv_parse_pk(request);
-    if (pk) {
-        struct orm_sql sql = {0};
-        struct rs_error error = {0};
-        if (orm_build_get(&params.select, pk, &sql, &error) < 0)
-            srv_respond_rs_error(request, &error);
-        else
-            srv_run_query(request, &sql, get_done);
-        orm_sql_free(&sql);
-        free(pk);
-    }
-    srv_list_params_free(&params);
+    if (!pk)
+        return;
+    struct orm_sql sql = {0};
+    struct rs_error error = {0};
+    if (orm_build_get(&params.select, pk, &sql, &error) < 0)
+        srv_respond_rs_error(request, &error);
+    else
+        srv_run_query(request, &sql, get_done);
+    orm_sql_free(&sql);
 }
 
 static void count_done(struct srv_request *request, struct orm_outcome *outcome)
@@ -131,16 +116,11 @@ static void count_done(struct srv_request *request, struct orm_outcome *outcome)
 void srv_handle_count(struct srv_request *request)
 {
     struct srv_list_params params;
-    if (srv_list_params_parse(request, SRV_PARAMS_COUNT, &params) < 0) {
-        srv_list_params_free(&params);
+    if (srv_list_params_parse(request, SRV_PARAMS_COUNT, &params) < 0)
         return;
-    }
-    long *page_size = malloc(sizeof *page_size);
-    if (!page_size)
-        abort();
+    long *page_size = rs_arena_alloc(&request->arena, sizeof *page_size);
     *page_size = params.page_size;
     request->handler_state = page_size;
-    request->handler_state_free = free_state;
     struct orm_sql sql = {0};
     struct rs_error error = {0};
     if (orm_build_count(&params.select, &sql, &error) < 0)
@@ -148,7 +128,6 @@ void srv_handle_count(struct srv_request *request)
     else
         srv_run_query(request, &sql, count_done);
     orm_sql_free(&sql);
-    srv_list_params_free(&params);
 }
 
 static void ids_done(struct srv_request *request, struct orm_outcome *outcome)

@@ -56,23 +56,19 @@ void srv_handle_create(struct srv_request *request)
         srv_respond_error(request, 400, NULL,
                           "the body must be a JSON object or an array of "
                           "objects");
-        json_decref(body);
         return;
     }
     if (row_count == 0 || row_count > MAX_CREATE_ROWS) {
         srv_respond_error(request, 400, NULL, "send between 1 and %d rows", MAX_CREATE_ROWS);
-        json_decref(body);
         return;
     }
-    struct srv_row_values *values = calloc(row_count, sizeof *values);
-    struct orm_row *rows = calloc(row_count, sizeof *rows);
-    if (!values || !rows)
-        abort();
+    struct orm_row *rows = rs_arena_alloc(&request->arena, row_count * sizeof *rows);
     json_t *errors = json_array();
     for (size_t i = 0; i < row_count; i++) {
         json_t *row = is_many ? json_array_get(body, i) : body;
         size_t before = json_array_size(errors);
-        srv_row_validate(table, row, SRV_WRITE_CREATE, NULL, &values[i], errors);
+        struct srv_row_values values;
+        srv_row_validate(&request->arena, table, row, SRV_WRITE_CREATE, NULL, &values, errors);
         if (is_many) {
             /* name the row: "2.rating" */
             for (size_t e = before; e < json_array_size(errors); e++) {
@@ -84,7 +80,7 @@ void srv_handle_create(struct srv_request *request)
                 json_object_set_new(error, "field", json_string(field));
             }
         }
-        rows[i] = (struct orm_row){values[i].assignments, values[i].count};
+        rows[i] = (struct orm_row){values.assignments, values.count};
     }
     if (json_array_size(errors) > 0) {
         respond_invalid(request, errors);
@@ -98,11 +94,6 @@ void srv_handle_create(struct srv_request *request)
             srv_run_query(request, &sql, create_done);
         orm_sql_free(&sql);
     }
-    for (size_t i = 0; i < row_count; i++)
-        srv_row_values_free(&values[i]);
-    free(values);
-    free(rows);
-    json_decref(body);
 }
 
 static void patch_one_done(struct srv_request *request, struct orm_outcome *outcome)
@@ -154,20 +145,16 @@ static void update_one(struct srv_request *request, bool is_put)
     if (!pk)
         return;
     json_t *body = srv_parse_json_body(request);
-    if (!body) {
-        free(pk);
+    if (!body)
         return;
-    }
     if (!json_is_object(body)) {
         srv_respond_error(request, 400, NULL, "the body must be a JSON object");
-        json_decref(body);
-        free(pk);
         return;
     }
     json_t *errors = json_array();
     struct srv_row_values values;
-    if (srv_row_validate(table, body, is_put ? SRV_WRITE_REPLACE : SRV_WRITE_PATCH, pk, &values,
-                         errors) < 0) {
+    if (srv_row_validate(&request->arena, table, body, is_put ? SRV_WRITE_REPLACE : SRV_WRITE_PATCH,
+                         pk, &values, errors) < 0) {
         respond_invalid(request, errors);
     } else {
         json_decref(errors);
@@ -181,9 +168,6 @@ static void update_one(struct srv_request *request, bool is_put)
             srv_run_query(request, &sql, is_put ? put_one_done : patch_one_done);
         orm_sql_free(&sql);
     }
-    srv_row_values_free(&values);
-    json_decref(body);
-    free(pk);
 }
 
 void srv_handle_replace_one(struct srv_request *request)
@@ -224,7 +208,6 @@ void srv_handle_delete_one(struct srv_request *request)
     else
         srv_run_query(request, &sql, delete_one_done);
     orm_sql_free(&sql);
-    free(pk);
 }
 
 static void bulk_delete_done(struct srv_request *request, struct orm_outcome *outcome)
@@ -248,7 +231,6 @@ void srv_handle_bulk_delete(struct srv_request *request)
             srv_run_query(request, &sql, bulk_delete_done);
         orm_sql_free(&sql);
     }
-    srv_list_params_free(&params);
 }
 
 static void bulk_update_done(struct srv_request *request, struct orm_outcome *outcome)
@@ -263,18 +245,16 @@ void srv_handle_bulk_update(struct srv_request *request)
         return;
     }
     struct srv_list_params params;
-    if (srv_list_params_parse(request, SRV_PARAMS_BULK, &params) < 0) {
-        srv_list_params_free(&params);
+    if (srv_list_params_parse(request, SRV_PARAMS_BULK, &params) < 0)
         return;
-    }
     json_t *body = srv_parse_json_body(request);
     if (body && !json_is_object(body)) {
         srv_respond_error(request, 400, NULL, "the body must be a JSON object");
     } else if (body) {
         json_t *errors = json_array();
         struct srv_row_values values;
-        if (srv_row_validate(request->route.table, body, SRV_WRITE_PATCH, NULL, &values, errors) <
-            0) {
+        if (srv_row_validate(&request->arena, request->route.table, body, SRV_WRITE_PATCH, NULL,
+                             &values, errors) < 0) {
             respond_invalid(request, errors);
         } else {
             json_decref(errors);
@@ -288,8 +268,5 @@ void srv_handle_bulk_update(struct srv_request *request)
                 srv_run_query(request, &sql, bulk_update_done);
             orm_sql_free(&sql);
         }
-        srv_row_values_free(&values);
     }
-    json_decref(body);
-    srv_list_params_free(&params);
 }

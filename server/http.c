@@ -2,11 +2,12 @@
  * server/http.c — libmicrohttpd glue: the listening socket, the daemon (internal epoll thread
  * pool, suspend/resume), the limits MHD enforces (connections, idle timeout, its buffer), body
  * accumulation with the size limit, and the per-request context's life from first byte to
- * "request completed".
+ * "request completed": request_new makes it and its arena, request_free frees both.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -16,17 +17,20 @@
 
 #include "server/app.h"
 
-static void request_free(struct srv_request *request)
+/* What the request holds outside its arena, released by the arena's cleanups at its end. */
+static void release_outside(void *context)
 {
+    struct srv_request *request = context;
     if (request->response)
         MHD_destroy_response(request->response);
-    if (request->handler_state_free)
-        request->handler_state_free(request->handler_state);
-    srv_route_clear(&request->route);
     auth_principal_clear(&request->principal);
-    srv_query_free(&request->query_args);
-    free(request->path);
     sb_free(&request->body);
+}
+
+/* Everything the request allocated goes with its arena (the first block is inline). */
+static void request_free(struct srv_request *request)
+{
+    rs_arena_free(&request->arena);
     free(request);
 }
 
@@ -34,17 +38,17 @@ static void request_free(struct srv_request *request)
 static struct srv_request *request_new(struct srv_app *app, struct MHD_Connection *connection,
                                        const char *target)
 {
-    struct srv_request *request = calloc(1, sizeof *request);
-    if (!request)
-        abort();
+    /* the inline arena block is left as malloc gives it: zeroing it would cost every request */
+    struct srv_request *request = xmalloc(sizeof *request);
+    memset(request, 0, offsetof(struct srv_request, arena_block));
+    rs_arena_init(&request->arena, request->arena_block, sizeof request->arena_block);
+    rs_arena_defer(&request->arena, release_outside, request);
     request->app = app;
     request->connection = connection;
     const char *question = strchr(target, '?');
     size_t path_length = question ? (size_t)(question - target) : strlen(target);
     /* one allocation: "path\0query\0" */
-    request->path = strdup(target);
-    if (!request->path)
-        abort();
+    request->path = rs_arena_strdup(&request->arena, target);
     request->path[path_length] = '\0';
     request->query = question ? request->path + path_length + 1 : NULL;
     clock_gettime(CLOCK_MONOTONIC, &request->started_at);
@@ -98,7 +102,7 @@ static int decode_query(struct srv_request *request)
         return 0;
     struct rs_error error = {0};
     size_t max_params = (size_t)request->app->config->server.limits.max_query_params;
-    if (srv_query_parse(request->query, strlen(request->query), max_params,
+    if (srv_query_parse(request->query, strlen(request->query), max_params, &request->arena,
                         &request->query_args, &error) < 0) {
         if (strstr(error.message, "max_query_params"))
             srv_metrics_limit_hit(request->app, SRV_LIMIT_MAX_QUERY_PARAMS);
@@ -163,8 +167,8 @@ static bool declares_body(struct srv_request *request)
     return length && strspn(length, "0") != strlen(length);
 }
 
-static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connection,
-                                      const char *url, const char *method, const char *version,
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connection, const char *url,
+                                      const char *method, const char *version,
                                       const char *upload_data, size_t *upload_data_size,
                                       void **con_cls)
 {
@@ -194,9 +198,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connecti
             return queue_response(request);
         }
         /* the head is in: now the body, if one is announced */
-        srv_watchdog_expect(request->watched, declares_body(request)
-                                                  ? app->config->server.limits.body_timeout_s
-                                                  : 0);
+        srv_watchdog_expect(request->watched,
+                            declares_body(request) ? app->config->server.limits.body_timeout_s : 0);
         return MHD_YES;
     }
 
@@ -266,8 +269,8 @@ static void request_completed(void *cls, struct MHD_Connection *connection, void
 
 /* Counts open connections for server.limits.max_connections (MHD's own limit sits above it,
  * so that a connection over ours is still answered with a JSON 503). */
-static void connection_changed(void *cls, struct MHD_Connection *connection,
-                               void **socket_context, enum MHD_ConnectionNotificationCode code)
+static void connection_changed(void *cls, struct MHD_Connection *connection, void **socket_context,
+                               enum MHD_ConnectionNotificationCode code)
 {
     struct srv_app *app = cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
@@ -289,7 +292,8 @@ static void connection_changed(void *cls, struct MHD_Connection *connection,
 
 static int listen_socket_open(const char *host, int port, struct rs_error *error)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *addresses = NULL;
     char port_text[16];
@@ -338,8 +342,7 @@ static void mhd_log(void *cls, const char *format, va_list args)
  * would stop accepting outright, but with a worker pool it races the workers over the listening
  * socket's epoll registration and aborts the process (libmicrohttpd 0.9.75: "Failed to remove
  * listen FD from epoll set", seen in CI). */
-static enum MHD_Result accept_policy(void *cls, const struct sockaddr *address,
-                                     socklen_t length)
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *address, socklen_t length)
 {
     (void)address;
     (void)length;
@@ -374,15 +377,13 @@ int srv_http_start(struct srv_app *app, struct rs_error *error)
     unsigned int flags = (app->is_shared_loop ? MHD_USE_EPOLL : MHD_USE_EPOLL_INTERNAL_THREAD) |
                          MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
     app->daemon = MHD_start_daemon(
-        flags, 0, accept_policy, app, access_handler, app,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_URI_LOG_CALLBACK, target_received, app,
-        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-        MHD_OPTION_NOTIFY_COMPLETED, request_completed, app,
-        MHD_OPTION_NOTIFY_CONNECTION, connection_changed, app,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->server.limits.connection_timeout_s,
-        MHD_OPTION_CONNECTION_LIMIT, srv_limits_mhd_connections(config),
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv_limits_mhd_memory(config),
+        flags, 0, accept_policy, app, access_handler, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        NULL, MHD_OPTION_URI_LOG_CALLBACK, target_received, app, MHD_OPTION_LISTEN_SOCKET,
+        (MHD_socket)fd, MHD_OPTION_NOTIFY_COMPLETED, request_completed, app,
+        MHD_OPTION_NOTIFY_CONNECTION, connection_changed, app, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)config->server.limits.connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+        srv_limits_mhd_connections(config), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        srv_limits_mhd_memory(config),
         /* last: a daemon without threads of its own takes no pool size (MHD would log a
          * warning at every start), so for it the list ends here */
         app->is_shared_loop ? MHD_OPTION_END : MHD_OPTION_THREAD_POOL_SIZE, threads,
@@ -391,20 +392,13 @@ int srv_http_start(struct srv_app *app, struct rs_error *error)
         srv_watchdog_stop(app->watchdog);
         app->watchdog = NULL;
         close(fd);
-        rs_error_set(error, 1, NULL, "cannot start the HTTP server on %s:%d",
-                     config->server.host, config->server.port);
+        rs_error_set(error, 1, NULL, "cannot start the HTTP server on %s:%d", config->server.host,
+                     config->server.port);
         return -1;
     }
     if (app->is_shared_loop)
         srv_http_loop_attach(app);
     return 0;
-}
-
-void srv_http_resume(struct srv_app *app, struct MHD_Connection *connection)
-{
-    MHD_resume_connection(connection);
-    if (app->is_shared_loop)
-        atomic_store(&app->has_resumed, true);
 }
 
 /* Waits up to limit_ms for the requests in flight to be answered. drive: nothing else runs
@@ -429,7 +423,8 @@ void srv_http_drain(struct srv_app *app)
      * period; after it the pool closes under what is left (serve.c). */
     wait_for_in_flight(app, (long)app->config->server.shutdown_grace_s * 1000, false);
     if (atomic_load(&app->in_flight) > 0)
-        srv_log("warning", "shutdown grace period of %d s is over with %ld requests in flight: "
+        srv_log("warning",
+                "shutdown grace period of %d s is over with %ld requests in flight: "
                 "closing the pool (queries still waiting get 503)",
                 app->config->server.shutdown_grace_s, (long)atomic_load(&app->in_flight));
 }

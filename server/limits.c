@@ -16,22 +16,6 @@
 
 #include "server/app.h"
 
-static const char *const limit_names[SRV_LIMIT_COUNT] = {
-    [SRV_LIMIT_MAX_CONNECTIONS] = "max_connections",
-    [SRV_LIMIT_CONNECTION_TIMEOUT] = "connection_timeout",
-    [SRV_LIMIT_MAX_HEADER_BYTES] = "max_header_bytes",
-    [SRV_LIMIT_MAX_URL_BYTES] = "max_url_bytes",
-    [SRV_LIMIT_MAX_BODY_BYTES] = "max_body_bytes",
-    [SRV_LIMIT_MAX_PAGE_SIZE] = "max_page_size",
-    [SRV_LIMIT_MAX_QUERY_PARAMS] = "max_query_params",
-    [SRV_LIMIT_REQUEST_TIMEOUT] = "request_timeout",
-};
-
-const char *srv_limit_name(enum srv_limit limit)
-{
-    return limit < SRV_LIMIT_COUNT ? limit_names[limit] : "other";
-}
-
 size_t srv_limits_mhd_memory(const struct cfg_config *config)
 {
     size_t ours = (size_t)config->server.limits.max_header_bytes +
@@ -66,8 +50,8 @@ void srv_limits_raise_open_files(const struct cfg_config *config)
                 (unsigned long long)limit.rlim_cur, (unsigned long long)wanted);
 }
 
-#define OVER_CAPACITY_BODY                                                                     \
-    "{\"error\":{\"status\":503,\"message\":\"the server has too many open connections "     \
+#define OVER_CAPACITY_BODY                                                                         \
+    "{\"error\":{\"status\":503,\"message\":\"the server has too many open connections "           \
     "(server.limits.max_connections); try again shortly\"}}"
 
 bool srv_limits_refuse_connection(struct srv_app *app, int fd)

@@ -2,7 +2,8 @@
  * server/login.c — POST /auth/login: rate-limited per client address, looks the user up
  * through the pool, then checks the password (PBKDF2, deliberately slow) on a dedicated
  * hashing thread so a burst of logins never stalls the HTTP workers or the pool's loop.
- * An unknown user costs the same work as a wrong password.
+ * An unknown user costs the same work as a wrong password. The job lives in the request's
+ * arena: the hashing thread has the request to itself until it resumes the connection.
  */
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -23,11 +24,12 @@ struct rate_slot {
 static struct rate_slot rate_slots[RATE_SLOTS];
 static pthread_mutex_t rate_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* One job per login waiting for the hashing thread. */
+/* One job per login waiting for the hashing thread; it and its texts are in the request's
+ * arena. */
 struct login_job {
     struct srv_request *request;
     char *username;
-    char *password;
+    char *password;    /* wiped when the request ends (wipe_password) */
     char *stored_hash; /* NULL: no such user */
     char *roles_literal;
     struct login_job *next;
@@ -76,16 +78,10 @@ static int rate_limit(const char *address, int per_minute)
     return wait;
 }
 
-static void job_free(struct login_job *job)
+/* An arena cleanup: the password does not linger in freed memory. */
+static void wipe_password(void *password)
 {
-    if (job->password) {
-        memset(job->password, 0, strlen(job->password));
-        free(job->password);
-    }
-    free(job->username);
-    free(job->stored_hash);
-    free(job->roles_literal);
-    free(job);
+    memset(password, 0, strlen(password));
 }
 
 /* Splits a PostgreSQL text[] literal {a,b} (roles are plain names) into an array. */
@@ -112,8 +108,8 @@ static void finish_job(struct login_job *job)
 {
     struct srv_request *request = job->request;
     const struct cfg_config *config = request->app->config;
-    bool ok = auth_password_verify(job->password, job->stored_hash,
-                                   config->auth.password_iterations);
+    bool ok =
+        auth_password_verify(job->password, job->stored_hash, config->auth.password_iterations);
     if (!ok) {
         srv_respond_error(request, 401, NULL, "wrong username or password");
     } else {
@@ -123,8 +119,10 @@ static void finish_job(struct login_job *job)
         char *token = auth_token_issue(config, job->username, NULL, roles, role_count,
                                        config->auth.login_ttl_s, &error);
         if (!token) {
-            srv_respond_error(request, 500, NULL, "internal error: cannot issue a token "
-                              "(request %s)", request->request_id);
+            srv_respond_error(request, 500, NULL,
+                              "internal error: cannot issue a token "
+                              "(request %s)",
+                              request->request_id);
         } else {
             srv_respond_json(request, 200,
                              json_pack("{s:s,s:s,s:i}", "token", token, "token_type", "bearer",
@@ -132,8 +130,7 @@ static void finish_job(struct login_job *job)
             free(token);
         }
     }
-    srv_http_resume(request->app, request->connection);
-    job_free(job);
+    srv_request_resume(request); /* the last touch of the request and of job */
 }
 
 static void *hasher_main(void *unused)
@@ -176,26 +173,18 @@ static void enqueue(struct login_job *job)
 static void lookup_done(struct srv_request *request, struct orm_outcome *outcome)
 {
     struct login_job *job = request->handler_state;
-    request->handler_state = NULL;
-    request->handler_state_free = NULL;
     if (outcome->status != ORM_OK) {
         srv_respond_outcome_error(request, outcome);
-        job_free(job);
         return;
     }
     if (PQntuples(outcome->result) == 1) {
-        job->stored_hash = strdup(PQgetvalue(outcome->result, 0, 0));
-        job->roles_literal = strdup(PQgetvalue(outcome->result, 0, 1));
+        job->stored_hash = rs_arena_strdup(&request->arena, PQgetvalue(outcome->result, 0, 0));
+        job->roles_literal = rs_arena_strdup(&request->arena, PQgetvalue(outcome->result, 0, 1));
     }
     /* Hand over to the hashing thread; it resumes the connection. */
     job->request = request;
     request->is_chained = true;
     enqueue(job);
-}
-
-static void job_state_free(void *job)
-{
-    job_free(job);
 }
 
 void srv_handle_login(struct srv_request *request)
@@ -221,23 +210,19 @@ void srv_handle_login(struct srv_request *request)
         json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "username", "message",
                                                 "a non-empty string is required"));
     if (!password)
-        json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "password", "message",
-                                                "a string is required"));
+        json_array_append_new(
+            errors, json_pack("{s:s,s:s}", "field", "password", "message", "a string is required"));
     if (json_array_size(errors) > 0) {
         srv_respond_errors(request, 422, "the body did not validate", errors);
-        json_decref(body);
         return;
     }
     json_decref(errors);
-    struct login_job *job = calloc(1, sizeof *job);
-    if (!job)
-        abort();
-    job->username = strdup(username);
-    job->password = strdup(password);
-    json_decref(body);
+    struct login_job *job = rs_arena_calloc(&request->arena, 1, sizeof *job);
+    job->username = rs_arena_strdup(&request->arena, username);
+    job->password = rs_arena_strdup(&request->arena, password);
+    rs_arena_defer(&request->arena, wipe_password, job->password);
     pthread_once(&hasher_once, hasher_start);
     request->handler_state = job;
-    request->handler_state_free = job_state_free;
 
     struct orm_sql sql = {0};
     sb_append(&sql.text, "SELECT password_hash, roles::text FROM restable_user "

@@ -11,17 +11,17 @@
 
 #include "server/app.h"
 
-static const char *const route_names[] = {"other", "list", "row", "count", "schema", "ids",
-                                          "new", "references"};
+static const char *const route_names[] = {"other",  "list", "row", "count",
+                                          "schema", "ids",  "new", "references"};
 #define ROUTE_COUNT (sizeof route_names / sizeof route_names[0])
-static const char *const method_names[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
-                                           "OPTIONS", "other"};
+static const char *const method_names[] = {"GET",   "HEAD",   "POST",    "PUT",
+                                           "PATCH", "DELETE", "OPTIONS", "other"};
 #define METHOD_COUNT (sizeof method_names / sizeof method_names[0])
 static const unsigned int status_codes[] = {200, 201, 204, 400, 401, 403, 404, 405, 409,
                                             413, 414, 415, 422, 429, 431, 500, 503, 0};
 #define STATUS_COUNT (sizeof status_codes / sizeof status_codes[0])
-static const double bucket_seconds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                        0.1,    0.25,  0.5,    1,     2.5};
+static const double bucket_seconds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                        0.05,   0.1,   0.25,   0.5,   1,    2.5};
 #define BUCKET_COUNT (sizeof bucket_seconds / sizeof bucket_seconds[0])
 
 struct srv_metrics {
@@ -37,14 +37,10 @@ struct srv_metrics {
 
 struct srv_metrics *srv_metrics_new(size_t table_count)
 {
-    struct srv_metrics *metrics = calloc(1, sizeof *metrics);
-    if (!metrics)
-        abort();
+    struct srv_metrics *metrics = xcalloc(1, sizeof *metrics);
     metrics->table_count = table_count + 1;
-    metrics->requests = calloc(metrics->table_count * ROUTE_COUNT * METHOD_COUNT * STATUS_COUNT,
-                               sizeof *metrics->requests);
-    if (!metrics->requests)
-        abort();
+    metrics->requests = xcalloc(metrics->table_count * ROUTE_COUNT * METHOD_COUNT * STATUS_COUNT,
+                                sizeof *metrics->requests);
     return metrics;
 }
 
@@ -54,6 +50,24 @@ void srv_metrics_free(struct srv_metrics *metrics)
         return;
     free(metrics->requests);
     free(metrics);
+}
+
+/* The limit label of restable_limit_hits_total: here, beside the metric that prints it, so
+ * that limits.c (which counts hits) and this file do not depend on each other. */
+static const char *const limit_names[SRV_LIMIT_COUNT] = {
+    [SRV_LIMIT_MAX_CONNECTIONS] = "max_connections",
+    [SRV_LIMIT_CONNECTION_TIMEOUT] = "connection_timeout",
+    [SRV_LIMIT_MAX_HEADER_BYTES] = "max_header_bytes",
+    [SRV_LIMIT_MAX_URL_BYTES] = "max_url_bytes",
+    [SRV_LIMIT_MAX_BODY_BYTES] = "max_body_bytes",
+    [SRV_LIMIT_MAX_PAGE_SIZE] = "max_page_size",
+    [SRV_LIMIT_MAX_QUERY_PARAMS] = "max_query_params",
+    [SRV_LIMIT_REQUEST_TIMEOUT] = "request_timeout",
+};
+
+const char *srv_limit_name(enum srv_limit limit)
+{
+    return limit < SRV_LIMIT_COUNT ? limit_names[limit] : "other";
 }
 
 static size_t route_index(enum srv_route_kind kind)
@@ -94,15 +108,18 @@ void srv_metrics_record(struct srv_app *app, const struct srv_request *request, 
     for (size_t i = 0; i + 1 < STATUS_COUNT; i++)
         if (request->status == status_codes[i])
             status = i;
-    size_t index = ((table * ROUTE_COUNT + route_index(request->route.kind)) * METHOD_COUNT +
-                    method) * STATUS_COUNT + status;
+    size_t index =
+        ((table * ROUTE_COUNT + route_index(request->route.kind)) * METHOD_COUNT + method) *
+            STATUS_COUNT +
+        status;
     atomic_fetch_add(&metrics->requests[index], 1);
     double seconds = (double)duration_us / 1e6;
     size_t bucket = 0;
     while (bucket < BUCKET_COUNT && seconds > bucket_seconds[bucket])
         bucket++;
     atomic_fetch_add(&metrics->buckets[bucket], 1);
-    atomic_fetch_add(&metrics->duration_us_sum, (unsigned long long)(duration_us > 0 ? duration_us : 0));
+    atomic_fetch_add(&metrics->duration_us_sum,
+                     (unsigned long long)(duration_us > 0 ? duration_us : 0));
     atomic_fetch_add(&metrics->count, 1);
 }
 
@@ -183,8 +200,8 @@ static void render_failures(struct srv_metrics *metrics, struct sb *out)
     for (size_t i = 0; i < 36 * 36; i++) {
         unsigned long long value = atomic_load(&metrics->sqlstate_classes[i]);
         if (value)
-            sb_appendf(out, "restable_db_errors_total{class=\"%c%c\"} %llu\n",
-                       digits[i / 36], digits[i % 36], value);
+            sb_appendf(out, "restable_db_errors_total{class=\"%c%c\"} %llu\n", digits[i / 36],
+                       digits[i % 36], value);
     }
 }
 

@@ -4,6 +4,7 @@
  * __page, __page_size, __visible_fields, __readable, __range_header(_name). Every value is
  * parsed by its column's type; anything unknown or unparsable is a 400 naming the parameter.
  * With server/params_request.c, the one place a request is parsed: handlers never parse.
+ * Everything parsed is allocated from the request's arena, so an early 400 frees nothing.
  */
 #include <errno.h>
 #include <limits.h>
@@ -43,28 +44,10 @@ struct column_args {
     const char *match_text;
 };
 
-static void keep(struct srv_list_params *parsed, char *value)
+/* The values a filter holds: orm_value_from_text's texts, which the arena adopts. */
+static char **new_value_list(struct srv_request *request, size_t count)
 {
-    if (parsed->owned_count == parsed->owned_capacity) {
-        size_t capacity = parsed->owned_capacity ? parsed->owned_capacity * 2 : 16;
-        char **owned = realloc(parsed->owned_values, capacity * sizeof *owned);
-        if (!owned)
-            abort();
-        parsed->owned_values = owned;
-        parsed->owned_capacity = capacity;
-    }
-    parsed->owned_values[parsed->owned_count++] = value;
-}
-
-static char **new_value_list(struct srv_list_params *parsed, size_t count)
-{
-    char **list = calloc(count ? count : 1, sizeof *list);
-    char ***lists = realloc(parsed->value_lists, (parsed->value_list_count + 1) * sizeof *lists);
-    if (!list || !lists)
-        abort();
-    parsed->value_lists = lists;
-    parsed->value_lists[parsed->value_list_count++] = list;
-    return list;
+    return rs_arena_calloc(&request->arena, count ? count : 1, sizeof(char *));
 }
 
 static int parse_bool_flag(struct srv_request *request, const char *key, const char *value,
@@ -106,9 +89,9 @@ static const struct cfg_column *visible_column(const struct cfg_table *table, co
     return column && !column->is_secret ? column : NULL;
 }
 
-static struct column_args *column_args_for(struct column_args *all, size_t *count,
-                                           const struct cfg_column *column, size_t capacity,
-                                           size_t arg_count)
+static struct column_args *column_args_for(struct srv_request *request, struct column_args *all,
+                                           size_t *count, const struct cfg_column *column,
+                                           size_t capacity)
 {
     for (size_t i = 0; i < *count; i++)
         if (all[i].column == column)
@@ -116,9 +99,8 @@ static struct column_args *column_args_for(struct column_args *all, size_t *coun
     if (*count == capacity)
         return NULL;
     all[*count] = (struct column_args){.column = column};
-    all[*count].values = calloc(arg_count, sizeof *all[*count].values);
-    if (!all[*count].values)
-        abort();
+    all[*count].values =
+        rs_arena_alloc(&request->arena, request->arg_count * sizeof *all[*count].values);
     return &all[(*count)++];
 }
 
@@ -146,24 +128,21 @@ static int add_ids_filter(struct srv_request *request, struct srv_list_params *p
     size_t count = 1;
     for (const char *p = text; *p; p++)
         count += *p == ',';
-    char **values = new_value_list(parsed, count);
+    char **values = new_value_list(request, count);
     size_t used = 0;
     const char *start = text;
     for (;;) {
         const char *comma = strchr(start, ',');
         size_t length = comma ? (size_t)(comma - start) : strlen(start);
         if (length > 0) {
-            char *piece = strndup(start, length);
-            if (!piece)
-                abort();
+            char *piece = rs_arena_strndup(&request->arena, start, length);
             struct rs_error error = {0};
-            char *value = orm_value_from_text(pk, piece, "__ids", &error);
-            free(piece);
+            char *value =
+                rs_arena_adopt(&request->arena, orm_value_from_text(pk, piece, "__ids", &error));
             if (!value) {
                 srv_respond_rs_error(request, &error);
                 return -1;
             }
-            keep(parsed, value);
             values[used++] = value;
         }
         if (!comma)
@@ -186,6 +165,8 @@ static int add_orders(struct srv_request *request, struct srv_list_params *parse
 {
     if (refuse_empty_item(request, "__order", text) < 0)
         return -1;
+    if (!parsed->orders)
+        parsed->orders = rs_arena_alloc(&request->arena, MAX_ORDERS * sizeof *parsed->orders);
     const char *start = text;
     for (;;) {
         const char *comma = strchr(start, ',');
@@ -260,7 +241,7 @@ static int add_field(struct srv_request *request, struct srv_list_params *parsed
     }
     if (field.depth == 0)
         return 0;
-    if (parsed->field_count == MAX_FIELDS) {
+    if (parsed->field_count == parsed->field_capacity) {
         srv_respond_error(request, 400, "__visible_fields", "__visible_fields: too many fields");
         return -1;
     }
@@ -268,10 +249,31 @@ static int add_field(struct srv_request *request, struct srv_list_params *parsed
     return 0;
 }
 
+/* Makes room for the items of one __visible_fields (up to MAX_FIELDS in all), so that the
+ * usual short list costs a few hundred bytes of the arena, not room for MAX_FIELDS. */
+static void reserve_fields(struct srv_request *request, struct srv_list_params *parsed,
+                           const char *text)
+{
+    size_t items = 1;
+    for (const char *p = text; *p; p++)
+        items += *p == ',';
+    size_t wanted = parsed->field_count + items;
+    if (wanted > MAX_FIELDS)
+        wanted = MAX_FIELDS;
+    if (wanted <= parsed->field_capacity)
+        return;
+    struct orm_field *fields = rs_arena_alloc(&request->arena, wanted * sizeof *fields);
+    if (parsed->field_count)
+        memcpy(fields, parsed->fields, parsed->field_count * sizeof *fields);
+    parsed->fields = fields; /* the old array stays in the arena, unused */
+    parsed->field_capacity = wanted;
+}
+
 static int add_fields(struct srv_request *request, struct srv_list_params *parsed, const char *text)
 {
     if (refuse_empty_item(request, "__visible_fields", text) < 0)
         return -1;
+    reserve_fields(request, parsed, text);
     const char *start = text;
     for (;;) {
         const char *comma = strchr(start, ',');
@@ -355,7 +357,7 @@ static int build_filter(struct srv_request *request, struct srv_list_params *par
         srv_respond_error(request, 400, key, "%s needs a value for %s", key, name);
         return -1;
     }
-    char **values = new_value_list(parsed, args->value_count);
+    char **values = new_value_list(request, args->value_count);
     for (size_t i = 0; i < args->value_count; i++) {
         if (strcmp(args->values[i], "null") == 0) {
             values[i] = NULL;
@@ -364,14 +366,15 @@ static int build_filter(struct srv_request *request, struct srv_list_params *par
         struct rs_error error = {0};
         /* A text filter is a pattern, not a value to store: "example.com" finds the emails
          * that contain it, and a longer text than the column holds simply matches nothing. */
-        values[i] = orm_column_is_text(column) ? xstrdup(args->values[i])
-                                               : orm_value_from_text(column, args->values[i],
-                                                                     name, &error);
+        values[i] =
+            orm_column_is_text(column)
+                ? (char *)args->values[i] /* the request's already */
+                : rs_arena_adopt(&request->arena,
+                                 orm_value_from_text(column, args->values[i], name, &error));
         if (!values[i]) {
             srv_respond_rs_error(request, &error);
             return -1;
         }
-        keep(parsed, values[i]);
     }
     filter.values = values;
     filter.value_count = args->value_count;
@@ -400,19 +403,17 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
 {
     const struct cfg_table *table = request->route.table;
     memset(parsed, 0, sizeof *parsed);
-    parsed->filters = calloc(MAX_FILTERS + 1, sizeof *parsed->filters);
-    parsed->orders = calloc(MAX_ORDERS, sizeof *parsed->orders);
-    parsed->fields = calloc(MAX_FIELDS, sizeof *parsed->fields);
-    /* each argument names at most one column: size by the request, not by the maximum */
+    /* each argument names at most one column: size by the request, not by the maximum; a
+     * filter per column and one for __ids */
     size_t column_capacity = request->arg_count < MAX_FILTERS ? request->arg_count : MAX_FILTERS;
-    struct column_args *columns = calloc(column_capacity ? column_capacity : 1, sizeof *columns);
-    if (!parsed->filters || !parsed->orders || !parsed->fields || !columns)
-        abort();
+    struct rs_arena *arena = &request->arena;
+    parsed->filters = rs_arena_alloc(arena, (column_capacity + 1) * sizeof *parsed->filters);
+    struct column_args *columns =
+        rs_arena_alloc(arena, (column_capacity ? column_capacity : 1) * sizeof *columns);
     size_t column_count = 0;
     const char *ids = NULL;
     parsed->page = 1;
     parsed->page_size = table->page_size;
-    int status = -1;
 
     for (size_t i = 0; i < request->arg_count; i++) {
         const char *key = request->args[i].key;
@@ -420,36 +421,36 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
         if (strncmp(key, "__", 2) == 0) {
             if (!reserved_allowed(key, use)) {
                 srv_respond_error(request, 400, key, "unknown parameter \"%s\"", key);
-                goto done;
+                return -1;
             }
             if (!strcmp(key, "__ids")) {
                 ids = value;
             } else if (!strcmp(key, "__order")) {
                 if (add_orders(request, parsed, value) < 0)
-                    goto done;
+                    return -1;
             } else if (!strcmp(key, "__page")) {
                 if (parse_positive(request, key, value, &parsed->page) < 0)
-                    goto done;
+                    return -1;
             } else if (!strcmp(key, "__page_size")) {
                 if (parse_positive(request, key, value, &parsed->page_size) < 0)
-                    goto done;
+                    return -1;
                 if (parsed->page_size > table->max_page_size) {
                     srv_metrics_limit_hit(request->app, SRV_LIMIT_MAX_PAGE_SIZE);
                     srv_respond_error(request, 403, key,
                                       "__page_size %ld is over this table's "
                                       "max_page_size of %d",
                                       parsed->page_size, table->max_page_size);
-                    goto done;
+                    return -1;
                 }
             } else if (!strcmp(key, "__visible_fields")) {
                 if (add_fields(request, parsed, value) < 0)
-                    goto done;
+                    return -1;
             } else if (!strcmp(key, "__readable")) {
                 if (parse_bool_flag(request, key, value, &parsed->select.readable) < 0)
-                    goto done;
+                    return -1;
             } else if (!strcmp(key, "__range_header")) {
                 if (parse_bool_flag(request, key, value, &parsed->range_header) < 0)
-                    goto done;
+                    return -1;
             } else if (!strcmp(key, "__range_header_name")) {
                 /* written into the Content-Range value: a plain word, nothing that could split
                  * or end a header */
@@ -459,7 +460,7 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
                                   "0123456789-_") != length) {
                     srv_respond_error(request, 400, key,
                                       "%s must be 1 to 60 letters, digits, - and _", key);
-                    goto done;
+                    return -1;
                 }
                 parsed->range_header_name = (char *)value;
             }
@@ -467,7 +468,7 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
         }
         if (use == SRV_PARAMS_GET) {
             srv_respond_error(request, 400, key, "unknown parameter \"%s\"", key);
-            goto done;
+            return -1;
         }
         size_t stem = 0;
         enum { VALUE, OPERATOR, MATCH } kind = VALUE;
@@ -480,27 +481,27 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
             stem = strlen(key);
         if (stem >= sizeof name) {
             srv_respond_error(request, 400, key, "unknown column \"%.60s\"", key);
-            goto done;
+            return -1;
         }
         memcpy(name, key, stem);
         name[stem] = '\0';
         const struct cfg_column *column = cfg_column_find(table, name);
         if (!column) {
             srv_respond_error(request, 400, key, "unknown column \"%s\"", name);
-            goto done;
+            return -1;
         }
         if (column->is_secret) {
             srv_respond_error(request, 400, key,
                               "\"%s\" is a secret column: it cannot be "
                               "filtered on",
                               name);
-            goto done;
+            return -1;
         }
         struct column_args *args =
-            column_args_for(columns, &column_count, column, column_capacity, request->arg_count);
+            column_args_for(request, columns, &column_count, column, column_capacity);
         if (!args) {
             srv_respond_error(request, 400, key, "too many filters");
-            goto done;
+            return -1;
         }
         if (kind == OPERATOR) {
             args->operator_text = value;
@@ -513,13 +514,13 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
 
     for (size_t i = 0; i < column_count; i++)
         if (build_filter(request, parsed, &columns[i]) < 0)
-            goto done;
+            return -1;
     if (ids && add_ids_filter(request, parsed, ids) < 0)
-        goto done;
+        return -1;
 
     if ((long long)(parsed->page - 1) * parsed->page_size > (long long)INT_MAX * 1000) {
         srv_respond_error(request, 400, "__page", "__page is too large");
-        goto done;
+        return -1;
     }
     parsed->select.table = table;
     parsed->select.filters = parsed->filters;
@@ -534,24 +535,5 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
         parsed->select.prepared = app->projections[2 * table_index + parsed->select.readable];
     parsed->select.limit = use == SRV_PARAMS_LIST ? parsed->page_size : -1;
     parsed->select.offset = use == SRV_PARAMS_LIST ? (parsed->page - 1) * parsed->page_size : 0;
-    status = 0;
-done:
-    for (size_t i = 0; i < column_count; i++)
-        free(columns[i].values);
-    free(columns);
-    return status;
-}
-
-void srv_list_params_free(struct srv_list_params *parsed)
-{
-    for (size_t i = 0; i < parsed->owned_count; i++)
-        free(parsed->owned_values[i]);
-    free(parsed->owned_values);
-    for (size_t i = 0; i < parsed->value_list_count; i++)
-        free(parsed->value_lists[i]);
-    free(parsed->value_lists);
-    free(parsed->filters);
-    free(parsed->orders);
-    free(parsed->fields);
-    memset(parsed, 0, sizeof *parsed);
+    return 0;
 }

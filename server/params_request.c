@@ -2,7 +2,7 @@
  * server/params_request.c — the rest of the parameter parser (server/params.c has the list
  * query): the {pk} of a row route, the arguments of /T/ids/, and a write's JSON body. Each
  * parses by the table's types or answers 400/403/415 itself, so a handler only ever sees
- * parsed values.
+ * parsed values; what it parses belongs to the request's arena.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +18,11 @@ static bool is_json_type(const char *type)
         type++;
     size_t length = strcspn(type, "; ");
     return length == 16 && strncasecmp(type, "application/json", 16) == 0;
+}
+
+static void release_json(void *value)
+{
+    json_decref(value);
 }
 
 json_t *srv_parse_json_body(struct srv_request *request)
@@ -36,9 +41,12 @@ json_t *srv_parse_json_body(struct srv_request *request)
     json_error_t error;
     json_t *body =
         json_loadb(request->body.data, request->body.length, JSON_REJECT_DUPLICATES, &error);
-    if (!body)
+    if (!body) {
         srv_respond_error(request, 400, NULL, "malformed JSON at line %d, column %d: %s",
                           error.line, error.column, error.text);
+        return NULL;
+    }
+    rs_arena_defer(&request->arena, release_json, body);
     return body;
 }
 
@@ -46,7 +54,8 @@ char *srv_parse_pk(struct srv_request *request)
 {
     const struct cfg_column *pk = cfg_primary_key(request->route.table);
     struct rs_error error = {0};
-    char *value = orm_value_from_text(pk, request->route.pk_text, pk->name, &error);
+    char *value = rs_arena_adopt(&request->arena,
+                                 orm_value_from_text(pk, request->route.pk_text, pk->name, &error));
     if (!value)
         srv_respond_error(request, 400, pk->name, "invalid primary key \"%s\": %s",
                           request->route.pk_text, error.message);

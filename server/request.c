@@ -120,7 +120,7 @@ static const struct cfg_policy *policy_for(const struct srv_request *request,
  * Nothing touches the database before the policy is satisfied. */
 static void route_and_handle(struct srv_request *request)
 {
-    srv_route_parse(request->app->config, request->path, &request->route);
+    srv_route_parse(request->app->config, request->path, &request->route, &request->arena);
     enum srv_route_kind kind = request->route.kind;
     if (kind == SRV_ROUTE_BAD_REQUEST) {
         srv_respond_error(request, 400, NULL, "a segment of the path %s", request->route.problem);

@@ -67,19 +67,17 @@ static const char *strip_base_path(const char *url, const char *base_path)
     return NULL;
 }
 
-/* The decoded text of a segment that is data (a primary key, a file name), or NULL after
- * marking the route a bad request. */
-static char *decode_segment(const struct segment *segment, struct srv_route *route)
+/* The decoded text of a segment that is data (a primary key, a file name), from arena, or NULL
+ * after marking the route a bad request. */
+static char *decode_segment(const struct segment *segment, struct srv_route *route,
+                            struct rs_arena *arena)
 {
-    char *text = malloc(segment->length + 1);
-    if (!text)
-        abort();
+    char *text = rs_arena_alloc(arena, segment->length + 1);
     long length = srv_percent_decode(segment->start, segment->length, text, false);
     const char *problem = length < 0 ? "has a malformed percent-escape (use %XX with two hex "
                                        "digits)"
                                      : srv_decoded_text_problem(text, (size_t)length);
     if (problem) {
-        free(text);
         route->kind = SRV_ROUTE_BAD_REQUEST;
         route->problem = problem;
         return NULL;
@@ -138,7 +136,8 @@ static bool pattern_matches(const char *pattern, struct target *target,
 /* Named segments (tables, count, docs...) are compared as sent: they are plain ASCII, so an
  * escaped form of one ("%63ount") is simply not a route. The first pattern that fits wins, in
  * the route table's order; each kind's pattern is tried once. */
-void srv_route_parse(const struct cfg_config *config, const char *url, struct srv_route *route)
+void srv_route_parse(const struct cfg_config *config, const char *url, struct srv_route *route,
+                     struct rs_arena *arena)
 {
     memset(route, 0, sizeof *route);
     route->kind = SRV_ROUTE_NOT_FOUND;
@@ -155,16 +154,10 @@ void srv_route_parse(const struct cfg_config *config, const char *url, struct sr
         int data;
         if (!pattern_matches(row->pattern, &target, &route->table, &data))
             continue;
-        if (data >= 0 && !(route->pk_text = decode_segment(&target.segments[data], route)))
+        if (data >= 0 && !(route->pk_text = decode_segment(&target.segments[data], route, arena)))
             return; /* decode_segment made it a bad request */
         route->kind = row->kind;
         return;
     }
     route->table = NULL;
-}
-
-void srv_route_clear(struct srv_route *route)
-{
-    free(route->pk_text);
-    route->pk_text = NULL;
 }

@@ -46,9 +46,7 @@ static void warn_about_open_tables(const struct cfg_config *config)
 static void prepare_projections(struct srv_app *app)
 {
     size_t count = 2 * app->config->table_count;
-    app->projections = calloc(count ? count : 1, sizeof *app->projections);
-    if (!app->projections)
-        abort();
+    app->projections = xcalloc(count ? count : 1, sizeof *app->projections);
     for (size_t i = 0; i < count; i++)
         app->projections[i] = orm_prepare_projection(&app->config->tables[i / 2], i % 2 == 1);
 }

@@ -63,23 +63,15 @@ static int decode_part(char *part, size_t length, size_t index, const char *what
     }
     const char *problem = srv_decoded_text_problem(part, (size_t)decoded);
     if (problem) {
-        rs_error_set(error, 400, NULL, "query parameter %zu: the %s %s", index + 1, what,
-                     problem);
+        rs_error_set(error, 400, NULL, "query parameter %zu: the %s %s", index + 1, what, problem);
         return -1;
     }
     part[decoded] = '\0';
     return 0;
 }
 
-void srv_query_free(struct srv_query *query)
-{
-    free(query->args);
-    free(query->storage);
-    memset(query, 0, sizeof *query);
-}
-
-int srv_query_parse(const char *text, size_t length, size_t max_params, struct srv_query *query,
-                    struct rs_error *error)
+int srv_query_parse(const char *text, size_t length, size_t max_params, struct rs_arena *arena,
+                    struct srv_query *query, struct rs_error *error)
 {
     memset(query, 0, sizeof *query);
     size_t pieces = 0; /* non-empty pieces between '&': what becomes an argument */
@@ -98,14 +90,13 @@ int srv_query_parse(const char *text, size_t length, size_t max_params, struct s
     }
     if (pieces == 0)
         return 0;
-    query->storage = malloc(length + 1);
-    query->args = calloc(pieces, sizeof *query->args);
-    if (!query->storage || !query->args)
-        abort();
-    memcpy(query->storage, text, length);
-    query->storage[length] = '\0';
-    char *cursor = query->storage;
-    char *end = query->storage + length;
+    /* decoded in place in one copy of the text: args point into it */
+    char *storage = rs_arena_alloc(arena, length + 1);
+    memcpy(storage, text, length); /* as is: a raw NUL byte must reach decode_part's check */
+    storage[length] = '\0';
+    query->args = rs_arena_calloc(arena, pieces, sizeof *query->args);
+    char *cursor = storage;
+    char *end = storage + length;
     while (cursor < end) {
         char *amp = memchr(cursor, '&', (size_t)(end - cursor));
         char *piece_end = amp ? amp : end;
@@ -128,6 +119,7 @@ int srv_query_parse(const char *text, size_t length, size_t max_params, struct s
     }
     return 0;
 fail:
-    srv_query_free(query);
+    /* what was allocated stays in the arena until its owner ends */
+    memset(query, 0, sizeof *query);
     return -1;
 }

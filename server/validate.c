@@ -37,8 +37,9 @@ static bool is_required(const struct cfg_column *column)
     return !column->is_nullable && column->default_kind == CFG_DEFAULT_NONE && !is_serial(column);
 }
 
-int srv_row_validate(const struct cfg_table *table, json_t *object, enum srv_write_mode mode,
-                     const char *path_pk, struct srv_row_values *out, json_t *errors)
+int srv_row_validate(struct rs_arena *arena, const struct cfg_table *table, json_t *object,
+                     enum srv_write_mode mode, const char *path_pk, struct srv_row_values *out,
+                     json_t *errors)
 {
     memset(out, 0, sizeof *out);
     size_t errors_before = json_array_size(errors);
@@ -46,14 +47,12 @@ int srv_row_validate(const struct cfg_table *table, json_t *object, enum srv_wri
         add_error(errors, "", "each row must be a JSON object");
         return -1;
     }
-    out->assignments = calloc(table->column_count + 1, sizeof *out->assignments);
-    out->owned = calloc(table->column_count + 1, sizeof *out->owned);
-    if (!out->assignments || !out->owned)
-        abort();
+    out->assignments = rs_arena_alloc(arena, (table->column_count + 1) * sizeof *out->assignments);
 
     const char *key;
     json_t *value;
-    json_object_foreach(object, key, value) {
+    json_object_foreach(object, key, value)
+    {
         const struct cfg_column *column = cfg_column_find(table, key);
         if (!column) {
             char message[160];
@@ -68,6 +67,7 @@ int srv_row_validate(const struct cfg_table *table, json_t *object, enum srv_wri
             add_error(errors, column->name, error.message);
             continue;
         }
+        rs_arena_adopt(arena, text);
         if (column->is_primary_key) {
             /* A body may repeat the row's own key (clients send rows back as they got them);
              * anything else would move the row or fight the sequence. */
@@ -80,11 +80,9 @@ int srv_row_validate(const struct cfg_table *table, json_t *object, enum srv_wri
                 else
                     goto assign;
             }
-            free(text);
             continue;
         }
     assign:
-        out->owned[out->count] = text;
         out->assignments[out->count++] = (struct orm_assignment){column, text};
     }
 
@@ -98,14 +96,4 @@ int srv_row_validate(const struct cfg_table *table, json_t *object, enum srv_wri
         }
     }
     return json_array_size(errors) > errors_before ? -1 : 0;
-}
-
-void srv_row_values_free(struct srv_row_values *values)
-{
-    if (values->owned)
-        for (size_t i = 0; i < values->count; i++)
-            free(values->owned[i]);
-    free(values->owned);
-    free(values->assignments);
-    memset(values, 0, sizeof *values);
 }

@@ -15,9 +15,9 @@
  */
 #include <errno.h>
 #include <malloc.h>
-#include <string.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -102,16 +102,16 @@ static void *watchdog_main(void *argument)
 
 struct srv_watchdog *srv_watchdog_start(struct srv_app *app)
 {
-    struct srv_watchdog *watchdog = calloc(1, sizeof *watchdog);
-    if (!watchdog)
-        abort();
+    struct srv_watchdog *watchdog = xcalloc(1, sizeof *watchdog);
     watchdog->app = app;
     pthread_mutex_init(&watchdog->mutex, NULL);
     pthread_cond_init(&watchdog->wake, NULL);
     int status = pthread_create(&watchdog->thread, NULL, watchdog_main, watchdog);
     if (status != 0)
-        srv_log("warning", "no watchdog thread (%s): slow clients are closed only by the idle "
-                "timeout", strerror(status));
+        srv_log("warning",
+                "no watchdog thread (%s): slow clients are closed only by the idle "
+                "timeout",
+                strerror(status));
     watchdog->has_thread = status == 0;
     return watchdog;
 }
@@ -139,9 +139,7 @@ void srv_watchdog_stop(struct srv_watchdog *watchdog)
 
 struct srv_watched *srv_watchdog_add(struct srv_watchdog *watchdog, int fd, int timeout_s)
 {
-    struct srv_watched *watched = calloc(1, sizeof *watched);
-    if (!watched)
-        abort();
+    struct srv_watched *watched = xcalloc(1, sizeof *watched);
     watched->fd = fd;
     atomic_init(&watched->deadline_ms, now_ms() + (long long)timeout_s * 1000);
     pthread_mutex_lock(&watchdog->mutex);

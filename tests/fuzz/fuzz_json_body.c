@@ -74,7 +74,9 @@ static void validate_row(const struct cfg_table *table, json_t *row, enum srv_wr
     json_t *errors = json_array();
     struct srv_row_values values;
     const char *path_pk = mode == SRV_WRITE_CREATE ? NULL : "1";
-    if (srv_row_validate(table, row, mode, path_pk, &values, errors) == 0) {
+    struct rs_arena arena; /* a request's, in the server */
+    rs_arena_init(&arena, NULL, 0);
+    if (srv_row_validate(&arena, table, row, mode, path_pk, &values, errors) == 0) {
         fuzz_expect(json_array_size(errors) == 0, "an accepted row has no errors");
         const char *key;
         json_t *value;
@@ -88,7 +90,7 @@ static void validate_row(const struct cfg_table *table, json_t *row, enum srv_wr
     } else {
         check_errors(errors, 0);
     }
-    srv_row_values_free(&values);
+    rs_arena_free(&arena);
     json_decref(errors);
 }
 

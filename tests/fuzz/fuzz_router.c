@@ -92,9 +92,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const struct cfg_config *config = configs[data[0] & 1];
     char *path = fuzz_strndup(data + 1, size - 1);
     struct srv_route route;
-    srv_route_parse(config, path, &route);
+    struct rs_arena arena;
+    rs_arena_init(&arena, NULL, 0);
+    srv_route_parse(config, path, &route, &arena);
     check_route(config, path, &route);
-    srv_route_clear(&route);
+    rs_arena_free(&arena);
     free(path);
     return 0;
 }

@@ -43,8 +43,10 @@ static int validate(void **state, const char *body, enum srv_write_mode mode, js
     json_t *row = json_loads(body, 0, NULL);
     assert_non_null(row);
     struct srv_row_values values;
-    int status = srv_row_validate(movie(state), row, mode, NULL, &values, errors);
-    srv_row_values_free(&values);
+    struct rs_arena arena;
+    rs_arena_init(&arena, NULL, 0);
+    int status = srv_row_validate(&arena, movie(state), row, mode, NULL, &values, errors);
+    rs_arena_free(&arena);
     json_decref(row);
     return status;
 }
