@@ -19,7 +19,7 @@ RUN meson setup /build -Dbuildtype=release -Dtests=false && meson compile -C /bu
 FROM ${BASE}
 RUN apt-get update -qq \
     && apt-get install -y -qq --no-install-recommends \
-       libmicrohttpd12 libpq5 libjansson4 libjwt0 libssl3 ca-certificates curl \
+       libmicrohttpd12 libpq5 libjansson4 libjwt0 libssl3 libcurl4 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin restable \
     && mkdir -p /etc/restable/movies-migrations && chown restable /etc/restable/movies-migrations

@@ -2,7 +2,9 @@
  * auth/cache.c — remembers verified tokens so a token presented again skips the signature
  * work (an RSA verify costs more than the query behind it). Bounded: a fixed table of slots,
  * a new token overwrites whatever shared its slot. Keyed by the whole token, compared in
- * constant time; an entry is never trusted past its exp (+ leeway) or before its nbf.
+ * constant time; an entry is never trusted past its exp (+ leeway) or before its nbf, nor
+ * under another key set than the one that verified it (its key may have been removed since:
+ * the token is then verified afresh). The entry remembers the kid that verified it.
  * Thread-safe: slots are guarded by a small set of striped mutexes.
  */
 #include <openssl/crypto.h>
@@ -22,6 +24,8 @@ struct cache_entry {
     size_t length;
     struct auth_principal principal;
     long not_before;
+    char *kid;                /* the header's kid, or NULL */
+    unsigned long generation; /* of the key set that verified it */
 };
 
 struct auth_cache {
@@ -54,6 +58,7 @@ void auth_cache_free(struct auth_cache *cache)
         return;
     for (size_t i = 0; i < CACHE_SLOTS; i++) {
         free(cache->entries[i].token);
+        free(cache->entries[i].kid);
         auth_principal_clear(&cache->entries[i].principal);
     }
     for (size_t i = 0; i < CACHE_STRIPES; i++)
@@ -76,8 +81,8 @@ static size_t slot_of(const struct auth_cache *cache, const char *token, size_t 
 }
 
 bool auth_cache_lookup(struct auth_cache *cache, const char *token, size_t length, long now,
-                       long leeway, struct auth_principal *principal, struct rs_error *error,
-                       int *status)
+                       long leeway, unsigned long generation, struct auth_principal *principal,
+                       struct rs_error *error, int *status)
 {
     size_t slot = slot_of(cache, token, length);
     struct cache_entry *entry = &cache->entries[slot];
@@ -85,7 +90,7 @@ bool auth_cache_lookup(struct auth_cache *cache, const char *token, size_t lengt
     pthread_mutex_lock(&cache->locks[slot % CACHE_STRIPES]);
     /* constant time over the bytes: a timing difference must not tell a forger how much of
      * a cached (valid) token their guess shares */
-    if (entry->token && entry->length == length &&
+    if (entry->token && entry->length == length && entry->generation == generation &&
         CRYPTO_memcmp(entry->token, token, length) == 0) {
         is_found = true;
         if (now > entry->principal.expires_at + leeway) {
@@ -104,7 +109,8 @@ bool auth_cache_lookup(struct auth_cache *cache, const char *token, size_t lengt
 }
 
 void auth_cache_store(struct auth_cache *cache, const char *token, size_t length,
-                      const struct auth_principal *principal, long not_before)
+                      const struct auth_principal *principal, long not_before, const char *kid,
+                      unsigned long generation)
 {
     size_t slot = slot_of(cache, token, length);
     struct cache_entry *entry = &cache->entries[slot];
@@ -114,16 +120,21 @@ void auth_cache_store(struct auth_cache *cache, const char *token, size_t length
     copy[length] = '\0';
     struct auth_principal fresh;
     auth_principal_copy(&fresh, principal);
+    char *kid_copy = xstrdup_or_null(kid);
 
     pthread_mutex_lock(&cache->locks[slot % CACHE_STRIPES]);
     char *old_token = entry->token;
     struct auth_principal old_principal = entry->principal;
+    char *old_kid = entry->kid;
     entry->token = copy;
+    entry->kid = kid_copy;
+    entry->generation = generation;
     entry->length = length;
     entry->principal = fresh;
     entry->not_before = not_before;
     pthread_mutex_unlock(&cache->locks[slot % CACHE_STRIPES]);
 
     free(old_token);
+    free(old_kid);
     auth_principal_clear(&old_principal);
 }

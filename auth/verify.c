@@ -2,11 +2,15 @@
  * auth/verify.c — verifies the bearer JWT of a request and turns its claims into a principal.
  * Nothing in the token is trusted before the signature is: the header is parsed here, not by
  * libjwt, and checked before any signature work — exactly three strict base64url parts, JSON
- * objects, "alg" equal to the configured algorithm (so "none" and algorithm switching such as
- * HS256-with-the-RSA-public-key are refused), no key-selecting members (kid, jku, x5u, jwk,
- * x5c, x5t), no "crit", "typ" JWT (or at+jwt) or absent. Then the signature (auth/keys.c),
- * then exp (required), nbf, iat, iss and aud with the configured leeway. Runs on the HTTP
- * worker threads, concurrently; the only shared mutable state is the cache (auth/cache.c).
+ * objects, an "alg" we take, no key-carrying members (jku, x5u, jwk, x5c), no "crit", "typ"
+ * JWT (or at+jwt) or absent. Then the key: with one configured key, the "alg" must be its
+ * algorithm and "kid" is refused as before; with a key set, "kid" picks a configured key
+ * (an unknown one asks the refresher once, auth/jwks_refresh.c) whose algorithm must be the
+ * token's ("none" and algorithm switching such as HS256-with-the-RSA-public-key stop here),
+ * and a token without "kid" needs exactly one key that fits. Then the signature
+ * (auth/signature.c), then exp (required), nbf, iat, iss and aud with the configured leeway.
+ * Runs on the HTTP worker threads, concurrently; the shared mutable state is the cache
+ * (auth/cache.c) and the published key set (auth/keyset.c).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -116,8 +120,19 @@ static void list_append(char ***items, size_t *count, const char *text, size_t l
     *items = grown;
 }
 
+/* The strings of an array (other members and other types are ignored). */
+static void append_strings(char ***items, size_t *count, const json_t *array)
+{
+    for (size_t i = 0; json_is_array(array) && i < json_array_size(array); i++) {
+        const char *text = json_string_value(json_array_get(array, i));
+        if (text)
+            list_append(items, count, text, strlen(text));
+    }
+}
+
 /* Fills an authenticated principal from claims that have passed every check. */
-static void claims_to_principal(json_t *claims, long expires_at, struct auth_principal *principal)
+static void claims_to_principal(const struct auth_verifier *verifier, json_t *claims,
+                                long expires_at, struct auth_principal *principal)
 {
     memset(principal, 0, sizeof *principal);
     principal->is_authenticated = true;
@@ -130,8 +145,10 @@ static void claims_to_principal(json_t *claims, long expires_at, struct auth_pri
 
     principal->scopes = xcalloc(1, sizeof *principal->scopes);
     principal->roles = xcalloc(1, sizeof *principal->roles);
-    /* OAuth 2 (RFC 6749 §3.3): space-delimited, case-sensitive scope tokens */
-    const char *scope = json_string_value(json_object_get(claims, "scope"));
+    /* OAuth 2 (RFC 6749 §3.3): space-delimited, case-sensitive scope tokens; some providers
+     * (Okta's and Azure's "scp") send them as an array instead */
+    const json_t *scopes = auth_json_pointer_get(claims, verifier->scope_pointer);
+    const char *scope = json_string_value(scopes);
     while (scope && *scope) {
         size_t length = strcspn(scope, " ");
         if (length > 0)
@@ -139,23 +156,23 @@ static void claims_to_principal(json_t *claims, long expires_at, struct auth_pri
         scope += length;
         scope += strspn(scope, " ");
     }
-    json_t *roles = json_object_get(claims, "roles");
-    for (size_t i = 0; json_is_array(roles) && i < json_array_size(roles); i++) {
-        const char *role = json_string_value(json_array_get(roles, i));
-        if (role)
-            list_append(&principal->roles, &principal->role_count, role, strlen(role));
-    }
+    append_strings(&principal->scopes, &principal->scope_count, scopes);
+    const json_t *roles = auth_json_pointer_get(claims, verifier->roles_pointer);
+    append_strings(&principal->roles, &principal->role_count, roles);
+    if (json_is_string(roles))
+        list_append(&principal->roles, &principal->role_count, json_string_value(roles),
+                    strlen(json_string_value(roles)));
     const char *role = json_string_value(json_object_get(claims, "role"));
     if (role)
         list_append(&principal->roles, &principal->role_count, role, strlen(role));
     principal->claims_json = xcheck(json_dumps(claims, JSON_COMPACT));
 }
 
-/* Members that would let the token choose or carry its own key. There is exactly one
- * configured key, so a token naming one is either confused or an attack (jku/x5u make a
- * verifier fetch an attacker's key; jwk/x5c embed one). */
-static const char *const key_selectors[] = {"kid", "jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256"};
-
+/* Members that would let the token carry its own key or make us fetch one (jku/x5u point a
+ * verifier at an attacker's key; jwk/x5c embed one): refused always. With a single key, kid
+ * and the thumbprints are refused too, as before key sets: there is nothing to select. */
+static const char *const key_carriers[] = {"jku", "x5u", "jwk", "x5c"};
+static const char *const key_selectors[] = {"kid", "x5t", "x5t#S256"};
 /* "JWT" (RFC 7519 §5.1) or "at+jwt" (RFC 9068 access tokens), bare or as the media type
  * "application/...", in any case. Anything else (a JWE, a logout token…) is not ours. */
 static bool is_jwt_type(const char *type)
@@ -167,20 +184,27 @@ static bool is_jwt_type(const char *type)
     return strcasecmp(type, "JWT") == 0 || strcasecmp(type, "at+jwt") == 0;
 }
 
-static int check_header(const struct auth_verifier *verifier, const json_t *header,
-                        struct rs_error *error)
+static int refuse_member(const char *name, struct rs_error *error)
 {
-    /* exact, case-sensitive match: "none", "None", "HS256" under RS256 all stop here */
-    const char *alg = json_string_value(json_object_get(header, "alg"));
-    if (!alg || strcmp(alg, verifier->algorithm_name) != 0)
+    char reason[64];
+    snprintf(reason, sizeof reason, "%s header not allowed", name);
+    return fail(error, reason);
+}
+
+static int check_header(const struct auth_verifier *verifier, const json_t *header,
+                        enum cfg_jwt_algorithm *algorithm, struct rs_error *error)
+{
+    /* exact, case-sensitive names: "none", "None", "hs256" all stop here */
+    *algorithm = cfg_jwt_algorithm_from_name(json_string_value(json_object_get(header, "alg")));
+    if (*algorithm == CFG_JWT_NONE)
         return fail(error, "algorithm not allowed");
-    for (size_t i = 0; i < sizeof key_selectors / sizeof *key_selectors; i++) {
-        if (json_object_get(header, key_selectors[i])) {
-            char reason[64];
-            snprintf(reason, sizeof reason, "%s header not allowed", key_selectors[i]);
-            return fail(error, reason);
-        }
-    }
+    for (size_t i = 0; i < sizeof key_carriers / sizeof *key_carriers; i++)
+        if (json_object_get(header, key_carriers[i]))
+            return refuse_member(key_carriers[i], error);
+    for (size_t i = 0; !verifier->has_key_set && i < sizeof key_selectors / sizeof *key_selectors;
+         i++)
+        if (json_object_get(header, key_selectors[i]))
+            return refuse_member(key_selectors[i], error);
     /* RFC 7515 §4.1.11: extensions listed in crit must be understood; we understand none */
     if (json_object_get(header, "crit"))
         return fail(error, "crit header not supported");
@@ -188,6 +212,57 @@ static int check_header(const struct auth_verifier *verifier, const json_t *head
     if (type && !is_jwt_type(json_string_value(type)))
         return fail(error, "unexpected typ header");
     return 0;
+}
+
+/* The key for (kid, algorithm) in set: by kid when there is one, else the only key that fits.
+ * NULL with the reason. */
+static const struct auth_key *find_key(const struct auth_key_set *set, const char *kid,
+                                       enum cfg_jwt_algorithm algorithm, const char **reason)
+{
+    const struct auth_key *found = NULL;
+    size_t fitting = 0;
+    for (size_t i = 0; i < set->count; i++) {
+        const struct auth_key *key = &set->keys[i];
+        if (kid) {
+            if (key->kid && strcmp(key->kid, kid) == 0) {
+                *reason = auth_key_fits(key, algorithm) ? NULL : "algorithm not allowed";
+                return *reason ? NULL : key;
+            }
+        } else if (auth_key_fits(key, algorithm)) {
+            found = key;
+            fitting++;
+        }
+    }
+    *reason = kid ? "unknown kid" : fitting == 0 ? "algorithm not allowed" : "kid header required";
+    return fitting == 1 ? (*reason = NULL, found) : NULL;
+}
+
+/* Checks the signature with the key the header names, asking the refresher once for a kid
+ * the set does not hold. On success *generation is the set's. */
+static int check_signature(struct auth_verifier *verifier, const json_t *header,
+                           enum cfg_jwt_algorithm algorithm, const char *input, size_t input_length,
+                           const unsigned char *signature, size_t signature_length,
+                           unsigned long *generation, struct rs_error *error)
+{
+    const json_t *kid_value = json_object_get(header, "kid");
+    if (kid_value && !json_is_string(kid_value))
+        return fail(error, "malformed token");
+    const char *kid = json_string_value(kid_value);
+    const char *reason = NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        const struct auth_key_set *set = auth_keyset_enter(&verifier->slot);
+        const struct auth_key *key = find_key(set, kid, algorithm, &reason);
+        bool is_valid = key && auth_signature_is_valid(key, algorithm, input, input_length,
+                                                       signature, signature_length);
+        *generation = set->generation;
+        auth_keyset_leave(&verifier->slot);
+        if (key)
+            return is_valid ? 0 : fail(error, "signature mismatch");
+        /* a new kid is how a rotation shows up first: one refresh, then look again */
+        if (!kid || attempt > 0 || !auth_refresher_demand(verifier->refresher))
+            break;
+    }
+    return fail(error, reason);
 }
 
 static json_t *decode_object(const char *text, size_t length)
@@ -234,19 +309,19 @@ static int verify_token(struct auth_verifier *verifier, const char *token, size_
         fail(error, "malformed token");
         goto done;
     }
-    if (check_header(verifier, header, error) < 0)
+    enum cfg_jwt_algorithm algorithm = CFG_JWT_NONE;
+    unsigned long generation = 0;
+    if (check_header(verifier, header, &algorithm, error) < 0 ||
+        check_signature(verifier, header, algorithm, token, header_length + 1 + payload_length,
+                        signature, signature_size, &generation, error) < 0)
         goto done;
-    if (!auth_signature_is_valid(verifier, token, header_length + 1 + payload_length, signature,
-                                 signature_size)) {
-        fail(error, "signature mismatch");
-        goto done;
-    }
     long expires_at = 0, not_before = 0;
     if (check_times(verifier, claims, now, &expires_at, &not_before, error) < 0 ||
         check_issuer_audience(verifier, claims, error) < 0)
         goto done;
-    claims_to_principal(claims, expires_at, principal);
-    auth_cache_store(verifier->cache, token, length, principal, not_before);
+    claims_to_principal(verifier, claims, expires_at, principal);
+    auth_cache_store(verifier->cache, token, length, principal, not_before,
+                     json_string_value(json_object_get(header, "kid")), generation);
     status = 0;
 done:
     free(signature);
@@ -277,15 +352,15 @@ int auth_verify_bearer(struct auth_verifier *verifier, const char *authorization
     const char *token = bearer_token(authorization);
     if (!token)
         return fail(error, "expected a Bearer token");
-    if (!verifier || verifier->algorithm == CFG_JWT_NONE || !verifier->cache)
+    if (!verifier || !verifier->is_on || !verifier->cache)
         return fail(error, "tokens are not accepted: no key is configured");
     size_t length = strlen(token);
     if (length > AUTH_MAX_TOKEN_BYTES)
         return fail(error, "token too large");
-    long now = (long)time(NULL);
+    long now = verifier->clock(verifier->clock_context);
     int status = 0;
-    if (auth_cache_lookup(verifier->cache, token, length, now, verifier->leeway, principal, error,
-                          &status))
+    if (auth_cache_lookup(verifier->cache, token, length, now, verifier->leeway,
+                          atomic_load(&verifier->slot.generation), principal, error, &status))
         return status;
     return verify_token(verifier, token, length, now, principal, error);
 }

@@ -130,6 +130,25 @@ enum cfg_jwt_algorithm {
     CFG_JWT_HS512,
     CFG_JWT_RS256,
     CFG_JWT_ES256,
+    CFG_JWT_RS384,
+    CFG_JWT_RS512,
+    CFG_JWT_PS256,
+    CFG_JWT_PS384,
+    CFG_JWT_PS512,
+    CFG_JWT_ES384,
+    CFG_JWT_ES512,
+    CFG_JWT_EDDSA,
+    /* auth.algorithm when only a key set is configured (jwks_url, jwks_file, keys): each key
+     * carries its own algorithm. Anything but CFG_JWT_NONE means auth is on. */
+    CFG_JWT_KEY_SET,
+};
+
+/* One entry of auth.jwt.keys: a static key picked by the token's kid. */
+struct cfg_jwt_key {
+    char *kid;
+    enum cfg_jwt_algorithm algorithm;
+    char *secret;          /* HS*: the shared secret, or NULL */
+    char *public_key_file; /* the others: absolute path of a PEM public key, or NULL */
 };
 
 enum cfg_log_level { CFG_LOG_ERROR, CFG_LOG_WARN, CFG_LOG_INFO, CFG_LOG_DEBUG };
@@ -171,16 +190,23 @@ struct cfg_config {
     } database;
 
     struct {
-        enum cfg_jwt_algorithm algorithm; /* CFG_JWT_NONE when neither secret nor key file */
+        enum cfg_jwt_algorithm algorithm; /* CFG_JWT_NONE when no key at all; CFG_JWT_KEY_SET */
         char *secret;                     /* HS*: the shared secret, or NULL */
         char *public_key_file;            /* RS256/ES256: absolute path, or NULL */
         char *issuer;                     /* or NULL: not checked */
         char *audience;                   /* or NULL: not checked */
         int leeway_s;                     /* default 30 */
-        bool login_enabled;               /* default false */
-        int login_ttl_s;                  /* default 3600 */
-        int login_rate_per_minute;        /* default 10 */
-        int password_iterations;          /* default 600000 */
+        char *jwks_url;                   /* https (http only to loopback), or NULL */
+        char *jwks_ca_file;       /* absolute path of a CA bundle for jwks_url, or NULL: system */
+        char *jwks_file;          /* absolute path of a JWKS file (re-read on SIGHUP), or NULL */
+        struct cfg_jwt_key *keys; /* auth.jwt.keys, in order */
+        size_t key_count;
+        char *roles_claim;         /* RFC 6901 JSON Pointer; default "/roles" */
+        char *scope_claim;         /* RFC 6901 JSON Pointer; default "/scope" */
+        bool login_enabled;        /* default false */
+        int login_ttl_s;           /* default 3600 */
+        int login_rate_per_minute; /* default 10 */
+        int password_iterations;   /* default 600000 */
         struct cfg_policy default_read, default_write, default_delete;
     } auth;
 
@@ -189,6 +215,14 @@ struct cfg_config {
     struct cfg_table *tables; /* declaration order */
     size_t table_count;
 };
+
+/* auth.jwt helpers (config/config_auth.c): "HS256" … "EdDSA" for an algorithm ("" for NONE and
+ * KEY_SET), the algorithm of a name (CFG_JWT_NONE when unknown; exact, case-sensitive), whether
+ * it is an HMAC one, and whether a jwks_url may be fetched (https, or http to loopback). */
+const char *cfg_jwt_algorithm_name(enum cfg_jwt_algorithm algorithm);
+enum cfg_jwt_algorithm cfg_jwt_algorithm_from_name(const char *name);
+bool cfg_jwt_algorithm_is_hmac(enum cfg_jwt_algorithm algorithm);
+bool cfg_jwks_url_is_allowed(const char *url);
 
 /* Every problem found while loading, one line each, already formatted as
  * "FILE: JSON.PATH: reason". */

@@ -95,6 +95,7 @@ void cfg_load_database(struct cfg_loader *loader, const json_t *root, struct cfg
 /* Resolves path (relative to config->directory) into a new absolute path; caller frees. */
 char *cfg_resolve_path(const struct cfg_config *config, const char *path);
 void cfg_load_auth(struct cfg_loader *loader, const json_t *root, struct cfg_config *config);
+void cfg_auth_free(struct cfg_config *config); /* what cfg_load_auth added beyond the basics */
 /* Parses a policy at object.key into *out; returns true when the key was present. */
 bool cfg_load_policy(struct cfg_loader *loader, const struct cfg_config *config,
                      const json_t *object, const char *path, const char *key,

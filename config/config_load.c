@@ -170,6 +170,7 @@ void cfg_free(struct cfg_config *config)
     free(config->auth.public_key_file);
     free(config->auth.issuer);
     free(config->auth.audience);
+    cfg_auth_free(config);
     cfg_policy_free(&config->auth.default_read);
     cfg_policy_free(&config->auth.default_write);
     cfg_policy_free(&config->auth.default_delete);

@@ -57,7 +57,10 @@ static const struct cli_command commands[] = {
      "[--format dot|svg]",
      "the tables and their foreign keys",
      srv_cli_schema_graph},
-    {{"token"}, "--sub ID [--scope \"a b\"] [--role R] [--ttl SECONDS]", NULL, srv_cli_token},
+    {{"token"},
+     "--sub ID [--scope \"a b\"] [--role R] [--ttl SECONDS] [--key FILE --kid K [--alg ALG]]",
+     NULL,
+     srv_cli_token},
     {{"user", "create"}, "--username U [--password-stdin]", NULL, srv_cli_user_create},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

@@ -1,7 +1,7 @@
 /*
- * server/cli_users.c — `restable token` (a JWT signed with the configured key, for scripts and
- * tests) and `restable user create` (a login user; the password is read without echo and only
- * its hash is stored).
+ * server/cli_users.c — `restable token` (a JWT signed with the configured HS key, or with a
+ * private key file and a kid, for scripts, tests and trying a key set) and `restable user create`
+ * (a login user; the password is read without echo and only its hash is stored).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +14,8 @@
 
 int srv_cli_token(struct srv_cli_args *args, const struct cfg_config *config)
 {
-    static const char *const valued[] = {"--sub", "--scope", "--role", "--ttl", NULL};
+    static const char *const valued[] = {"--sub", "--scope", "--role", "--ttl",
+                                         "--key", "--kid",   "--alg",  NULL};
     if (srv_cli_check_options(args, 1, NULL, valued) < 0)
         return SRV_CLI_EXIT_USAGE;
     int option_error = 0;
@@ -22,8 +23,15 @@ int srv_cli_token(struct srv_cli_args *args, const struct cfg_config *config)
     const char *scope = srv_cli_option_value(args, "--scope", &option_error);
     const char *role = srv_cli_option_value(args, "--role", &option_error);
     const char *ttl_text = srv_cli_option_value(args, "--ttl", &option_error);
+    const char *key_file = srv_cli_option_value(args, "--key", &option_error);
+    const char *kid = srv_cli_option_value(args, "--kid", &option_error);
+    const char *algorithm = srv_cli_option_value(args, "--alg", &option_error);
     if (option_error)
         return SRV_CLI_EXIT_USAGE;
+    if ((key_file != NULL) != (kid != NULL) || (algorithm && !key_file)) {
+        fprintf(stderr, "restable: token --key FILE and --kid K go together (--alg with them)\n");
+        return SRV_CLI_EXIT_USAGE;
+    }
     if (!subject || !*subject) {
         fprintf(stderr, "restable: token needs --sub ID\n");
         return SRV_CLI_EXIT_USAGE;
@@ -39,7 +47,10 @@ int srv_cli_token(struct srv_cli_args *args, const struct cfg_config *config)
     }
     const char *roles[1] = {role};
     struct rs_error error = {0};
-    char *token = auth_token_issue(config, subject, scope, roles, role ? 1 : 0, ttl, &error);
+    char *token = key_file
+                      ? auth_token_issue_with_key(config, key_file, kid, algorithm, subject, scope,
+                                                  roles, role ? 1 : 0, ttl, &error)
+                      : auth_token_issue(config, subject, scope, roles, role ? 1 : 0, ttl, &error);
     if (!token) {
         fprintf(stderr, "restable: %s\n", error.message);
         return 1;

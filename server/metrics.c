@@ -232,6 +232,26 @@ static long open_fds(void)
     return count;
 }
 
+/* JWKS fetches and the keys held (auth/), so an identity provider that stopped answering
+ * shows before the tokens it signs start failing. */
+static void render_auth(struct srv_app *app, struct sb *out)
+{
+    struct auth_stats stats;
+    auth_verifier_stats(app->verifier, &stats);
+    sb_appendf(out,
+               "# HELP restable_jwks_fetches_total Fetches of auth.jwt.jwks_url tried.\n"
+               "# TYPE restable_jwks_fetches_total counter\n"
+               "restable_jwks_fetches_total %llu\n"
+               "# HELP restable_jwks_failures_total Fetches of auth.jwt.jwks_url that failed "
+               "(the last good key set was kept).\n"
+               "# TYPE restable_jwks_failures_total counter\n"
+               "restable_jwks_failures_total %llu\n"
+               "# HELP restable_auth_keys Token verification keys held.\n"
+               "# TYPE restable_auth_keys gauge\n"
+               "restable_auth_keys %zu\n",
+               stats.jwks_fetches, stats.jwks_failures, stats.keys);
+}
+
 void srv_metrics_render(struct srv_app *app, struct sb *out)
 {
     struct srv_metrics *metrics = app->metrics;
@@ -284,4 +304,5 @@ void srv_metrics_render(struct srv_app *app, struct sb *out)
                "restable_build_info{version=\"%s\"} 1\n",
                resident_kib() * 1024, open_fds(), RESTABLE_VERSION);
     render_failures(metrics, out);
+    render_auth(app, out);
 }

@@ -59,6 +59,20 @@ static void free_projections(struct srv_app *app)
     app->projections = NULL;
 }
 
+static void log_auth(const char *level, const char *message)
+{
+    srv_log(level, "%s", message);
+}
+
+/* SIGHUP: the key file may have changed (a rotation); a file that does not read keeps the
+ * keys held, and auth logs why. */
+static void reload_keys(struct auth_verifier *verifier)
+{
+    struct rs_error error = {0};
+    srv_log("info", "received SIGHUP: re-reading auth.jwt.jwks_file");
+    auth_verifier_reload(verifier, &error);
+}
+
 int srv_cli_serve(const struct cfg_config *config, bool migrate)
 {
     /* Block the signals before any thread starts, so every thread inherits the mask and only
@@ -67,6 +81,7 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP); /* re-reads auth.jwt.jwks_file */
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -82,6 +97,7 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
     app.request_id_prefix = random_prefix();
     app.metrics = srv_metrics_new(config->table_count);
     clock_gettime(CLOCK_REALTIME, &app.started_at);
+    auth_set_log(log_auth);
     app.verifier = auth_verifier_new(config, &error);
     if (!app.verifier) {
         fprintf(stderr, "restable: %s\n", error.message);
@@ -128,7 +144,8 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
                            "(table routes answer 503 until it is)");
 
     int received = 0;
-    sigwait(&signals, &received);
+    while (sigwait(&signals, &received) == 0 && received == SIGHUP)
+        reload_keys(app.verifier);
     srv_log("info", "received %s: finishing in-flight requests", strsignal(received));
     srv_http_drain(&app);
     srv_close_pool(&app);

@@ -225,8 +225,8 @@ static const struct broken_case broken_cases[] = {
      {E("auth.jwt.algorithm: unknown algorithm 'HS257' (did you mean 'HS256'?)")}},
     {"unknown_algorithm_lists_the_known_ones",
      WITH_SECTION("'auth': {'jwt': {'secret': '" SECRET "', 'algorithm': 'none'}}"),
-     {E("auth.jwt.algorithm: unknown algorithm 'none' (use HS256, HS384, HS512, RS256 or "
-        "ES256)")}},
+     {E("auth.jwt.algorithm: unknown algorithm 'none' (use HS256, HS384, HS512, RS256, RS384, "
+        "RS512, PS256, PS384, PS512, ES256, ES384, ES512 or EdDSA)")}},
     {"hs_algorithm_requires_a_secret",
      WITH_SECTION("'auth': {'jwt': {'algorithm': 'HS512'}}"),
      {E("auth.jwt.secret: required for HS512")}},
@@ -239,7 +239,8 @@ static const struct broken_case broken_cases[] = {
      {E("auth.jwt.secret: does not apply to RS256 (it verifies with auth.jwt.public_key_file)")}},
     {"public_key_file_needs_an_algorithm",
      WITH_SECTION("'auth': {'jwt': {'public_key_file': 'k.pem'}}"),
-     {E("auth.jwt.algorithm: required with public_key_file: 'RS256' or 'ES256'")}},
+     {E("auth.jwt.algorithm: required with public_key_file: one of RS256, RS384, RS512, PS256, "
+        "PS384, PS512, ES256, ES384, ES512 or EdDSA")}},
     {"secret_and_key_file_without_algorithm_are_ambiguous",
      WITH_SECTION("'auth': {'jwt': {'secret': '" SECRET "', 'public_key_file': 'k.pem'}}"),
      {E("auth.jwt: both secret and public_key_file are set: keep one, or name the algorithm")}},
