@@ -16,22 +16,38 @@ static const struct {
     const char *alias;
     const char *meant;
 } aliases[] = {
-    {"nullable", "null"},          {"max_length", "length"},
-    {"maxlength", "length"},       {"enum", "choices"},
-    {"pk", "primary_key"},         {"primary", "primary_key"},
-    {"foreign_key", "references"}, {"ref", "references"},
-    {"description", "help_text"},  {"hidden", "secret"},
-    {"int", "integer"},            {"int4", "integer"},
-    {"int8", "bigint"},            {"int2", "smallint"},
-    {"string", "text"},            {"str", "text"},
-    {"bool", "boolean"},           {"float", "double"},
-    {"float8", "double"},          {"float4", "real"},
-    {"doubleprecision", "double"}, {"double precision", "double"},
-    {"decimal", "numeric"},        {"datetime", "timestamptz"},
-    {"character varying", "varchar"}, {"char", "varchar"},
-    {"timestamp with time zone", "timestamptz"}, {"fk", "foreign_key"},
-    {"list", "array"},             {"blob", "bytea"},
-    {"binary", "bytea"},           {"bytes", "bytea"},
+    {"nullable", "null"},
+    {"max_length", "length"},
+    {"maxlength", "length"},
+    {"enum", "choices"},
+    {"pk", "primary_key"},
+    {"primary", "primary_key"},
+    {"foreign_key", "references"},
+    {"ref", "references"},
+    {"description", "help_text"},
+    {"hidden", "secret"},
+    {"int", "integer"},
+    {"int4", "integer"},
+    {"int8", "bigint"},
+    {"int2", "smallint"},
+    {"string", "text"},
+    {"str", "text"},
+    {"bool", "boolean"},
+    {"float", "double"},
+    {"float8", "double"},
+    {"float4", "real"},
+    {"doubleprecision", "double"},
+    {"double precision", "double"},
+    {"decimal", "numeric"},
+    {"datetime", "timestamptz"},
+    {"character varying", "varchar"},
+    {"char", "varchar"},
+    {"timestamp with time zone", "timestamptz"},
+    {"fk", "foreign_key"},
+    {"list", "array"},
+    {"blob", "bytea"},
+    {"binary", "bytea"},
+    {"bytes", "bytea"},
 };
 
 #define MAX_WORD 64
@@ -98,7 +114,8 @@ void cfg_check_keys(struct cfg_loader *loader, const json_t *object, const char 
 {
     const char *key;
     json_t *item;
-    json_object_foreach((json_t *)object, key, item) {
+    json_object_foreach((json_t *)object, key, item)
+    {
         if (is_candidate(key, allowed))
             continue;
         char child[CFG_PATH_MAX];

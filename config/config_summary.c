@@ -35,10 +35,9 @@ void cfg_print_summary(const struct cfg_config *config, FILE *out)
             foreign_keys += table->columns[c].type == CFG_TYPE_FOREIGN_KEY;
         const struct cfg_column *key = cfg_primary_key(table);
         sb_reset(&line);
-        sb_appendf(&line, "%s: %zu column%s, primary key %s (%s), %zu foreign key%s, ",
-                   table->name, table->column_count, table->column_count == 1 ? "" : "s",
-                   key->name, cfg_type_name(key->type), foreign_keys,
-                   foreign_keys == 1 ? "" : "s");
+        sb_appendf(&line, "%s: %zu column%s, primary key %s (%s), %zu foreign key%s, ", table->name,
+                   table->column_count, table->column_count == 1 ? "" : "s", key->name,
+                   cfg_type_name(key->type), foreign_keys, foreign_keys == 1 ? "" : "s");
         append_policy(&line, "read", &table->read);
         append_policy(&line, " / write", &table->write);
         append_policy(&line, " / delete", &table->delete_);

@@ -96,7 +96,8 @@ struct orm_field {
 };
 
 /* The default projection of a table (every non-secret column, with or without the readable
- * keys), built once ahead of the requests that ask for no field list: see orm_prepare_projection. */
+ * keys), built once ahead of the requests that ask for no field list: see orm_prepare_projection.
+ */
 struct orm_prepared_projection;
 
 struct orm_select {
@@ -117,7 +118,8 @@ struct orm_select {
 
 /* Builds table's default projection once (readable: with the "<fk>_readable" keys), for
  * orm_select.prepared. NULL when the table cannot be read (the build then reports it). */
-struct orm_prepared_projection *orm_prepare_projection(const struct cfg_table *table, bool readable);
+struct orm_prepared_projection *orm_prepare_projection(const struct cfg_table *table,
+                                                       bool readable);
 void orm_prepared_projection_free(struct orm_prepared_projection *prepared);
 
 /* A column value to write: value is PostgreSQL text (NULL = SQL NULL). */
@@ -195,11 +197,11 @@ struct orm_pool_options {
 
 enum orm_status {
     ORM_OK = 0,
-    ORM_E_UNAVAILABLE, /* no connection to the database could be used (down, reconnecting) */
-    ORM_E_TIMEOUT,     /* waited acquire_timeout_ms without getting a connection */
-    ORM_E_QUEUE_FULL,  /* too many waiting already */
-    ORM_E_QUERY,       /* PostgreSQL answered with an error: see sqlstate / constraint */
-    ORM_E_SHUTDOWN,    /* the pool is closing */
+    ORM_E_UNAVAILABLE,       /* no connection to the database could be used (down, reconnecting) */
+    ORM_E_TIMEOUT,           /* waited acquire_timeout_ms without getting a connection */
+    ORM_E_QUEUE_FULL,        /* too many waiting already */
+    ORM_E_QUERY,             /* PostgreSQL answered with an error: see sqlstate / constraint */
+    ORM_E_SHUTDOWN,          /* the pool is closing */
     ORM_E_STATEMENT_TIMEOUT, /* started, but cancelled after statement_timeout_ms (PostgreSQL's
                               * own timeout comes back as ORM_E_QUERY with sqlstate 57014) */
 };

@@ -723,8 +723,8 @@ static void test_file_without_markers_is_named_in_the_error(void **state)
     assert_non_null(strstr(error.message, "-- +forwards"));
 }
 
-/* Found while writing fuzz_migration_file: the sections were read as C strings, so everything after a NUL
- * byte was silently dropped from the SQL (and from the checksum). */
+/* Found while writing fuzz_migration_file: the sections were read as C strings, so everything after
+ * a NUL byte was silently dropped from the SQL (and from the checksum). */
 static void test_file_with_a_nul_byte_is_refused(void **state)
 {
     struct fixture *f = *state;
@@ -978,7 +978,8 @@ static void test_auto_adds_a_column_declared_later(void **state)
     genre->has_index = true;
     struct capture capture = {0};
     assert_int_equal(check(f, &capture), 1);
-    assert_non_null(strstr(capture.text, "drift: movie.genre: declared varchar(20) null, missing from the database"));
+    assert_non_null(strstr(
+        capture.text, "drift: movie.genre: declared varchar(20) null, missing from the database"));
     capture_free(&capture);
 
     char *path = new_auto(f, "genre");

@@ -917,11 +917,10 @@ static void test_update_patch_sets_given_columns_in_table_order(void **state)
     struct orm_sql sql = {0};
     struct rs_error error = {0};
     assert_int_equal(orm_build_update(&movie, &row, false, &filter, 1, &sql, &error), 0);
-    expect_sql(
-        &sql,
-        "WITH upd AS (UPDATE \"movie\" t0 SET \"name\" = $1::varchar, \"rating\" = "
-        "$2::integer, \"api_key\" = $3::varchar WHERE t0.\"id\" = $4::integer" UPDATE_TAIL,
-        4, "Z", "4", "k", "9");
+    expect_sql(&sql,
+               "WITH upd AS (UPDATE \"movie\" t0 SET \"name\" = $1::varchar, \"rating\" = "
+               "$2::integer, \"api_key\" = $3::varchar WHERE t0.\"id\" = $4::integer" UPDATE_TAIL,
+               4, "Z", "4", "k", "9");
 }
 
 static void test_update_put_resets_missing_columns(void **state)
@@ -945,9 +944,11 @@ static void test_update_put_resets_missing_columns(void **state)
 
     /* nothing to reset: the rows are still touched, so the caller learns if they exist */
     struct orm_row none = {NULL, 0};
-    struct orm_filter studio_pk = {
-        .column = &studio_columns[S_ID], .op = ORM_OP_EQUAL, .values = pk, .value_count = 1,
-        .is_row_key = true};
+    struct orm_filter studio_pk = {.column = &studio_columns[S_ID],
+                                   .op = ORM_OP_EQUAL,
+                                   .values = pk,
+                                   .value_count = 1,
+                                   .is_row_key = true};
     struct cfg_table only_id = studio;
     only_id.column_count = 1;
     assert_int_equal(orm_build_update(&only_id, &none, true, &studio_pk, 1, &sql, &error), 0);
