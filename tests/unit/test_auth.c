@@ -1,8 +1,12 @@
 /*
- * tests/unit/test_auth.c — the auth module against real tokens: tokens made with libjwt and
- * by hand (base64url header and payload signed here with OpenSSL HMAC, RSA and EC keys
- * generated for the run), every JWT mistake the verifier must refuse, the verification cache,
- * policies, token issuing and PBKDF2 password hashes. Configs are built by hand.
+ * tests/unit/test_auth.c — the auth module's one unit suite, against real tokens: tokens made
+ * with libjwt and by hand (base64url header and payload signed here with OpenSSL: HMAC, RSA
+ * PKCS#1 and PSS, ECDSA on P-256/384/521 in JOSE form, Ed25519, keys generated for the run),
+ * every JWT mistake the verifier must refuse, key sets (every algorithm against every key, kid
+ * selection, JWKS files and their reload), claims at JSON Pointers, the verification cache
+ * under an injected clock (no test sleeps), policies, token issuing and PBKDF2 password
+ * hashes. Configs are built by hand. (It absorbed test_auth_tokens.c, which tested the same
+ * behaviours with its own copy of these helpers.)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +22,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +43,11 @@ static struct {
     char dir[64];
     char rsa_path[128], ec_path[128], rsa1024_path[128], k1_path[128], junk_path[128];
     EVP_PKEY *rsa, *rsa_other, *ec, *ec_other;
+    /* for key sets: more curves and Ed25519, their public PEM files, and private PEM files
+     * for `restable token --key` */
+    EVP_PKEY *p384, *p521, *ed25519;
+    char p384_path[128], p521_path[128], ed25519_path[128];
+    char rsa_private[128], p384_private[128], ed25519_private[128];
     char *rsa_pem; /* the RSA public key file's text: the key-confusion HMAC secret */
 } keys;
 
@@ -62,6 +72,36 @@ static char *read_text(const char *path)
         return NULL;
     }
     return text;
+}
+
+static int write_private_key(const char *path, EVP_PKEY *key)
+{
+    BIO *file = BIO_new_file(path, "w");
+    int ok = file && PEM_write_bio_PrivateKey(file, key, NULL, NULL, 0, NULL, NULL) == 1;
+    BIO_free(file);
+    return ok ? 0 : -1;
+}
+
+static int setup_more_keys(void)
+{
+    keys.p384 = EVP_EC_gen("P-384");
+    keys.p521 = EVP_EC_gen("P-521");
+    keys.ed25519 = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    snprintf(keys.p384_path, sizeof keys.p384_path, "%s/p384.pem", keys.dir);
+    snprintf(keys.p521_path, sizeof keys.p521_path, "%s/p521.pem", keys.dir);
+    snprintf(keys.ed25519_path, sizeof keys.ed25519_path, "%s/ed25519.pem", keys.dir);
+    snprintf(keys.rsa_private, sizeof keys.rsa_private, "%s/rsa.key", keys.dir);
+    snprintf(keys.p384_private, sizeof keys.p384_private, "%s/p384.key", keys.dir);
+    snprintf(keys.ed25519_private, sizeof keys.ed25519_private, "%s/ed25519.key", keys.dir);
+    return keys.p384 && keys.p521 && keys.ed25519 &&
+                   write_public_key(keys.p384_path, keys.p384) == 0 &&
+                   write_public_key(keys.p521_path, keys.p521) == 0 &&
+                   write_public_key(keys.ed25519_path, keys.ed25519) == 0 &&
+                   write_private_key(keys.rsa_private, keys.rsa) == 0 &&
+                   write_private_key(keys.p384_private, keys.p384) == 0 &&
+                   write_private_key(keys.ed25519_private, keys.ed25519) == 0
+               ? 0
+               : -1;
 }
 
 static int setup_keys(void **state)
@@ -96,6 +136,8 @@ static int setup_keys(void **state)
     if (junk)
         fclose(junk);
     keys.rsa_pem = read_text(keys.rsa_path);
+    if (setup_more_keys() < 0)
+        return -1;
     return keys.rsa_pem ? status : -1;
 }
 
@@ -112,6 +154,13 @@ static int teardown_keys(void **state)
     EVP_PKEY_free(keys.rsa_other);
     EVP_PKEY_free(keys.ec);
     EVP_PKEY_free(keys.ec_other);
+    EVP_PKEY_free(keys.p384);
+    EVP_PKEY_free(keys.p521);
+    EVP_PKEY_free(keys.ed25519);
+    const char *more[] = {keys.p384_path,   keys.p521_path,    keys.ed25519_path,
+                          keys.rsa_private, keys.p384_private, keys.ed25519_private};
+    for (size_t i = 0; i < sizeof more / sizeof *more; i++)
+        unlink(more[i]);
     free(keys.rsa_pem);
     return 0;
 }
@@ -1137,19 +1186,35 @@ static void test_cache_does_not_accept_a_tampered_copy_of_a_cached_token(void **
     auth_verifier_free(verifier);
 }
 
+/* The verifier's clock, driven by the tests that are about time: no test sleeps. */
+static long fake_now;
+static long fake_clock(void *context)
+{
+    (void)context;
+    return fake_now;
+}
+
 static void test_cached_token_is_refused_once_expired(void **state)
 {
     (void)state;
     struct cfg_config config = config_for(CFG_JWT_HS256);
-    config.auth.leeway_s = 0;
+    config.auth.leeway_s = 5;
     struct auth_verifier *verifier = verifier_for(&config);
-    char *payload = format("{\"sub\":\"alice\",\"exp\":%ld}", (long)time(NULL) + 1);
+    fake_now = 1000000;
+    auth_verifier_set_clock(verifier, fake_clock, NULL);
+    char *payload =
+        format("{\"sub\":\"alice\",\"exp\":%ld,\"nbf\":%ld}", fake_now + 60, fake_now - 10);
     char *token = make_hs256(payload);
     struct auth_principal principal;
     expect_accepted(verifier, token, &principal);
     auth_principal_clear(&principal);
-    sleep(2);
+    fake_now += 65; /* past exp, within the leeway: the cached entry still answers */
+    expect_accepted(verifier, token, &principal);
+    auth_principal_clear(&principal);
+    fake_now += 1; /* exp + leeway + 1 */
     expect_refused(verifier, token, "token expired");
+    fake_now = 1000000 - 20; /* before nbf - leeway: the cache holds it, and still refuses */
+    expect_refused(verifier, token, "token not yet valid");
     free(token);
     free(payload);
     auth_verifier_free(verifier);
@@ -1315,6 +1380,527 @@ static void test_issue_refuses_non_hs_algorithm_or_missing_secret(void **state)
     assert_null(auth_token_issue(&config, "bob", NULL, bad_utf8, 1, 60, &error));
 }
 
+/* ---- key sets: every algorithm, kid selection, JWKS files, claim pointers ----------------- */
+
+struct algorithm_case {
+    const char *name; /* also the kid of its key in the set */
+    EVP_PKEY **key;   /* NULL: HMAC with SECRET */
+    const char *public_path;
+};
+
+/* One key per algorithm; the RSA one serves RS* and PS* under different kids. */
+static const struct algorithm_case *algorithm_cases(size_t *count)
+{
+    static struct algorithm_case cases[13];
+    static const char *const names[] = {"HS256", "HS384", "HS512", "RS256", "RS384",
+                                        "RS512", "PS256", "PS384", "PS512", "ES256",
+                                        "ES384", "ES512", "EdDSA"};
+    for (size_t i = 0; i < 13; i++) {
+        cases[i].name = names[i];
+        cases[i].key = i < 3     ? NULL
+                       : i < 9   ? &keys.rsa
+                       : i == 9  ? &keys.ec
+                       : i == 10 ? &keys.p384
+                       : i == 11 ? &keys.p521
+                                 : &keys.ed25519;
+        cases[i].public_path = i < 3     ? NULL
+                               : i < 9   ? keys.rsa_path
+                               : i == 9  ? keys.ec_path
+                               : i == 10 ? keys.p384_path
+                               : i == 11 ? keys.p521_path
+                                         : keys.ed25519_path;
+    }
+    *count = 13;
+    return cases;
+}
+
+static const EVP_MD *digest_for(const char *alg)
+{
+    if (strcmp(alg, "EdDSA") == 0)
+        return NULL;
+    return strstr(alg, "384") ? EVP_sha384() : strstr(alg, "512") ? EVP_sha512() : EVP_sha256();
+}
+
+/* A token signed here with OpenSSL, independently of auth/signature.c. key NULL: HMAC. */
+static char *sign_with(const char *alg, EVP_PKEY *key, const char *header, const char *payload)
+{
+    if (!key)
+        return make_hs(header, payload, digest_for(alg), SECRET, strlen(SECRET));
+    char *input = signing_input(header, payload);
+    EVP_MD_CTX *context = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *key_context = NULL;
+    assert_int_equal(EVP_DigestSignInit(context, &key_context, digest_for(alg), NULL, key), 1);
+    if (alg[0] == 'P') {
+        assert_true(EVP_PKEY_CTX_set_rsa_padding(key_context, RSA_PKCS1_PSS_PADDING) > 0);
+        assert_true(EVP_PKEY_CTX_set_rsa_pss_saltlen(key_context, RSA_PSS_SALTLEN_DIGEST) > 0);
+    }
+    size_t length = 0;
+    assert_int_equal(EVP_DigestSign(context, NULL, &length, (unsigned char *)input, strlen(input)),
+                     1);
+    unsigned char *signature = malloc(length);
+    assert_int_equal(
+        EVP_DigestSign(context, signature, &length, (unsigned char *)input, strlen(input)), 1);
+    EVP_MD_CTX_free(context);
+    if (alg[0] == 'E' && alg[1] == 'S') {
+        int half = strstr(alg, "384") ? 48 : strstr(alg, "512") ? 66 : 32;
+        const unsigned char *der = signature;
+        ECDSA_SIG *pair = d2i_ECDSA_SIG(NULL, &der, (long)length);
+        unsigned char raw[132];
+        assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_r(pair), raw, half), half);
+        assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_s(pair), raw + half, half), half);
+        ECDSA_SIG_free(pair);
+        free(signature);
+        return append_signature(input, raw, (size_t)(2 * half));
+    }
+    char *token = append_signature(input, signature, length);
+    free(signature);
+    return token;
+}
+
+/* A verifier whose auth.jwt.keys hold one key per algorithm, kid = the algorithm's name. */
+static struct auth_verifier *every_algorithm_verifier(struct cfg_jwt_key *entries,
+                                                      struct cfg_config *config)
+{
+    size_t count = 0;
+    const struct algorithm_case *cases = algorithm_cases(&count);
+    *config = config_for(CFG_JWT_NONE);
+    for (size_t i = 0; i < count; i++)
+        entries[i] = (struct cfg_jwt_key){
+            .kid = (char *)cases[i].name,
+            .algorithm = cfg_jwt_algorithm_from_name(cases[i].name),
+            .secret = cases[i].key ? NULL : (char *)SECRET,
+            .public_key_file = (char *)cases[i].public_path,
+        };
+    config->auth.keys = entries;
+    config->auth.key_count = count;
+    config->auth.algorithm = CFG_JWT_KEY_SET;
+    return verifier_for(config);
+}
+
+static void test_every_algorithm_is_accepted_with_its_key_and_refused_with_every_other(void **state)
+{
+    (void)state;
+    struct cfg_jwt_key entries[13];
+    struct cfg_config config;
+    struct auth_verifier *verifier = every_algorithm_verifier(entries, &config);
+    size_t count = 0;
+    const struct algorithm_case *cases = algorithm_cases(&count);
+    char *payload = payload_with("");
+    for (size_t a = 0; a < count; a++) {
+        for (size_t k = 0; k < count; k++) {
+            char *header = format("{\"alg\":\"%s\",\"kid\":\"%s\"}", cases[a].name, cases[k].name);
+            char *token =
+                sign_with(cases[a].name, cases[a].key ? *cases[a].key : NULL, header, payload);
+            if (a == k) {
+                struct auth_principal principal;
+                expect_accepted(verifier, token, &principal);
+                auth_principal_clear(&principal);
+            } else {
+                expect_refused(verifier, token, "algorithm not allowed");
+            }
+            free(token);
+            free(header);
+        }
+    }
+    /* the right algorithm and kid, signed by another key of the same kind */
+    EVP_PKEY *others[] = {keys.rsa_other, keys.ec_other};
+    const char *names[] = {"PS256", "ES256"};
+    for (size_t i = 0; i < 2; i++) {
+        char *header = format("{\"alg\":\"%s\",\"kid\":\"%s\"}", names[i], names[i]);
+        char *token = sign_with(names[i], others[i], header, payload);
+        expect_refused(verifier, token, "signature mismatch");
+        free(token);
+        free(header);
+    }
+    free(payload);
+    auth_verifier_free(verifier);
+}
+
+static void test_kid_selection_rules(void **state)
+{
+    (void)state;
+    struct cfg_jwt_key entries[] = {
+        {.kid = (char *)"rs-a", .algorithm = CFG_JWT_RS256, .public_key_file = keys.rsa_path},
+        {.kid = (char *)"rs-b", .algorithm = CFG_JWT_RS256, .public_key_file = keys.rsa_path},
+        {.kid = (char *)"es", .algorithm = CFG_JWT_ES256, .public_key_file = keys.ec_path},
+    };
+    struct cfg_config config = config_for(CFG_JWT_NONE);
+    config.auth.keys = entries;
+    config.auth.key_count = 3;
+    config.auth.algorithm = CFG_JWT_KEY_SET;
+    struct auth_verifier *verifier = verifier_for(&config);
+    char *payload = payload_with("");
+    static const struct {
+        const char *header;
+        const char *reason; /* NULL: accepted */
+        bool is_ec;
+    } cases[] = {
+        {"{\"alg\":\"RS256\",\"kid\":\"rs-b\"}", NULL, false},
+        {"{\"alg\":\"ES256\"}", NULL, true}, /* no kid: exactly one key fits ES256 */
+        {"{\"alg\":\"RS256\"}", "kid header required", false},   /* two fit */
+        {"{\"alg\":\"RS384\"}", "algorithm not allowed", false}, /* none fits */
+        {"{\"alg\":\"RS256\",\"kid\":\"missing\"}", "unknown kid", false},
+        {"{\"alg\":\"RS256\",\"kid\":\"../../etc/passwd\"}", "unknown kid", false},
+        {"{\"alg\":\"RS256\",\"kid\":\"x' OR '1'='1\"}", "unknown kid", false},
+        {"{\"alg\":\"RS256\",\"kid\":\"RS-A\"}", "unknown kid", false}, /* exact match only */
+        {"{\"alg\":\"RS256\",\"kid\":7}", "malformed token", false},
+        {"{\"alg\":\"RS256\",\"kid\":\"rs-a\",\"jku\":\"https://x/\"}", "jku header not allowed",
+         false},
+        {"{\"alg\":\"RS256\",\"kid\":\"rs-a\",\"x5u\":\"https://x/\"}", "x5u header not allowed",
+         false},
+        {"{\"alg\":\"RS256\",\"kid\":\"rs-a\",\"jwk\":{}}", "jwk header not allowed", false},
+        {"{\"alg\":\"RS256\",\"kid\":\"rs-a\",\"x5c\":[]}", "x5c header not allowed", false},
+        {"{\"alg\":\"RS256\",\"kid\":\"rs-a\",\"x5t\":\"abc\"}", NULL, false}, /* Azure AD */
+        {"{\"alg\":\"none\",\"kid\":\"rs-a\"}", "algorithm not allowed", false},
+        {"{\"alg\":\"HS256\",\"kid\":\"rs-a\"}", "algorithm not allowed", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *alg = strstr(cases[i].header, "HS256")   ? "HS256"
+                          : cases[i].is_ec                   ? "ES256"
+                          : strstr(cases[i].header, "RS384") ? "RS384"
+                                                             : "RS256";
+        EVP_PKEY *key = strcmp(alg, "HS256") == 0 ? NULL : cases[i].is_ec ? keys.ec : keys.rsa;
+        char *token = strstr(cases[i].header, "none")
+                          ? append_signature(signing_input(cases[i].header, payload),
+                                             (const unsigned char *)"", 0)
+                          : sign_with(alg, key, cases[i].header, payload);
+        if (cases[i].reason) {
+            expect_refused(verifier, token, cases[i].reason);
+        } else {
+            struct auth_principal principal;
+            expect_accepted(verifier, token, &principal);
+            auth_principal_clear(&principal);
+        }
+        free(token);
+    }
+    free(payload);
+    auth_verifier_free(verifier);
+}
+
+static void test_keys_list_refuses_weak_or_mismatched_keys(void **state)
+{
+    (void)state;
+    static const struct {
+        enum cfg_jwt_algorithm algorithm;
+        const char *secret;
+        const char *path_name; /* which key file */
+        const char *message;
+    } cases[] = {
+        {CFG_JWT_RS256, NULL, "rsa1024", "auth.jwt.keys[0].public_key_file: "},
+        {CFG_JWT_ES384, NULL, "ec", "must be an EC key on curve P-384 for ES384"},
+        {CFG_JWT_EDDSA, NULL, "rsa", "must be an Ed25519 key for EdDSA"},
+        {CFG_JWT_HS512, "short", NULL, "auth.jwt.keys[0].secret: must be at least 32 bytes"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *path = !cases[i].path_name                          ? NULL
+                           : strcmp(cases[i].path_name, "rsa1024") == 0 ? keys.rsa1024_path
+                           : strcmp(cases[i].path_name, "ec") == 0      ? keys.ec_path
+                                                                        : keys.rsa_path;
+        struct cfg_jwt_key entry = {.kid = (char *)"k",
+                                    .algorithm = cases[i].algorithm,
+                                    .secret = (char *)cases[i].secret,
+                                    .public_key_file = (char *)path};
+        struct cfg_config config = config_for(CFG_JWT_NONE);
+        config.auth.keys = &entry;
+        config.auth.key_count = 1;
+        config.auth.algorithm = CFG_JWT_KEY_SET;
+        struct rs_error error = {0};
+        assert_null(auth_verifier_new(&config, &error));
+        if (!strstr(error.message, cases[i].message))
+            fail_msg("case %zu: %s", i, error.message);
+    }
+}
+
+/* ---- JWKS files --------------------------------------------------------------------------- */
+
+static char *b64url_bn(EVP_PKEY *key, const char *name)
+{
+    BIGNUM *number = NULL;
+    assert_int_equal(EVP_PKEY_get_bn_param(key, name, &number), 1);
+    unsigned char bytes[1024];
+    int length = BN_bn2bin(number, bytes);
+    BN_free(number);
+    return b64url(bytes, (size_t)length);
+}
+
+/* A JWK (JSON text) for a public key: RSA, EC or Ed25519. extra: ",\"alg\":..." or "". */
+static char *jwk_of(EVP_PKEY *key, const char *kid, const char *extra)
+{
+    if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA) {
+        char *n = b64url_bn(key, "n"), *e = b64url_bn(key, "e");
+        char *jwk = format("{\"kty\":\"RSA\",\"kid\":\"%s\",\"n\":\"%s\",\"e\":\"%s\"%s}", kid, n,
+                           e, extra);
+        free(n);
+        free(e);
+        return jwk;
+    }
+    unsigned char point[200];
+    size_t length = 0;
+    if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519) {
+        length = sizeof point;
+        assert_int_equal(EVP_PKEY_get_raw_public_key(key, point, &length), 1);
+        char *x = b64url(point, length);
+        char *jwk = format("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"%s\",\"x\":\"%s\"%s}",
+                           kid, x, extra);
+        free(x);
+        return jwk;
+    }
+    assert_int_equal(
+        EVP_PKEY_get_octet_string_param(key, "encoded-pub-key", point, sizeof point, &length), 1);
+    size_t half = (length - 1) / 2;
+    const char *crv = half == 32 ? "P-256" : half == 48 ? "P-384" : "P-521";
+    char *x = b64url(point + 1, half), *y = b64url(point + 1 + half, half);
+    char *jwk = format("{\"kty\":\"EC\",\"crv\":\"%s\",\"kid\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"%s}",
+                       crv, kid, x, y, extra);
+    free(x);
+    free(y);
+    return jwk;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *file = fopen(path, "w");
+    assert_non_null(file);
+    assert_true(fputs(text, file) >= 0);
+    fclose(file);
+}
+
+static void expect_kid_accepted(struct auth_verifier *verifier, const char *alg, EVP_PKEY *key,
+                                const char *kid)
+{
+    char *header = format("{\"alg\":\"%s\",\"kid\":\"%s\"}", alg, kid);
+    char *payload = payload_with("");
+    char *token = sign_with(alg, key, header, payload);
+    struct auth_principal principal;
+    expect_accepted(verifier, token, &principal);
+    auth_principal_clear(&principal);
+    free(token);
+    free(payload);
+    free(header);
+}
+
+static void expect_kid_refused(struct auth_verifier *verifier, const char *alg, EVP_PKEY *key,
+                               const char *kid, const char *reason)
+{
+    char *header = format("{\"alg\":\"%s\",\"kid\":\"%s\"}", alg, kid);
+    char *payload = payload_with("");
+    char *token = sign_with(alg, key, header, payload);
+    expect_refused(verifier, token, reason);
+    free(token);
+    free(payload);
+    free(header);
+}
+
+static void test_jwks_file_keys_skips_and_reload(void **state)
+{
+    (void)state;
+    char path[160];
+    snprintf(path, sizeof path, "%s/jwks.json", keys.dir);
+    char *rsa = jwk_of(keys.rsa, "r", ",\"use\":\"sig\",\"alg\":\"PS384\"");
+    char *ec = jwk_of(keys.p521, "e", "");
+    char *ed = jwk_of(keys.ed25519, "d", "");
+    char *encryption = jwk_of(keys.rsa_other, "enc", ",\"use\":\"enc\"");
+    char *wrong_alg = jwk_of(keys.ec, "w", ",\"alg\":\"RS256\"");
+    char *secret = b64url(SECRET, strlen(SECRET));
+    char *text = format("{\"keys\":[%s,%s,%s,%s,%s,{\"kty\":\"oct\",\"kid\":\"h\",\"k\":\"%s\"},"
+                        "{\"kty\":\"RSA\",\"kid\":\"junk\",\"n\":\"!!\",\"e\":\"AQAB\"}]}",
+                        rsa, ec, ed, encryption, wrong_alg, secret);
+    write_file(path, text);
+    struct cfg_config config = config_for(CFG_JWT_NONE);
+    config.auth.jwks_file = path;
+    config.auth.algorithm = CFG_JWT_KEY_SET;
+    struct auth_verifier *verifier = verifier_for(&config);
+    struct auth_stats stats;
+    auth_verifier_stats(verifier, &stats);
+    assert_int_equal(stats.keys, 4); /* enc, the mismatched alg and the junk key are skipped */
+    expect_kid_accepted(verifier, "PS384", keys.rsa, "r");
+    expect_kid_refused(verifier, "RS256", keys.rsa, "r", "algorithm not allowed");
+    expect_kid_accepted(verifier, "ES512", keys.p521, "e");
+    expect_kid_accepted(verifier, "EdDSA", keys.ed25519, "d");
+    expect_kid_accepted(verifier, "HS384", NULL, "h"); /* a file may hold oct keys */
+    expect_kid_refused(verifier, "RS256", keys.rsa_other, "enc", "unknown kid");
+    expect_kid_refused(verifier, "ES256", keys.ec, "w", "unknown kid");
+
+    /* SIGHUP: a new file replaces the keys, and a token cached under the old ones is
+     * verified afresh */
+    char *header = format("{\"alg\":\"EdDSA\",\"kid\":\"d\"}");
+    char *payload = payload_with("");
+    char *cached = sign_with("EdDSA", keys.ed25519, header, payload);
+    struct auth_principal principal;
+    expect_accepted(verifier, cached, &principal);
+    auth_principal_clear(&principal);
+    char *next = jwk_of(keys.p384, "n", "");
+    char *next_text = format("{\"keys\":[%s]}", next);
+    write_file(path, next_text);
+    struct rs_error error = {0};
+    assert_int_equal(auth_verifier_reload(verifier, &error), 0);
+    expect_kid_accepted(verifier, "ES384", keys.p384, "n");
+    expect_refused(verifier, cached, "unknown kid");
+    /* a broken file keeps the keys held */
+    write_file(path, "{\"keys\": [");
+    assert_int_equal(auth_verifier_reload(verifier, &error), -1);
+    assert_non_null(strstr(error.message, "auth.jwt.jwks_file"));
+    expect_kid_accepted(verifier, "ES384", keys.p384, "n");
+
+    free(cached);
+    free(header);
+    free(payload);
+    free(next);
+    free(next_text);
+    free(rsa);
+    free(ec);
+    free(ed);
+    free(encryption);
+    free(wrong_alg);
+    free(secret);
+    free(text);
+    auth_verifier_free(verifier);
+    unlink(path);
+}
+
+static void test_jwks_file_with_duplicate_kids_or_no_keys_is_refused(void **state)
+{
+    (void)state;
+    char path[160];
+    snprintf(path, sizeof path, "%s/dup.json", keys.dir);
+    char *a = jwk_of(keys.rsa, "same", ""), *b = jwk_of(keys.ec, "same", "");
+    char *texts[] = {format("{\"keys\":[%s,%s]}", a, b), format("{\"keys\":[]}"), format("[1,2]"),
+                     format("{\"keys\":[%s]}", a)};
+    const char *reasons[] = {"duplicate kid", "no usable signing key", "no \"keys\" array", NULL};
+    for (size_t i = 0; i < 4; i++) {
+        write_file(path, texts[i]);
+        struct cfg_config config = config_for(CFG_JWT_NONE);
+        config.auth.jwks_file = path;
+        config.auth.algorithm = CFG_JWT_KEY_SET;
+        struct rs_error error = {0};
+        struct auth_verifier *verifier = auth_verifier_new(&config, &error);
+        if (reasons[i]) {
+            assert_null(verifier);
+            if (!strstr(error.message, reasons[i]))
+                fail_msg("case %zu: %s", i, error.message);
+        } else {
+            assert_non_null(verifier);
+        }
+        auth_verifier_free(verifier);
+        free(texts[i]);
+    }
+    free(a);
+    free(b);
+    unlink(path);
+}
+
+/* ---- claims at JSON Pointers ------------------------------------------------------------- */
+
+static void test_roles_and_scopes_come_from_json_pointers(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *roles_claim, *scope_claim, *extra;
+        const char *role, *scope; /* expected first role / scope, or NULL */
+    } cases[] = {
+        {"/realm_access/roles", "/scope", ",\"realm_access\":{\"roles\":[\"admin\"]}", "admin",
+         NULL},
+        {"/https:~1~1example.com~1roles", "/scope", ",\"https://example.com/roles\":[\"ed\"]", "ed",
+         NULL},
+        {"/cognito:groups", "/scope", ",\"cognito:groups\":[\"g1\"],\"scope\":\"a b\"", "g1", "a"},
+        {"/roles", "/scp", ",\"scp\":[\"x:read\",\"x:write\"]", NULL, "x:read"},
+        {"/roles", "/scp", ",\"scp\":\"x:write y\"", NULL, "x:write"},
+        {"/a~0b/0", "/scope", ",\"a~b\":[\"tilde\"]", "tilde", NULL}, /* ~0 and array index */
+        {"/roles", "/scope", ",\"roles\":\"solo\"", "solo", NULL},    /* a single string */
+        {"/missing/deep", "/nope", ",\"roles\":[\"ignored\"]", NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct cfg_config config = config_for(CFG_JWT_HS256);
+        config.auth.roles_claim = (char *)cases[i].roles_claim;
+        config.auth.scope_claim = (char *)cases[i].scope_claim;
+        struct auth_verifier *verifier = verifier_for(&config);
+        char *payload = payload_with(cases[i].extra);
+        char *token = make_hs256(payload);
+        struct auth_principal principal;
+        expect_accepted(verifier, token, &principal);
+        if (cases[i].role) {
+            assert_true(principal.role_count >= 1);
+            assert_string_equal(principal.roles[0], cases[i].role);
+        } else {
+            assert_int_equal(principal.role_count, 0);
+        }
+        if (cases[i].scope) {
+            assert_true(principal.scope_count >= 1);
+            assert_string_equal(principal.scopes[0], cases[i].scope);
+        } else {
+            assert_int_equal(principal.scope_count, 0);
+        }
+        auth_principal_clear(&principal);
+        free(token);
+        free(payload);
+        auth_verifier_free(verifier);
+    }
+}
+
+static void test_issued_tokens_write_roles_and_scope_at_the_pointers(void **state)
+{
+    (void)state;
+    struct cfg_config config = config_for(CFG_JWT_HS256);
+    config.auth.roles_claim = (char *)"/realm_access/roles";
+    config.auth.scope_claim = (char *)"/scp";
+    config.auth.audience = (char *)"api";
+    struct auth_verifier *verifier = verifier_for(&config);
+    const char *roles[] = {"admin"};
+    struct rs_error error = {0};
+    char *token = auth_token_issue(&config, "ann", "a:read", roles, 1, 60, &error);
+    assert_non_null(token);
+    struct auth_principal principal;
+    expect_accepted(verifier, token, &principal);
+    assert_int_equal(principal.role_count, 1);
+    assert_string_equal(principal.roles[0], "admin");
+    assert_int_equal(principal.scope_count, 1);
+    assert_non_null(strstr(principal.claims_json, "\"realm_access\":{\"roles\":[\"admin\"]}"));
+    auth_principal_clear(&principal);
+    free(token);
+    auth_verifier_free(verifier);
+}
+
+static void test_tokens_signed_with_a_private_key_and_kid_verify(void **state)
+{
+    (void)state;
+    struct cfg_jwt_key entries[] = {
+        {.kid = (char *)"ps", .algorithm = CFG_JWT_PS512, .public_key_file = keys.rsa_path},
+        {.kid = (char *)"rs", .algorithm = CFG_JWT_RS256, .public_key_file = keys.rsa_path},
+        {.kid = (char *)"es", .algorithm = CFG_JWT_ES384, .public_key_file = keys.p384_path},
+        {.kid = (char *)"ed", .algorithm = CFG_JWT_EDDSA, .public_key_file = keys.ed25519_path},
+    };
+    struct cfg_config config = config_for(CFG_JWT_NONE);
+    config.auth.keys = entries;
+    config.auth.key_count = 4;
+    config.auth.algorithm = CFG_JWT_KEY_SET;
+    struct auth_verifier *verifier = verifier_for(&config);
+    static const struct {
+        const char *kid, *alg;
+        int key; /* 0 rsa, 1 p384, 2 ed25519 */
+    } cases[] = {{"ps", "PS512", 0}, {"rs", NULL, 0}, {"es", NULL, 1}, {"ed", NULL, 2}};
+    const char *files[] = {keys.rsa_private, keys.p384_private, keys.ed25519_private};
+    for (size_t i = 0; i < 4; i++) {
+        struct rs_error error = {0};
+        char *token = auth_token_issue_with_key(&config, files[cases[i].key], cases[i].kid,
+                                                cases[i].alg, "kim", "s", NULL, 0, 60, &error);
+        if (!token)
+            fail_msg("%s: %s", cases[i].kid, error.message);
+        struct auth_principal principal;
+        expect_accepted(verifier, token, &principal);
+        assert_string_equal(principal.subject, "kim");
+        auth_principal_clear(&principal);
+        free(token);
+    }
+    struct rs_error error = {0};
+    assert_null(auth_token_issue_with_key(&config, keys.p384_private, "es", "RS256", "kim", NULL,
+                                          NULL, 0, 60, &error));
+    assert_non_null(strstr(error.message, "does not fit"));
+    assert_null(auth_token_issue_with_key(&config, keys.rsa_path, "es", NULL, "kim", NULL, NULL, 0,
+                                          60, &error));
+    assert_non_null(strstr(error.message, "not a PEM private key"));
+    auth_verifier_free(verifier);
+}
+
 /* ---- passwords --------------------------------------------------------------------------- */
 
 static void test_password_hash_has_the_documented_format(void **state)
@@ -1441,6 +2027,15 @@ int main(void)
         cmocka_unit_test(test_cache_does_not_accept_a_tampered_copy_of_a_cached_token),
         cmocka_unit_test(test_cached_token_is_refused_once_expired),
         cmocka_unit_test(test_same_token_verified_from_four_threads),
+        cmocka_unit_test(
+            test_every_algorithm_is_accepted_with_its_key_and_refused_with_every_other),
+        cmocka_unit_test(test_kid_selection_rules),
+        cmocka_unit_test(test_keys_list_refuses_weak_or_mismatched_keys),
+        cmocka_unit_test(test_jwks_file_keys_skips_and_reload),
+        cmocka_unit_test(test_jwks_file_with_duplicate_kids_or_no_keys_is_refused),
+        cmocka_unit_test(test_roles_and_scopes_come_from_json_pointers),
+        cmocka_unit_test(test_issued_tokens_write_roles_and_scope_at_the_pointers),
+        cmocka_unit_test(test_tokens_signed_with_a_private_key_and_kid_verify),
         cmocka_unit_test(test_policy_allows_matrix),
         cmocka_unit_test(test_issued_token_round_trips_with_iss_aud_scope_and_roles),
         cmocka_unit_test(test_issue_refuses_non_hs_algorithm_or_missing_secret),
