@@ -282,7 +282,7 @@ static void load_key_entry(struct cfg_loader *loader, const json_t *entry, const
     char child[CFG_PATH_MAX];
     if (!key->kid) {
         cfg_path_key(child, path, "kid");
-        jwt_error(loader, child, "required (the token's kid picks the key)");
+        jwt_error(loader, child, "required (the kid header of a token picks the key)");
     }
     cfg_path_key(child, path, "algorithm");
     if (!algorithm)

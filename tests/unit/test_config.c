@@ -244,6 +244,31 @@ static const struct broken_case broken_cases[] = {
     {"secret_and_key_file_without_algorithm_are_ambiguous",
      WITH_SECTION("'auth': {'jwt': {'secret': '" SECRET "', 'public_key_file': 'k.pem'}}"),
      {E("auth.jwt: both secret and public_key_file are set: keep one, or name the algorithm")}},
+    {"jwks_url_must_be_https_or_loopback_http",
+     WITH_SECTION("'auth': {'jwt': {'jwks_url': 'http://idp.example/keys'}}"),
+     {E("auth.jwt.jwks_url: 'http://idp.example/keys' must be an https:// URL (http:// only to "
+        "a loopback address)")}},
+    {"jwks_ca_file_needs_a_jwks_url",
+     WITH_SECTION("'auth': {'jwt': {'secret': '" SECRET "', 'jwks_ca_file': 'ca.pem'}}"),
+     {E("auth.jwt.jwks_ca_file: applies only with auth.jwt.jwks_url")}},
+    {"keys_need_kid_and_algorithm",
+     WITH_SECTION("'auth': {'jwt': {'keys': [{'secret': '" SECRET "'}]}}"),
+     {E("auth.jwt.keys[0].kid: required (the kid header of a token picks the key)"),
+      E("auth.jwt.keys[0].algorithm: required (HS256, HS384, HS512, RS256, RS384, RS512, PS256, "
+        "PS384, PS512, ES256, ES384, ES512 or EdDSA)")}},
+    {"keys_refuse_duplicate_kids",
+     WITH_SECTION("'auth': {'jwt': {'keys': [{'kid': 'a', 'algorithm': 'HS256', 'secret': '" SECRET
+                  "'}, {'kid': 'a', 'algorithm': 'HS512', 'secret': '" SECRET "'}]}}"),
+     {E("auth.jwt.keys[1].kid: duplicate kid 'a' (also auth.jwt.keys[0])")}},
+    {"keys_refuse_a_short_secret_and_a_secret_for_rs256",
+     WITH_SECTION("'auth': {'jwt': {'keys': [{'kid': 'a', 'algorithm': 'HS256', 'secret': 'x'}, "
+                  "{'kid': 'b', 'algorithm': 'RS256', 'secret': '" SECRET "'}]}}"),
+     {E("auth.jwt.keys[0].secret: must be at least 32 bytes (got 1)"),
+      E("auth.jwt.keys[1].secret: does not apply to RS256 (it needs a public_key_file)")}},
+    {"roles_claim_must_be_a_json_pointer",
+     WITH_SECTION("'auth': {'jwt': {'secret': '" SECRET "', 'roles_claim': 'realm_access.roles'}}"),
+     {E("auth.jwt.roles_claim: 'realm_access.roles' is not a JSON Pointer (RFC 6901): it starts "
+        "with '/', and '~' is written '~0' and '/' inside a name '~1' (e.g. '/roles')")}},
     {"leeway_rejects_negative",
      WITH_SECTION("'auth': {'jwt': {'secret': '" SECRET "', 'leeway_s': -1}}"),
      {E("auth.jwt.leeway_s: expected an integer between 0 and 3600, got -1")}},
