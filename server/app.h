@@ -145,6 +145,11 @@ struct srv_request {
     bool did_suspend; /* written by the worker thread only */
     bool is_chained;  /* a query callback submitted a follow-up query */
     srv_query_done query_done;
+    /* Set by a query callback that passes the request to another thread (the login's hashing
+     * thread), which then answers and resumes it: dispatch.c makes the hand-off only once it
+     * is done reading the request, since the other thread may free it at any moment after. */
+    void (*hand_off)(void *argument);
+    void *hand_off_argument;
     bool is_processed; /* the handler has run (response queued or pending) */
 
     struct srv_route route;

@@ -28,11 +28,17 @@ static void query_finished(void *context, struct orm_outcome *outcome)
 {
     struct srv_request *request = context;
     request->is_chained = false;
+    request->hand_off = NULL;
     request->query_done(request, outcome);
     if (outcome->result) {
         /* the done callback did not take the result */
         PQclear(outcome->result);
         outcome->result = NULL;
+    }
+    void (*hand_off)(void *) = request->hand_off;
+    if (hand_off) {
+        hand_off(request->hand_off_argument); /* the last touch of the request here */
+        return;
     }
     if (!request->is_chained)
         srv_request_resume(request);

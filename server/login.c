@@ -157,8 +157,9 @@ static void hasher_start(void)
         pthread_detach(thread);
 }
 
-static void enqueue(struct login_job *job)
+static void enqueue(void *argument)
 {
+    struct login_job *job = argument;
     pthread_mutex_lock(&queue_lock);
     job->next = NULL;
     if (queue_tail)
@@ -181,10 +182,11 @@ static void lookup_done(struct srv_request *request, struct orm_outcome *outcome
         job->stored_hash = rs_arena_strdup(&request->arena, PQgetvalue(outcome->result, 0, 0));
         job->roles_literal = rs_arena_strdup(&request->arena, PQgetvalue(outcome->result, 0, 1));
     }
-    /* Hand over to the hashing thread; it resumes the connection. */
+    /* Handed over to the hashing thread once the dispatcher is done with the request; that
+     * thread answers and resumes the connection. */
     job->request = request;
-    request->is_chained = true;
-    enqueue(job);
+    request->hand_off = enqueue;
+    request->hand_off_argument = job;
 }
 
 void srv_handle_login(struct srv_request *request)
