@@ -114,6 +114,5 @@ char *auth_jwks_fetch(const char *url, const char *ca_file, long *max_age, size_
     }
     *max_age = answer.max_age;
     *length = answer.body.length;
-    sb_append(&answer.body, ""); /* an empty body still comes back as a string */
     return sb_take(&answer.body);
 }
