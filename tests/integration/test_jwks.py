@@ -10,6 +10,7 @@ import hmac
 import http.server
 import json
 import os
+import ssl
 import re
 import signal
 import subprocess
@@ -140,7 +141,8 @@ class Provider:
     """A JWKS endpoint on 127.0.0.1 whose answer each test sets: the keys, Cache-Control, and
     a mode (ok, down, garbage, huge, slow). Counts the fetches."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
+        """tls: (certificate file, private key file) to serve https instead of http."""
         self.keys = []
         self.cache_control = "max-age=3600"
         self.mode = "ok"
@@ -175,7 +177,13 @@ class Provider:
 
         self.http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.http.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/jwks.json"
+        scheme = "http"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.http.socket = context.wrap_socket(self.http.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.http.server_address[1]}/jwks.json"
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
 
     def reset(self, keys):
@@ -468,3 +476,41 @@ def test_azure_style_token_with_x5t_beside_kid(context):
                  header_extra={"x5t": "thumbprint"})
     expect_status(server.request("POST", "/movie/", body={"name": "Az"}, headers=bearer(token)),
                   201)
+
+
+def make_tls_files(folder):
+    """A CA and a certificate it signed for 127.0.0.1 (made with the openssl CLI)."""
+    ca_key, ca_cert = os.path.join(folder, "ca.key"), os.path.join(folder, "ca.pem")
+    key, request, cert = (os.path.join(folder, name) for name in ("tls.key", "tls.csr", "tls.pem"))
+    extensions = os.path.join(folder, "san.ext")
+    with open(extensions, "w") as handle:
+        handle.write("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca_cert,
+            "-days", "2", "-subj", "/CN=restable test CA")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", request,
+            "-subj", "/CN=127.0.0.1")
+    openssl("x509", "-req", "-in", request, "-CA", ca_cert, "-CAkey", ca_key,
+            "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", extensions)
+    return ca_cert, cert, key
+
+
+def test_https_jwks_url_is_verified_against_the_ca(context):
+    """TLS is verified: a certificate from a CA the server does not trust stops the start;
+    jwks_ca_file naming that CA lets it fetch the keys."""
+    context.stop_all()
+    ca_cert, cert, key = make_tls_files(context.folder)
+    provider = Provider(tls=(cert, key))
+    try:
+        provider.reset([context.rsa1])
+        server = context.serve({"jwks_url": provider.url}, start=False)
+        try:
+            server.start()
+            raise AssertionError("started with a key set from an untrusted certificate")
+        except AssertionError as failure:
+            expect("auth.jwt.jwks_url: cannot fetch" in str(failure), str(failure))
+        server = context.serve({"jwks_url": provider.url, "jwks_ca_file": ca_cert})
+        expect_accepted(server, sign(context.rsa1, claims()))
+        expect(provider.fetches >= 1, provider.fetches)
+    finally:
+        context.stop_all()
+        provider.http.shutdown()
