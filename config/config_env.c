@@ -60,13 +60,17 @@ static bool substitute_text(struct cfg_loader *loader, const char *path, const c
             if (!close)
                 cfg_error(loader, path, "unterminated \"${\" (write ${NAME} or ${NAME:-default})");
             else
-                cfg_error(loader, path, "invalid reference \"%.*s\" (write ${NAME} or "
-                          "${NAME:-default})", (int)(close - p + 1), p);
+                cfg_error(loader, path,
+                          "invalid reference \"%.*s\" (write ${NAME} or "
+                          "${NAME:-default})",
+                          (int)(close - p + 1), p);
             return false;
         }
         if (q == name || !is_name_start(*name)) {
-            cfg_error(loader, path, "invalid reference \"%.*s\" (write ${NAME} or "
-                      "${NAME:-default})", (int)(end - p + 1), p);
+            cfg_error(loader, path,
+                      "invalid reference \"%.*s\" (write ${NAME} or "
+                      "${NAME:-default})",
+                      (int)(end - p + 1), p);
             return false;
         }
         struct sb variable = {0};
@@ -117,7 +121,8 @@ static void substitute(struct cfg_loader *loader, json_t *value, const char *pat
     if (json_is_object(value)) {
         const char *key;
         json_t *item;
-        json_object_foreach(value, key, item) {
+        json_object_foreach(value, key, item)
+        {
             cfg_path_key(child, path, key);
             if (json_is_string(item) && !is_overridden(overrides, count, child))
                 substitute_string(loader, item, child);
@@ -127,7 +132,8 @@ static void substitute(struct cfg_loader *loader, json_t *value, const char *pat
     } else if (json_is_array(value)) {
         size_t index;
         json_t *item;
-        json_array_foreach(value, index, item) {
+        json_array_foreach(value, index, item)
+        {
             cfg_path_index(child, path, index);
             if (json_is_string(item))
                 substitute_string(loader, item, child);
@@ -198,8 +204,8 @@ static void add_integer(struct cfg_loader *loader, struct override *overrides, s
     if (errno || !(isdigit((unsigned char)text[0]) || text[0] == '-') || *end) {
         char shown[80];
         cfg_describe_text(text, shown, sizeof shown);
-        cfg_error(loader, path, "environment variable %s: expected an integer, got %s",
-                  variable, shown);
+        cfg_error(loader, path, "environment variable %s: expected an integer, got %s", variable,
+                  shown);
         return;
     }
     overrides[(*count)++] = (struct override){path, variable, json_integer(number)};
@@ -216,8 +222,7 @@ static void add_operations(struct cfg_loader *loader, struct override *overrides
                 "RESTABLE_CONNECTION_TIMEOUT_S");
     add_integer(loader, overrides, count, "server.limits.max_header_bytes",
                 "RESTABLE_MAX_HEADER_BYTES");
-    add_integer(loader, overrides, count, "server.limits.max_url_bytes",
-                "RESTABLE_MAX_URL_BYTES");
+    add_integer(loader, overrides, count, "server.limits.max_url_bytes", "RESTABLE_MAX_URL_BYTES");
 }
 
 void cfg_env_apply(struct cfg_loader *loader, json_t *root)
@@ -237,11 +242,13 @@ void cfg_env_apply(struct cfg_loader *loader, json_t *root)
         if (!is_digits || number < 1 || number > 65535) {
             char shown[80];
             cfg_describe_text(port, shown, sizeof shown);
-            cfg_error(loader, "server.port", "environment variable RESTABLE_PORT: expected an "
-                      "integer between 1 and 65535, got %s", shown);
+            cfg_error(loader, "server.port",
+                      "environment variable RESTABLE_PORT: expected an "
+                      "integer between 1 and 65535, got %s",
+                      shown);
         } else {
-            overrides[count++] = (struct override){"server.port", "RESTABLE_PORT",
-                                                   json_integer(number)};
+            overrides[count++] =
+                (struct override){"server.port", "RESTABLE_PORT", json_integer(number)};
         }
     }
     add_string(loader, overrides, &count, "auth.jwt.secret", "RESTABLE_JWT_SECRET");

@@ -39,8 +39,7 @@ static void add_visible_field_options(json_t *options, const struct cfg_table *t
         if (column->type == CFG_TYPE_FOREIGN_KEY && joins_left > 0 && column->referenced_table) {
             char nested[260];
             snprintf(nested, sizeof nested, "%s.", path);
-            add_visible_field_options(options, column->referenced_table, nested,
-                                      joins_left - 1);
+            add_visible_field_options(options, column->referenced_table, nested, joins_left - 1);
         }
     }
 }
@@ -67,12 +66,10 @@ void srv_handle_schema(struct srv_request *request)
             const struct cfg_table *target = column->referenced_table;
             json_object_set_new(extra, "foreign_key", json_true());
             json_object_set_new(extra, "to", json_string(target->name));
-            json_object_set_new(extra, "target_column",
-                                json_string(cfg_primary_key(target)->name));
-            json_array_append_new(foreign_keys,
-                                  json_pack("{s:s,s:s,s:s}", "column", column->name, "to",
-                                            target->name, "target_column",
-                                            cfg_primary_key(target)->name));
+            json_object_set_new(extra, "target_column", json_string(cfg_primary_key(target)->name));
+            json_array_append_new(foreign_keys, json_pack("{s:s,s:s,s:s}", "column", column->name,
+                                                          "to", target->name, "target_column",
+                                                          cfg_primary_key(target)->name));
         }
         json_object_set_new(extra, "primary_key", json_boolean(column->is_primary_key));
         json_object_set_new(extra, "unique", json_boolean(column->is_unique));
@@ -86,13 +83,14 @@ void srv_handle_schema(struct srv_request *request)
     }
     json_t *options = json_array();
     add_visible_field_options(options, table, "", table->max_joins);
-    json_t *schema = json_pack(
-        "{s:s,s:o,s:s,s:o,s:o,s:{s:s,s:o,s:o,s:o,s:b}}", "$schema",
-        "https://json-schema.org/draft/2020-12/schema", "title", title_of(table->name), "type",
-        "object", "properties", properties, "required", required, "extra", "primary_key_name",
-        cfg_primary_key(table)->name, "visible_fields_options", options, "foreign_keys",
-        foreign_keys, "readable", table->readable ? json_string(table->readable->name) : json_null(),
-        "read_only", table->read_only);
+    json_t *schema =
+        json_pack("{s:s,s:o,s:s,s:o,s:o,s:{s:s,s:o,s:o,s:o,s:b}}", "$schema",
+                  "https://json-schema.org/draft/2020-12/schema", "title", title_of(table->name),
+                  "type", "object", "properties", properties, "required", required, "extra",
+                  "primary_key_name", cfg_primary_key(table)->name, "visible_fields_options",
+                  options, "foreign_keys", foreign_keys, "readable",
+                  table->readable ? json_string(table->readable->name) : json_null(), "read_only",
+                  table->read_only);
     srv_respond_json(request, 200, schema);
 }
 
@@ -120,9 +118,8 @@ void srv_handle_references(struct srv_request *request)
             const struct cfg_column *column = &table->columns[c];
             if (column->type == CFG_TYPE_FOREIGN_KEY &&
                 column->referenced_table == request->route.table)
-                json_array_append_new(references,
-                                      json_pack("{s:s,s:s}", "tableName", table->name,
-                                                "columnName", column->name));
+                json_array_append_new(references, json_pack("{s:s,s:s}", "tableName", table->name,
+                                                            "columnName", column->name));
         }
     }
     srv_respond_json(request, 200, json_pack("{s:o}", "references", references));

@@ -40,8 +40,7 @@ static int run_http(void *context)
 
 void srv_http_loop_attach(struct srv_app *app)
 {
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(app->daemon,
-                                                           MHD_DAEMON_INFO_EPOLL_FD);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(app->daemon, MHD_DAEMON_INFO_EPOLL_FD);
     orm_pool_drive(app->pool, info->epoll_fd, run_http, app);
 }
 

@@ -52,8 +52,13 @@ static void append_timestamp(struct sb *line)
     sb_append(line, "{\"time\":\"");
     sb_append(line, cached_text);
     long milliseconds = now.tv_nsec / 1000000;
-    char fraction[8] = {'.', (char)('0' + milliseconds / 100), (char)('0' + milliseconds / 10 % 10),
-                        (char)('0' + milliseconds % 10), 'Z', '"', '\0'};
+    char fraction[8] = {'.',
+                        (char)('0' + milliseconds / 100),
+                        (char)('0' + milliseconds / 10 % 10),
+                        (char)('0' + milliseconds % 10),
+                        'Z',
+                        '"',
+                        '\0'};
     sb_append(line, fraction);
 }
 
@@ -84,7 +89,7 @@ static void write_line(struct sb *line)
 void srv_log_request(const struct srv_request *request, long duration_us)
 {
     /* a 500 is a bug; a 503 (database away, pool busy, shutting down) is worth a warning */
-    const char *level = request->status == 503 ? "warning"
+    const char *level = request->status == 503   ? "warning"
                         : request->status >= 500 ? "error"
                                                  : "info";
     if (!srv_log_enabled(level))

@@ -16,8 +16,7 @@
 #include "server/app.h"
 
 typedef enum MHD_Result (*queue_function)(struct MHD_Connection *connection,
-                                          unsigned int status_code,
-                                          struct MHD_Response *response);
+                                          unsigned int status_code, struct MHD_Response *response);
 
 static queue_function library_queue;
 static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
@@ -28,7 +27,7 @@ static void resolve_library_queue(void)
     memcpy(&library_queue, &symbol, sizeof library_queue);
 }
 
-#define ERROR_BODY(status, message)                                                            \
+#define ERROR_BODY(status, message)                                                                \
     "{\"error\":{\"status\":" #status ",\"message\":\"" message "\"}}"
 
 static const struct {
@@ -72,8 +71,7 @@ enum MHD_Result MHD_queue_response(struct MHD_Connection *connection, unsigned i
         MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
     if (!json)
         return library_queue(connection, status_code, response);
-    MHD_add_response_header(json, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            "application/json; charset=utf-8");
+    MHD_add_response_header(json, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
     MHD_add_response_header(json, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result result = library_queue(connection, status_code, json);
     MHD_destroy_response(json); /* the connection holds its own reference */

@@ -11,8 +11,7 @@
 static const char json_content_type[] = "application/json; charset=utf-8";
 
 void srv_respond_with(struct srv_request *request, unsigned int status,
-                      struct MHD_Response *response, uint64_t body_bytes,
-                      const char *content_type)
+                      struct MHD_Response *response, uint64_t body_bytes, const char *content_type)
 {
     if (request->response)
         MHD_destroy_response(request->response);
@@ -48,7 +47,8 @@ void srv_respond_json(struct srv_request *request, unsigned int status, json_t *
     char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(value);
     if (!text) {
-        srv_respond_json_text(request, 500, "{\"error\":{\"status\":500,\"message\":\"out of memory\"}}");
+        srv_respond_json_text(request, 500,
+                              "{\"error\":{\"status\":500,\"message\":\"out of memory\"}}");
         return;
     }
     size_t length = strlen(text);
@@ -191,8 +191,9 @@ void srv_respond_outcome_error(struct srv_request *request, const struct orm_out
         return;
     case ORM_E_TIMEOUT:
     case ORM_E_QUEUE_FULL:
-        srv_respond_error(request, 503, NULL, "the server is busy: no database connection "
-                                              "became free in time, try again shortly");
+        srv_respond_error(request, 503, NULL,
+                          "the server is busy: no database connection "
+                          "became free in time, try again shortly");
         return;
     case ORM_E_STATEMENT_TIMEOUT:
         srv_respond_error(request, 504, NULL, "%s", statement_timeout_message);
@@ -202,18 +203,20 @@ void srv_respond_outcome_error(struct srv_request *request, const struct orm_out
         break;
     }
     const char *state = outcome->sqlstate;
-    const char *column = outcome->column[0] ? outcome->column
-                                            : column_of_constraint(request, outcome->constraint);
+    const char *column =
+        outcome->column[0] ? outcome->column : column_of_constraint(request, outcome->constraint);
     if (strcmp(state, "23505") == 0) {
-        srv_respond_error(request, 409, column, "unique constraint \"%s\" violated: a row with "
-                          "this value already exists", outcome->constraint);
+        srv_respond_error(request, 409, column,
+                          "unique constraint \"%s\" violated: a row with "
+                          "this value already exists",
+                          outcome->constraint);
     } else if (strcmp(state, "23503") == 0) {
-        srv_respond_error(request, 409, column, "foreign key constraint \"%s\" violated: the "
+        srv_respond_error(request, 409, column,
+                          "foreign key constraint \"%s\" violated: the "
                           "referenced row does not exist or is still referenced",
                           outcome->constraint);
     } else if (strcmp(state, "23502") == 0) {
-        srv_respond_error(request, 422, column, "%s may not be null",
-                          column ? column : "a column");
+        srv_respond_error(request, 422, column, "%s may not be null", column ? column : "a column");
     } else if (strcmp(state, "23514") == 0) {
         srv_respond_error(request, 422, column, "check constraint \"%s\" violated",
                           outcome->constraint);
@@ -232,12 +235,16 @@ void srv_respond_outcome_error(struct srv_request *request, const struct orm_out
     } else if (strcmp(state, "42P01") == 0 || strcmp(state, "42703") == 0) {
         srv_log("error", "request %s: schema out of date: %s (run restable migrations forwards)",
                 request->request_id, outcome->message);
-        srv_respond_error(request, 500, NULL, "internal error: the database schema does not match "
-                          "the config (request %s)", request->request_id);
+        srv_respond_error(request, 500, NULL,
+                          "internal error: the database schema does not match "
+                          "the config (request %s)",
+                          request->request_id);
     } else {
         srv_log("error", "request %s: database error %s: %s", request->request_id, state,
                 outcome->message);
-        srv_respond_error(request, 500, NULL, "internal error (a bug); see the server log for "
-                          "request %s", request->request_id);
+        srv_respond_error(request, 500, NULL,
+                          "internal error (a bug); see the server log for "
+                          "request %s",
+                          request->request_id);
     }
 }
