@@ -187,6 +187,8 @@ struct cfg_config {
         int pool_size;            /* default 8 */
         int acquire_timeout_ms;   /* default 5000 */
         int statement_timeout_ms; /* default 10000; 0 = none */
+        bool prepared_statements; /* default true; false: unnamed statements only (PgBouncer in
+                                   * transaction mode) */
     } database;
 
     struct {

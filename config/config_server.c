@@ -209,7 +209,7 @@ void cfg_load_database(struct cfg_loader *loader, const json_t *root, struct cfg
 {
     const json_t *database = cfg_get_object(loader, root, "", "database");
     static const char *const keys[] = {"url", "pool_size", "acquire_timeout_ms",
-                                       "statement_timeout_ms", NULL};
+                                       "statement_timeout_ms", "prepared_statements", NULL};
     if (database)
         cfg_check_keys(loader, database, "database", keys);
     long long number;
@@ -225,6 +225,8 @@ void cfg_load_database(struct cfg_loader *loader, const json_t *root, struct cfg
     config->database.acquire_timeout_ms = (int)number;
     cfg_get_int(loader, database, "database", "statement_timeout_ms", 0, INT_MAX, 10000, &number);
     config->database.statement_timeout_ms = (int)number;
+    cfg_get_bool(loader, database, "database", "prepared_statements", true,
+                 &config->database.prepared_statements);
 }
 
 /* ---- paths ------------------------------------------------------------------------------- */

@@ -193,6 +193,10 @@ struct orm_pool_options {
                                * statement_timeout on every connection, and the pool cancels
                                * (ORM_E_STATEMENT_TIMEOUT) what runs past it; 0 = none */
     int queue_limit;          /* waiting queries beyond this fail at once; 0 = 4096 */
+    /* Unnamed statements only (Parse + Bind + Execute every time, nothing prepared lives on
+     * the connection): for PgBouncer in transaction mode, where the next transaction may run
+     * on another server connection. database.prepared_statements: false. */
+    bool unnamed_statements_only;
 };
 
 enum orm_status {

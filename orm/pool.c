@@ -425,6 +425,7 @@ struct orm_pool *orm_pool_new(const struct orm_pool_options *options, struct rs_
     pool->acquire_timeout_ms = options->acquire_timeout_ms;
     pool->statement_timeout_ms = options->statement_timeout_ms;
     pool->queue_limit = options->queue_limit > 0 ? options->queue_limit : 4096;
+    pool->unnamed_statements_only = options->unnamed_statements_only;
     pool->conns = xcalloc((size_t)options->size, sizeof *pool->conns);
     pool->random_state = ((uint64_t)orm_pool_now_ms() << 20) ^ (uint64_t)(uintptr_t)pool ^ 1;
     for (int i = 0; i < pool->size; i++)

@@ -300,15 +300,29 @@ static void add_item(struct pool_inflight *flight, bool is_prepare, size_t state
     flight->items[flight->item_count++] = (struct pool_item){is_prepare, statement, statement_id};
 }
 
+/* Queues one statement unnamed: Parse, Bind and Execute, nothing kept on the connection. */
+static int send_unnamed(struct pool_conn *conn, struct pool_inflight *flight, size_t index,
+                        const struct pool_statement *statement, const char *const *params)
+{
+    add_item(flight, false, index, 0);
+    return PQsendQueryParams(conn->pg, statement->sql, statement->param_count, NULL, params, NULL,
+                             NULL, 0)
+               ? 0
+               : -1;
+}
+
 /* Queues one statement: Execute of this connection's prepared statement for the text, with its
  * Prepare first when the text is new. Unnamed (Parse + Execute each time) when the cache is
- * full, or when another job's Prepare of the same text is still unanswered. Params and results
- * are text. 0, or -1 when libpq refuses (the connection is broken). */
+ * full, or when another job's Prepare of the same text is still unanswered, or always when the
+ * pool takes unnamed statements only. Params and results are text. 0, or -1 when libpq refuses (the
+ * connection is broken). */
 static int send_statement(struct pool_conn *conn, struct pool_inflight *flight, size_t index)
 {
     const struct pool_job *job = flight->job;
     const struct pool_statement *statement = &job->statements[index];
     const char *const *params = (const char *const *)statement->params;
+    if (conn->pool->unnamed_statements_only)
+        return send_unnamed(conn, flight, index, statement, params);
     uint64_t hash = hash_text(statement->sql);
     size_t slot = cache_find(conn, statement->sql, hash);
     struct pool_cache_entry *entry = &conn->cache[slot];
@@ -349,11 +363,7 @@ static int send_statement(struct pool_conn *conn, struct pool_inflight *flight, 
                    ? 0
                    : -1;
     }
-    add_item(flight, false, index, 0);
-    return PQsendQueryParams(conn->pg, statement->sql, statement->param_count, NULL, params, NULL,
-                             NULL, 0)
-               ? 0
-               : -1;
+    return send_unnamed(conn, flight, index, statement, params);
 }
 
 /* Sends what libpq has buffered; watches for writability only while some is left. */

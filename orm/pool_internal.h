@@ -136,6 +136,7 @@ struct orm_pool {
     int acquire_timeout_ms;
     int statement_timeout_ms; /* 0: none */
     int queue_limit;
+    bool unnamed_statements_only; /* orm_pool_options: never prepare */
 
     pthread_t thread;
     int epoll_fd;

@@ -110,6 +110,7 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
         .size = config->database.pool_size,
         .acquire_timeout_ms = config->database.acquire_timeout_ms,
         .statement_timeout_ms = config->database.statement_timeout_ms,
+        .unnamed_statements_only = !config->database.prepared_statements,
     };
     app.pool = orm_pool_new(&options, &error);
     if (!app.pool) {

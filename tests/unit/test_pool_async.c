@@ -768,6 +768,36 @@ static void test_pool_prepared_statement_cache(void **state)
     orm_pool_free(pool);
 }
 
+/* database.prepared_statements: false — nothing prepared is left on the connection, so a
+ * PgBouncer in transaction mode may hand the next transaction to another server connection. */
+static void test_pool_unnamed_statements_only_prepares_nothing(void **state)
+{
+    (void)state;
+    if (!database_url())
+        skip();
+    struct orm_pool_options options = {.url = database_url(),
+                                       .size = 1,
+                                       .acquire_timeout_ms = 5000,
+                                       .unnamed_statements_only = true};
+    struct rs_error error = {0};
+    struct orm_pool *pool = orm_pool_new(&options, &error);
+    assert_non_null(pool);
+    const char *sql = "SELECT 40 + $1::int";
+    const char *params[] = {"2"};
+    struct orm_outcome outcome;
+    for (int i = 0; i < 3; i++) {
+        run(pool, sql, params, 1, &outcome);
+        assert_int_equal(outcome.status, ORM_OK);
+        assert_string_equal(PQgetvalue(outcome.result, 0, 0), "42");
+        PQclear(outcome.result);
+    }
+    run(pool, "SELECT count(*) FROM pg_prepared_statements", NULL, 0, &outcome);
+    assert_int_equal(outcome.status, ORM_OK);
+    assert_string_equal(PQgetvalue(outcome.result, 0, 0), "0");
+    PQclear(outcome.result);
+    orm_pool_free(pool);
+}
+
 static void test_pool_null_parameters_bind_sql_null(void **state)
 {
     (void)state;
@@ -930,6 +960,7 @@ int main(void)
         cmocka_unit_test(test_pool_free_with_queries_in_flight),
         cmocka_unit_test(test_pool_callback_may_submit_again),
         cmocka_unit_test(test_pool_prepared_statement_cache),
+        cmocka_unit_test(test_pool_unnamed_statements_only_prepares_nothing),
         cmocka_unit_test(test_pool_null_parameters_bind_sql_null),
         /* last: it stops and restarts the cluster */
         cmocka_unit_test(test_pool_survives_database_restart),
