@@ -120,6 +120,9 @@ struct cfg_table {
     bool read_only;
     bool allow_bulk_delete;
     bool allow_bulk_update;
+    bool require_if_match; /* PUT/PATCH/DELETE /T/{pk}/ without If-Match: 428 */
+    /* __count=estimated counts exactly below this many planned rows; default 100000 */
+    long long count_exact_below;
     struct cfg_policy read, write, delete_; /* resolved: the table's own, else auth.default */
 };
 

@@ -165,10 +165,10 @@ static void load_table(struct cfg_loader *loader, const char *name, const json_t
             cfg_policy_copy(policies[i], defaults[i]);
         return;
     }
-    static const char *const keys[] = {"columns",           "readable",  "page_size",
-                                       "max_page_size",     "read_only", "allow_bulk_delete",
-                                       "allow_bulk_update", "max_joins", "auth",
-                                       "renamed_from",      NULL};
+    static const char *const keys[] = {
+        "columns",           "readable",          "page_size", "max_page_size", "read_only",
+        "allow_bulk_delete", "allow_bulk_update", "max_joins", "auth",          "renamed_from",
+        "require_if_match",  "count_exact_below", NULL};
     cfg_check_keys(loader, spec, path, keys);
     long long page_size, max_page_size, max_joins;
     bool is_ok = cfg_get_int(loader, spec, path, "page_size", 1, 1000000, 15, &page_size) == 0;
@@ -190,6 +190,11 @@ static void load_table(struct cfg_loader *loader, const char *name, const json_t
     cfg_get_bool(loader, spec, path, "read_only", false, &table->read_only);
     cfg_get_bool(loader, spec, path, "allow_bulk_delete", false, &table->allow_bulk_delete);
     cfg_get_bool(loader, spec, path, "allow_bulk_update", false, &table->allow_bulk_update);
+    cfg_get_bool(loader, spec, path, "require_if_match", false, &table->require_if_match);
+    long long count_exact_below;
+    cfg_get_int(loader, spec, path, "count_exact_below", 0, 1000000000000LL, 100000,
+                &count_exact_below);
+    table->count_exact_below = count_exact_below;
 
     const json_t *auth = cfg_get_object(loader, spec, path, "auth");
     static const char *const actions[] = {"read", "write", "delete", NULL};

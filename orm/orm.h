@@ -154,7 +154,8 @@ bool orm_identifier_is_valid(const char *name);
  * JSON text unless said otherwise):
  *   list:   JSON array of row objects ('[]' when none)
  *   list_with_total: two columns: the JSON array, and the count of all matching rows (bigint)
- *   get:    one JSON object, or zero rows; where = the primary key equals pk_value
+ *   get:    zero rows, or one: the JSON object, and the row's version (its xmin as text: the
+ *           ETag of GET /T/{pk}/ and what orm_row_target.versions compares with)
  *   count:  one bigint
  *   insert: JSON array of {"<pk name>": value} in row order
  *   update: JSON array of updated row objects (rendered as list renders them)
@@ -176,6 +177,34 @@ int orm_build_update(const struct cfg_table *table, const struct orm_row *set, b
                      struct rs_error *error);
 int orm_build_delete(const struct cfg_table *table, const struct orm_filter *filters,
                      size_t filter_count, struct orm_sql *out, struct rs_error *error);
+/* One row of a table, for PUT/PATCH/DELETE /T/{pk}/. versions (If-Match): when non-NULL the
+ * write happens only if the row is still at one of these versions (the second column of
+ * orm_build_get: the row's xmin as decimal text; anything else never matches), tested in the
+ * statement's own WHERE, so two writers holding the same version cannot both succeed. */
+struct orm_row_target {
+    const char *pk_value;
+    const char *const *versions; /* NULL: no precondition (also If-Match: *) */
+    size_t version_count;
+};
+/* One-row writes. Result columns:
+ *   update_row: the JSON array of the updated row ('[]' when none, as update renders it), the
+ *               row's new version (NULL when nothing was updated), and, with versions, whether
+ *               the row exists (true with '[]' means its version did not match: 412)
+ *   delete_row: the number of rows deleted (bigint), and, with versions, whether the row
+ *               exists (as above)
+ * The existence test reads the statement's snapshot, taken before the write: one round trip. */
+int orm_build_update_row(const struct cfg_table *table, const struct orm_row *set,
+                         bool reset_missing, const struct orm_row_target *target,
+                         struct orm_sql *out, struct rs_error *error);
+int orm_build_delete_row(const struct cfg_table *table, const struct orm_row_target *target,
+                         struct orm_sql *out, struct rs_error *error);
+/* `EXPLAIN (FORMAT JSON) SELECT 1 FROM <table> WHERE <filters>`: the planner's estimate of how
+ * many rows the select's filters match (for __count=estimated), read by orm_explain_rows. */
+int orm_build_count_estimate(const struct orm_select *select, struct orm_sql *out,
+                             struct rs_error *error);
+/* The top plan node's "Plan Rows" of an EXPLAIN (FORMAT JSON) result, or -1 when the text is
+ * not such a plan. */
+long long orm_explain_rows(const char *explain_json);
 /* search: case-insensitive contains on the readable text, or NULL. */
 int orm_build_ids(const struct cfg_table *table, const char *search, long limit, long offset,
                   struct orm_sql *out, struct rs_error *error);

@@ -445,12 +445,18 @@ int orm_build_get(const struct orm_select *select, const char *pk_value, struct 
     struct orm_projection projection = {0};
     int result = orm_build_projection(&build, select, &projection, error);
     if (result == 0) {
-        sb_append(&out->text, "SELECT row_to_json(r)::text FROM (SELECT ");
+        /* the row's version (xmin) rides along as a second column, outside the JSON: the
+         * lateral r holds only the visible keys */
+        sb_append(&out->text, "SELECT row_to_json(r)::text, s.\"#v\" FROM (SELECT ");
         sb_append(&out->text, sb_text(&projection.exprs));
+        sb_append(&out->text, ", t0.xmin::text AS \"#v\"");
         append_from(&build, select->table, &projection, &out->text);
         sb_append(&out->text, " WHERE ");
         orm_build_column_ref(&build, &out->text, 0, pk);
-        sb_appendf(&out->text, " = $%d::%s) r", orm_sql_bind(out, pk_value), orm_column_cast(pk));
+        sb_appendf(&out->text, " = $%d::%s) s CROSS JOIN LATERAL (SELECT ",
+                   orm_sql_bind(out, pk_value), orm_column_cast(pk));
+        sb_append(&out->text, sb_text(&projection.keys));
+        sb_append(&out->text, ") r");
     }
     orm_projection_free(&projection);
     return orm_build_finish(&build, result, error);
@@ -466,4 +472,37 @@ int orm_build_count(const struct orm_select *select, struct orm_sql *out, struct
     int result = orm_build_where(&build, select->table, select->filters, select->filter_count,
                                  &out->text, error);
     return orm_build_finish(&build, result, error);
+}
+
+/* The planner's row estimate of the count's rows: EXPLAIN of the same FROM and WHERE (with
+ * the same parameters, so a custom plan sees the values). The planner scales the table's
+ * last-analyzed density by its current size and applies the filters' selectivities. */
+int orm_build_count_estimate(const struct orm_select *select, struct orm_sql *out,
+                             struct rs_error *error)
+{
+    if (check_select(select, out, error) < 0)
+        return -1;
+    struct orm_build build = {.sql = out};
+    sb_append(&out->text, "EXPLAIN (FORMAT JSON) SELECT 1");
+    append_from(&build, select->table, NULL, &out->text);
+    int result = orm_build_where(&build, select->table, select->filters, select->filter_count,
+                                 &out->text, error);
+    return orm_build_finish(&build, result, error);
+}
+
+long long orm_explain_rows(const char *explain_json)
+{
+    if (!explain_json)
+        return -1;
+    json_t *plan = json_loads(explain_json, 0, NULL);
+    json_t *rows = json_object_get(json_object_get(json_array_get(plan, 0), "Plan"), "Plan Rows");
+    long long estimate = -1;
+    if (json_is_integer(rows))
+        estimate = (long long)json_integer_value(rows);
+    else if (json_is_real(rows) && json_real_value(rows) >= 0 && json_real_value(rows) < 9e18)
+        estimate = (long long)json_real_value(rows);
+    if (estimate < 0)
+        estimate = -1;
+    json_decref(plan);
+    return estimate;
 }

@@ -189,12 +189,87 @@ static int append_set(struct orm_build *build, const struct cfg_table *table,
     return 0;
 }
 
-int orm_build_update(const struct cfg_table *table, const struct orm_row *set, bool reset_missing,
-                     const struct orm_filter *filters, size_t filter_count, struct orm_sql *out,
-                     struct rs_error *error)
+/* The versions as one xid[] literal ("{1,2}"): only decimal texts that fit an xid go in; any
+ * other text is a version no row can have, so it is left out (none left: '{}' matches
+ * nothing). */
+static void append_versions_literal(struct sb *out, const struct orm_row_target *target)
+{
+    sb_append_char(out, '{');
+    bool is_first = true;
+    for (size_t i = 0; i < target->version_count; i++) {
+        const char *version = target->versions[i];
+        size_t length = version ? strlen(version) : 0;
+        if (length == 0 || length > 10 || strspn(version, "0123456789") != length ||
+            strtoull(version, NULL, 10) > 0xffffffffULL)
+            continue;
+        if (!is_first)
+            sb_append_char(out, ',');
+        sb_append(out, version);
+        is_first = false;
+    }
+    sb_append_char(out, '}');
+}
+
+/* " WHERE t0.pk = $n::cast[ AND t0.xmin = ANY($m::xid[])]": xmin is the row version (see
+ * docs/decisions.md); in READ COMMITTED a writer blocked behind another re-checks this
+ * condition against the row the other one left, whose xmin differs, so only one wins. Returns
+ * the pk's parameter number. */
+static int append_row_where(struct orm_build *build, const struct cfg_table *table,
+                            const struct orm_row_target *target, struct sb *out)
+{
+    const struct cfg_column *pk = cfg_primary_key(table);
+    sb_append(out, " WHERE ");
+    orm_build_column_ref(build, out, 0, pk);
+    int pk_number = orm_sql_bind(build->sql, target->pk_value);
+    sb_appendf(out, " = $%d::%s", pk_number, orm_column_cast(pk));
+    if (target->versions) {
+        struct sb literal = {0};
+        append_versions_literal(&literal, target);
+        sb_appendf(out, " AND t0.xmin = ANY($%d::xid[])",
+                   orm_sql_bind(build->sql, sb_text(&literal)));
+        sb_free(&literal);
+    }
+    return pk_number;
+}
+
+/* ", EXISTS (SELECT 1 FROM "table" t0 WHERE t0.pk = $n::cast)": read from the statement's
+ * snapshot, before its own write, so it tells "no such row" (404) from "changed since" (412). */
+static void append_row_exists(struct orm_build *build, const struct cfg_table *table, int pk_number,
+                              struct sb *out)
+{
+    const struct cfg_column *pk = cfg_primary_key(table);
+    sb_append(out, ", EXISTS (SELECT 1 FROM ");
+    orm_build_identifier(build, out, table->name);
+    sb_append(out, " t0 WHERE ");
+    orm_build_column_ref(build, out, 0, pk);
+    sb_appendf(out, " = $%d::%s)", pk_number, orm_column_cast(pk));
+}
+
+static int row_target_check(const struct orm_row_target *target, const struct cfg_table *table,
+                            struct rs_error *error)
+{
+    if (!target || !target->pk_value) {
+        rs_error_set(error, 400, cfg_primary_key(table)->name, "a primary key value is required");
+        return -1;
+    }
+    if (target->version_count > 0 && !target->versions) {
+        rs_error_set(error, 400, NULL, "versions are missing");
+        return -1;
+    }
+    return 0;
+}
+
+/* target NULL: the rows the filters match (bulk update, a JSON array of rows); else one row by
+ * its key, with its new version and, when versions are checked, whether it exists. */
+static int build_update(const struct cfg_table *table, const struct orm_row *set,
+                        bool reset_missing, const struct orm_filter *filters, size_t filter_count,
+                        const struct orm_row_target *target, struct orm_sql *out,
+                        struct rs_error *error)
 {
     static const struct orm_row no_assignments = {NULL, 0};
     if (check_table(table, out, error) < 0)
+        return -1;
+    if (target && row_target_check(target, table, error) < 0)
         return -1;
     if (!set)
         set = &no_assignments;
@@ -205,24 +280,51 @@ int orm_build_update(const struct cfg_table *table, const struct orm_row *set, b
     struct orm_projection projection = {0};
     struct orm_select select = {.table = table};
     struct sb order = {0};
+    int pk_number = 0;
     sb_append(text, "WITH upd AS (UPDATE ");
     orm_build_identifier(&build, text, table->name);
     sb_append(text, " t0");
     int result = append_set(&build, table, set, reset_missing, text, error);
-    if (result == 0)
+    if (result == 0 && target)
+        pk_number = append_row_where(&build, table, target, text);
+    else if (result == 0)
         result = orm_build_where(&build, table, filters, filter_count, text, error);
     if (result == 0)
         result = orm_build_projection(&build, &select, &projection, error);
     if (result == 0) {
         /* rendered as list renders rows (no secrets, bytea as base64), by primary key */
-        sb_append(text, " RETURNING t0.*) ");
+        sb_append(text,
+                  target ? " RETURNING t0.*, t0.xmin AS \"#v\") SELECT (" : " RETURNING t0.*) ");
         orm_build_column_ref(&build, &order, 0, cfg_primary_key(table));
         sb_append(&order, " ASC");
         orm_build_rows_json(text, &projection, sb_text(&order), " FROM upd t0");
+        if (target) {
+            sb_append(text, "), (SELECT \"#v\"::text FROM upd)");
+            if (target->versions)
+                append_row_exists(&build, table, pk_number, text);
+        }
     }
     orm_projection_free(&projection);
     sb_free(&order);
     return orm_build_finish(&build, result, error);
+}
+
+int orm_build_update(const struct cfg_table *table, const struct orm_row *set, bool reset_missing,
+                     const struct orm_filter *filters, size_t filter_count, struct orm_sql *out,
+                     struct rs_error *error)
+{
+    return build_update(table, set, reset_missing, filters, filter_count, NULL, out, error);
+}
+
+int orm_build_update_row(const struct cfg_table *table, const struct orm_row *set,
+                         bool reset_missing, const struct orm_row_target *target,
+                         struct orm_sql *out, struct rs_error *error)
+{
+    if (!target) {
+        rs_error_set(error, 400, NULL, "no row to update");
+        return -1;
+    }
+    return build_update(table, set, reset_missing, NULL, 0, target, out, error);
 }
 
 int orm_build_delete(const struct cfg_table *table, const struct orm_filter *filters,
@@ -238,6 +340,25 @@ int orm_build_delete(const struct cfg_table *table, const struct orm_filter *fil
     int result = orm_build_where(&build, table, filters, filter_count, text, error);
     sb_append(text, " RETURNING 1) SELECT count(*) FROM del");
     return orm_build_finish(&build, result, error);
+}
+
+int orm_build_delete_row(const struct cfg_table *table, const struct orm_row_target *target,
+                         struct orm_sql *out, struct rs_error *error)
+{
+    if (check_table(table, out, error) < 0 || row_target_check(target, table, error) < 0)
+        return -1;
+    struct orm_build build = {.sql = out};
+    struct sb *text = &out->text;
+    sb_append(text, "WITH del AS (DELETE FROM ");
+    orm_build_identifier(&build, text, table->name);
+    sb_append(text, " t0");
+    int pk_number = append_row_where(&build, table, target, text);
+    sb_append(text, " RETURNING 1) SELECT count(*)");
+    /* an uncorrelated subquery next to the aggregate: one row either way */
+    if (target->versions)
+        append_row_exists(&build, table, pk_number, text);
+    sb_append(text, " FROM del");
+    return orm_build_finish(&build, 0, error);
 }
 
 /* {"<pk>": "<readable>"} in primary key order. json_object_agg orders by the key's own value

@@ -199,6 +199,31 @@ void srv_add_header(struct srv_request *request, const char *name, const char *v
 /* Access-Control-* headers when the request's Origin is allowed (server/request.c). */
 void srv_add_cors_headers(struct srv_request *request);
 
+/* ---- conditional requests (server/conditional.c) ---------------------------------------- */
+
+/* A request header's value, or NULL. */
+const char *srv_header(const struct srv_request *request, const char *name);
+/* If-None-Match against our etag (weak comparison; "*" matches any): true → answer 304. */
+bool srv_if_none_match_hits(const struct srv_request *request, const char *etag);
+/* If-Match as the row writes use it: absent, "*" (present, versions NULL), or the opaque texts
+ * of its strong tags (in the arena). */
+struct srv_if_match {
+    bool is_present;
+    const char *const *versions;
+    size_t version_count;
+};
+/* 0, or -1 after responding 400 to a header that is not "*" or a list of entity tags. */
+int srv_if_match_parse(struct srv_request *request, struct srv_if_match *parsed);
+/* The table's require_if_match without If-Match: responds 428 and returns true. */
+bool srv_if_match_required(struct srv_request *request, const struct srv_if_match *parsed);
+/* A row's strong ETag ("123") from its version; a list's weak one (W/"<hash>") from the body
+ * and the Content-Range total (-1 when none). */
+#define SRV_ETAG_SIZE 48
+void srv_row_etag(const char *version, char *out, size_t size);
+void srv_list_etag(const char *body, size_t length, long long total, char *out, size_t size);
+/* 304, no body, with the ETag. */
+void srv_respond_not_modified(struct srv_request *request, const char *etag);
+
 /* ---- running queries (server/dispatch.c) ------------------------------------------------ */
 
 /* Resumes the request's suspended connection (any thread), and in a shared loop tells the
@@ -260,6 +285,8 @@ struct srv_list_params {
     size_t field_count, field_capacity;
     bool range_header;
     char *range_header_name;
+    bool count_estimated; /* __count=estimated (default exact) */
+    bool count_given;     /* __count was sent: /T/count/ then says "estimated" */
     long page, page_size;
 };
 

@@ -2,7 +2,8 @@
  * server/handlers_write.c — the routes that change rows: create (one or many, one statement,
  * so one transaction), replace (PUT), patch, delete one, bulk delete and bulk update. Each
  * validates everything before SQL, then runs a single statement (UPDATE/DELETE ... RETURNING):
- * there is no check-then-act race.
+ * there is no check-then-act race. If-Match is part of that statement's WHERE, for the same
+ * reason; PUT and PATCH answer the row's new ETag.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -96,44 +97,64 @@ void srv_handle_create(struct srv_request *request)
     }
 }
 
-static void patch_one_done(struct srv_request *request, struct orm_outcome *outcome)
+/* A one-row write that changed nothing: the row is gone (404), or, when If-Match named
+ * versions, it exists at another version (412). exists_column is the statement's EXISTS. */
+static void respond_row_unchanged(struct srv_request *request, const PGresult *result,
+                                  int exists_column)
+{
+    if (PQnfields(result) > exists_column && strcmp(PQgetvalue(result, 0, exists_column), "t") == 0)
+        srv_respond_error(request, 412, NULL,
+                          "%s %s has changed since the version in If-Match: nothing was written; "
+                          "GET it again for its current ETag",
+                          request->route.table->name, request->route.pk_text);
+    else
+        srv_respond_error(request, 404, NULL, "%s %s not found", request->route.table->name,
+                          request->route.pk_text);
+}
+
+/* columns: the updated rows ('[]' or one), the new version, [exists] */
+static void update_one_done(struct srv_request *request, struct orm_outcome *outcome, bool is_put)
 {
     if (outcome->status != ORM_OK) {
         srv_respond_outcome_error(request, outcome);
         return;
     }
-    const char *rows = PQgetvalue(outcome->result, 0, 0);
-    if (strcmp(rows, "[]") == 0) {
-        srv_respond_error(request, 404, NULL, "%s %s not found", request->route.table->name,
-                          request->route.pk_text);
+    PGresult *result = outcome->result;
+    if (strcmp(PQgetvalue(result, 0, 0), "[]") == 0) {
+        respond_row_unchanged(request, result, 2);
         return;
     }
-    /* one row: "[{...}]" → pass the object through without copying it */
-    srv_respond_result_only_element(request, 200, outcome->result);
-    outcome->result = NULL;
+    char etag[SRV_ETAG_SIZE];
+    srv_row_etag(PQgetvalue(result, 0, 1), etag, sizeof etag);
+    if (is_put) {
+        srv_respond_empty(request, 204);
+    } else {
+        /* one row: "[{...}]" → pass the object through without copying it */
+        srv_respond_result_only_element(request, 200, result);
+        outcome->result = NULL;
+    }
+    srv_add_header(request, MHD_HTTP_HEADER_ETAG, etag);
+}
+
+static void patch_one_done(struct srv_request *request, struct orm_outcome *outcome)
+{
+    update_one_done(request, outcome, false);
 }
 
 static void put_one_done(struct srv_request *request, struct orm_outcome *outcome)
 {
-    if (outcome->status != ORM_OK) {
-        srv_respond_outcome_error(request, outcome);
-        return;
-    }
-    if (strcmp(PQgetvalue(outcome->result, 0, 0), "[]") == 0)
-        srv_respond_error(request, 404, NULL, "%s %s not found", request->route.table->name,
-                          request->route.pk_text);
-    else
-        srv_respond_empty(request, 204);
+    update_one_done(request, outcome, true);
 }
 
-static struct orm_filter pk_filter(const struct cfg_table *table, char **pk)
+/* The row a one-row write names, with If-Match's versions. -1 after responding (400, 428). */
+static int row_target(struct srv_request *request, char *pk, struct orm_row_target *target)
 {
-    return (struct orm_filter){.column = cfg_primary_key(table),
-                               .op = ORM_OP_EQUAL,
-                               .match = ORM_MATCH_EXACT,
-                               .values = pk,
-                               .value_count = 1,
-                               .is_row_key = true};
+    struct srv_if_match if_match;
+    if (srv_if_match_parse(request, &if_match) < 0 || srv_if_match_required(request, &if_match))
+        return -1;
+    *target = (struct orm_row_target){
+        .pk_value = pk, .versions = if_match.versions, .version_count = if_match.version_count};
+    return 0;
 }
 
 static void update_one(struct srv_request *request, bool is_put)
@@ -143,6 +164,9 @@ static void update_one(struct srv_request *request, bool is_put)
         return;
     char *pk = srv_parse_pk(request);
     if (!pk)
+        return;
+    struct orm_row_target target;
+    if (row_target(request, pk, &target) < 0)
         return;
     json_t *body = srv_parse_json_body(request);
     if (!body)
@@ -159,10 +183,9 @@ static void update_one(struct srv_request *request, bool is_put)
     } else {
         json_decref(errors);
         struct orm_row set = {values.assignments, values.count};
-        struct orm_filter filter = pk_filter(table, &pk);
         struct orm_sql sql = {0};
         struct rs_error error = {0};
-        if (orm_build_update(table, &set, is_put, &filter, 1, &sql, &error) < 0)
+        if (orm_build_update_row(table, &set, is_put, &target, &sql, &error) < 0)
             srv_respond_rs_error(request, &error);
         else
             srv_run_query(request, &sql, is_put ? put_one_done : patch_one_done);
@@ -180,6 +203,7 @@ void srv_handle_patch_one(struct srv_request *request)
     update_one(request, false);
 }
 
+/* columns: the number deleted, [exists] */
 static void delete_one_done(struct srv_request *request, struct orm_outcome *outcome)
 {
     if (outcome->status != ORM_OK) {
@@ -187,8 +211,7 @@ static void delete_one_done(struct srv_request *request, struct orm_outcome *out
         return;
     }
     if (strtoll(PQgetvalue(outcome->result, 0, 0), NULL, 10) == 0)
-        srv_respond_error(request, 404, NULL, "%s %s not found", request->route.table->name,
-                          request->route.pk_text);
+        respond_row_unchanged(request, outcome->result, 1);
     else
         srv_respond_empty(request, 204);
 }
@@ -200,10 +223,12 @@ void srv_handle_delete_one(struct srv_request *request)
     char *pk = srv_parse_pk(request);
     if (!pk)
         return;
-    struct orm_filter filter = pk_filter(request->route.table, &pk);
+    struct orm_row_target target;
+    if (row_target(request, pk, &target) < 0)
+        return;
     struct orm_sql sql = {0};
     struct rs_error error = {0};
-    if (orm_build_delete(request->route.table, &filter, 1, &sql, &error) < 0)
+    if (orm_build_delete_row(request->route.table, &target, &sql, &error) < 0)
         srv_respond_rs_error(request, &error);
     else
         srv_run_query(request, &sql, delete_one_done);

@@ -85,12 +85,18 @@ static const struct {
      "lists the methods it takes",
      "Allow"},
     {"409", "Conflict", "a unique or foreign key constraint refused the write", NULL},
+    {"412", "PreconditionFailed",
+     "If-Match named a version the row is no longer at: it changed since it was read, and "
+     "nothing was written",
+     NULL},
     {"413", "PayloadTooLarge", "the body is larger than server.max_body_bytes", NULL},
     {"414", "URITooLong", "the URL is longer than server.limits.max_url_bytes", NULL},
     {"415", "UnsupportedMediaType", "the body is not application/json", NULL},
     {"422", "UnprocessableEntity",
      "the body does not validate: errors lists every problem (with row for a create of many)",
      NULL},
+    {"428", "PreconditionRequired",
+     "the table's require_if_match is on and the write came without If-Match", NULL},
     {"429", "TooManyRequests", "too many login attempts from this address", "Retry-After"},
     {"431", "RequestHeaderFieldsTooLarge",
      "the request headers are larger than server.limits.max_header_bytes", NULL},
@@ -162,7 +168,7 @@ static json_t *header(const char *description, json_t *schema)
 static json_t *header_components(void)
 {
     return json_pack(
-        "{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "X-Request-Id",
+        "{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "X-Request-Id",
         header("the request's id, also in the log line: the client's own X-Request-Id when it is "
                "1-63 characters of A-Z a-z 0-9 - _ . :, otherwise a generated one",
                json_pack("{s:s,s:s}", "type", "string", "pattern", "^[A-Za-z0-9._:-]{1,63}$")),
@@ -173,6 +179,11 @@ static json_t *header_components(void)
                json_pack("{s:s,s:s}", "type", "string", "pattern",
                          "^[A-Za-z0-9_-]+ ([0-9]+-[0-9]+|\\*)/[0-9]+$")),
         "Allow", header("the methods this path takes", json_pack("{s:s}", "type", "string")),
+        "ETag",
+        header("a row's version, strong (\"123\"), the same for every client and changed by "
+               "every write to the row: send it back in If-None-Match or If-Match; or a list's "
+               "weak tag (W/\"...\"), a hash of the body this client was sent",
+               json_pack("{s:s,s:s}", "type", "string", "pattern", "^(W/)?\"[^\"]*\"$")),
         "Retry-After",
         header("seconds to wait", json_pack("{s:s,s:i}", "type", "integer", "minimum", 0)),
         "WWW-Authenticate",

@@ -364,6 +364,26 @@ static void add_shared_parameters(json_t *components)
                   query_parameter("search", "case-insensitive contains on the readable value",
                                   string_schema()));
     add_parameter(components, ignored, NULL,
+                  query_parameter("__count",
+                                  "on /T/count/ and with __range_header: exact (count(*)), or "
+                                  "estimated: the planner's estimate when it expects at least the "
+                                  "table's count_exact_below rows, else exact; /T/count/ then says "
+                                  "\"estimated\"",
+                                  json_pack("{s:s,s:[s,s],s:s}", "type", "string", "enum", "exact",
+                                            "estimated", "default", "exact")));
+    add_parameter(components, ignored, NULL,
+                  json_pack("{s:s,s:s,s:s,s:b,s:o}", "name", "If-None-Match", "in", "header",
+                            "description",
+                            "ETags the client holds (or *): when one matches (weak comparison) "
+                            "the answer is 304 without a body",
+                            "required", 0, "schema", string_schema()));
+    add_parameter(components, ignored, NULL,
+                  json_pack("{s:s,s:s,s:s,s:b,s:o}", "name", "If-Match", "in", "header",
+                            "description",
+                            "the row's ETag as read (or *): the write happens only if the row "
+                            "is still at that version, else 412 and nothing is written",
+                            "required", 0, "schema", string_schema()));
+    add_parameter(components, ignored, NULL,
                   query_parameter("offset", "skip this many",
                                   json_pack("{s:s,s:i,s:i}", "type", "integer", "minimum", 0,
                                             "maximum", INT_MAX)));
@@ -414,6 +434,7 @@ static struct table_parameters table_parameters(json_t *components, const struct
     json_decref(fields);
     json_array_append_new(parameters.list, srv_openapi_ref("parameters", "__range_header"));
     json_array_append_new(parameters.list, srv_openapi_ref("parameters", "__range_header_name"));
+    json_array_append_new(parameters.list, srv_openapi_ref("parameters", "__count"));
 
     parameters.ids = json_pack("[o]", srv_openapi_ref("parameters", "search"));
     snprintf(description, sizeof description,
@@ -585,6 +606,38 @@ static json_t *add_operation(json_t *item, const char *method, const struct cfg_
     return operation;
 }
 
+/* 304 to an If-None-Match that matched: no body, the ETag again. */
+static json_t *not_modified_response(void)
+{
+    json_t *response = srv_openapi_empty_response("not modified: If-None-Match matched the ETag");
+    srv_openapi_add_header(response, "ETag");
+    return response;
+}
+
+/* A read that answers an ETag and honours If-None-Match (json_t *ok is the 200). */
+static void make_conditional_read(json_t *operation, json_t *ok)
+{
+    srv_openapi_add_header(ok, "ETag");
+    json_object_set_new(json_object_get(operation, "responses"), "304", not_modified_response());
+    json_t *parameters = json_object_get(operation, "parameters");
+    if (!parameters) {
+        parameters = json_array();
+        json_object_set_new(operation, "parameters", parameters);
+    }
+    json_array_append_new(parameters, srv_openapi_ref("parameters", "If-None-Match"));
+}
+
+/* A one-row write that takes If-Match: 412, and 428 when the table requires it. */
+static void make_conditional_write(json_t *operation, const struct cfg_table *table)
+{
+    json_t *responses = json_object_get(operation, "responses");
+    srv_openapi_add_errors(responses, (const char *const[]){"412", NULL});
+    if (table->require_if_match)
+        srv_openapi_add_errors(responses, (const char *const[]){"428", NULL});
+    json_object_set_new(operation, "parameters",
+                        json_pack("[o]", srv_openapi_ref("parameters", "If-Match")));
+}
+
 /* Errors of operations that run a query: 403 (row-level security, or a limit), 504 (the
  * statement timeout); 503 is on every operation already. */
 #define DB_ERRORS "403", "504"
@@ -603,6 +656,7 @@ static void add_collection(json_t *paths, const struct cfg_config *config,
                                  "list rows (filters, order, pages)",
                                  json_pack("{s:o}", "200", page), read_errors);
     json_object_set_new(list, "parameters", copy_refs(parameters->list));
+    make_conditional_read(list, page);
     if (!table->read_only) {
         json_t *create = add_operation(
             item, "post", config, table, &table->write, "create",
@@ -649,12 +703,16 @@ static void add_sub_routes(json_t *paths, const struct cfg_config *config,
     json_t *count = add_operation(
         item, "get", config, table, &table->read, "count", "count the rows matching the filters",
         json_pack("{s:o}", "200",
-                  srv_openapi_response("the count and the page size the same list would use",
-                                       json_pack("{s:s,s:{s:{s:s,s:i},s:{s:s,s:i}},s:[s,s],s:b}",
-                                                 "type", "object", "properties", "count", "type",
-                                                 "integer", "minimum", 0, "page_size", "type",
-                                                 "integer", "minimum", 1, "required", "count",
-                                                 "page_size", "additionalProperties", 0))),
+                  srv_openapi_response(
+                      "the count and the page size the same list would use",
+                      json_pack("{s:s,s:{s:{s:s,s:i},s:{s:s,s:i},s:{s:s,s:s}},"
+                                "s:[s,s],s:b}",
+                                "type", "object", "properties", "count", "type", "integer",
+                                "minimum", 0, "page_size", "type", "integer", "minimum", 1,
+                                "estimated", "type", "boolean", "description",
+                                "with __count: whether count is the planner's "
+                                "estimate (true) or exact (false)",
+                                "required", "count", "page_size", "additionalProperties", 0))),
         db_errors);
     json_object_set_new(count, "parameters", copy_refs(parameters->list));
     snprintf(path, sizeof path, "%s%s/count/", base, table->name);
@@ -725,26 +783,31 @@ static void add_row(json_t *paths, const struct cfg_config *config, const struct
                   "key's type is a 400)",
                   "required", 1, "schema", filter_value_schema(cfg_primary_key(table), false),
                   "x-restable-column", cfg_primary_key(table)->name));
-    json_t *get = add_operation(
-        item, "get", config, table, &table->read, "get", "one row",
-        json_pack("{s:o}", "200", srv_openapi_response("the row", table_ref(table, ""))),
-        read_errors);
+    json_t *row = srv_openapi_response("the row", table_ref(table, ""));
+    json_t *get = add_operation(item, "get", config, table, &table->read, "get", "one row",
+                                json_pack("{s:o}", "200", row), read_errors);
     json_object_set_new(get, "parameters", copy_refs(parameters->row_fields));
+    make_conditional_read(get, row);
     if (!table->read_only) {
-        json_t *put = add_operation(
-            item, "put", config, table, &table->write, "replace",
-            "replace the row (columns left out return to their default, or null)",
-            json_pack("{s:o}", "204", srv_openapi_empty_response("replaced")), write_errors);
+        json_t *replaced = srv_openapi_empty_response("replaced");
+        srv_openapi_add_header(replaced, "ETag");
+        json_t *put =
+            add_operation(item, "put", config, table, &table->write, "replace",
+                          "replace the row (columns left out return to their default, or null)",
+                          json_pack("{s:o}", "204", replaced), write_errors);
         json_object_set_new(put, "requestBody", request_body(table_ref(table, "Input")));
-        json_t *patch = add_operation(
-            item, "patch", config, table, &table->write, "update", "update the given columns",
-            json_pack("{s:o}", "200",
-                      srv_openapi_response("the row as it now is", table_ref(table, ""))),
-            write_errors);
+        make_conditional_write(put, table);
+        json_t *updated = srv_openapi_response("the row as it now is", table_ref(table, ""));
+        srv_openapi_add_header(updated, "ETag");
+        json_t *patch = add_operation(item, "patch", config, table, &table->write, "update",
+                                      "update the given columns",
+                                      json_pack("{s:o}", "200", updated), write_errors);
         json_object_set_new(patch, "requestBody", request_body(table_ref(table, "Patch")));
-        add_operation(item, "delete", config, table, &table->delete_, "delete", "delete the row",
-                      json_pack("{s:o}", "204", srv_openapi_empty_response("deleted")),
-                      delete_errors);
+        make_conditional_write(patch, table);
+        json_t *delete_ = add_operation(
+            item, "delete", config, table, &table->delete_, "delete", "delete the row",
+            json_pack("{s:o}", "204", srv_openapi_empty_response("deleted")), delete_errors);
+        make_conditional_write(delete_, table);
     }
     json_object_set_new(paths, path, item);
 }

@@ -1,7 +1,7 @@
 /*
  * server/params.c — turns the query string of list, count, bulk and get-one requests into an
  * orm_select: filters (col, col[], col__operator, col__match, col=null), __ids, __order,
- * __page, __page_size, __visible_fields, __readable, __range_header(_name). Every value is
+ * __page, __page_size, __visible_fields, __readable, __range_header(_name), __count. Every value is
  * parsed by its column's type; anything unknown or unparsable is a 400 naming the parameter.
  * With server/params_request.c, the one place a request is parsed: handlers never parse.
  * Everything parsed is allocated from the request's arena, so an early 400 frees nothing.
@@ -384,10 +384,16 @@ static int build_filter(struct srv_request *request, struct srv_list_params *par
 
 static bool reserved_allowed(const char *key, enum srv_params_use use)
 {
-    static const char *list_keys[] = {
-        "__order",    "__page",         "__page_size",         "__visible_fields",
-        "__readable", "__range_header", "__range_header_name", "__ids",
-        NULL};
+    static const char *list_keys[] = {"__order",
+                                      "__page",
+                                      "__page_size",
+                                      "__visible_fields",
+                                      "__readable",
+                                      "__range_header",
+                                      "__range_header_name",
+                                      "__ids",
+                                      "__count",
+                                      NULL};
     if (use == SRV_PARAMS_GET)
         return !strcmp(key, "__visible_fields") || !strcmp(key, "__readable");
     if (use == SRV_PARAMS_BULK)
@@ -451,6 +457,14 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
             } else if (!strcmp(key, "__range_header")) {
                 if (parse_bool_flag(request, key, value, &parsed->range_header) < 0)
                     return -1;
+            } else if (!strcmp(key, "__count")) {
+                if (strcmp(value, "exact") != 0 && strcmp(value, "estimated") != 0) {
+                    srv_respond_error(request, 400, key,
+                                      "__count must be exact or estimated, got \"%.40s\"", value);
+                    return -1;
+                }
+                parsed->count_estimated = strcmp(value, "estimated") == 0;
+                parsed->count_given = true;
             } else if (!strcmp(key, "__range_header_name")) {
                 /* written into the Content-Range value: a plain word, nothing that could split
                  * or end a header */

@@ -24,7 +24,9 @@ void srv_add_cors_headers(struct srv_request *request)
             srv_add_header(request, "Access-Control-Allow-Origin",
                            strcmp(allowed, "*") == 0 ? "*" : origin);
             srv_add_header(request, "Vary", "Origin");
-            srv_add_header(request, "Access-Control-Expose-Headers", "Content-Range, X-Request-Id");
+            /* ETag: a browser client reads it to send If-Match / If-None-Match back */
+            srv_add_header(request, "Access-Control-Expose-Headers",
+                           "Content-Range, ETag, X-Request-Id");
             return;
         }
     }
@@ -40,7 +42,7 @@ static void answer_options(struct srv_request *request)
         MHD_get_response_header(request->response, "Access-Control-Allow-Origin")) {
         srv_add_header(request, "Access-Control-Allow-Methods", allowed);
         srv_add_header(request, "Access-Control-Allow-Headers",
-                       "Authorization, Content-Type, Range");
+                       "Authorization, Content-Type, Range, If-Match, If-None-Match");
         srv_add_header(request, "Access-Control-Max-Age", "600");
     }
 }

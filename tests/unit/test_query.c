@@ -664,9 +664,11 @@ static void test_depth_one_foreign_key_is_its_value_with_readable(void **state)
     struct rs_error error = {0};
     assert_int_equal(orm_build_get(&select, "3", &sql, &error), 0);
     expect_sql(&sql,
-               "SELECT row_to_json(r)::text FROM (SELECT t0.\"director\" AS \"director\", "
-               "t1.\"name\"::text AS \"director_readable\" FROM \"movie\" t0 LEFT JOIN "
-               "\"director\" t1 ON t1.\"id\" = t0.\"director\" WHERE t0.\"id\" = $1::integer) r",
+               "SELECT row_to_json(r)::text, s.\"#v\" FROM (SELECT t0.\"director\" AS "
+               "\"director\", t1.\"name\"::text AS \"director_readable\", t0.xmin::text AS \"#v\" "
+               "FROM \"movie\" t0 LEFT JOIN \"director\" t1 ON t1.\"id\" = t0.\"director\" WHERE "
+               "t0.\"id\" = $1::integer) s CROSS JOIN LATERAL (SELECT s.\"director\", "
+               "s.\"director_readable\") r",
                1, "3");
 
     /* a target without a readable column shows its primary key; readable off adds nothing */
@@ -675,15 +677,17 @@ static void test_depth_one_foreign_key_is_its_value_with_readable(void **state)
         .table = &director, .fields = &studio_field, .field_count = 1, .readable = true};
     assert_int_equal(orm_build_get(&select, "1", &sql, &error), 0);
     expect_sql(&sql,
-               "SELECT row_to_json(r)::text FROM (SELECT t0.\"studio\" AS \"studio\", "
-               "t1.\"id\"::text AS \"studio_readable\" FROM \"director\" t0 LEFT JOIN \"studio\" "
-               "t1 ON t1.\"id\" = t0.\"studio\" WHERE t0.\"id\" = $1::integer) r",
+               "SELECT row_to_json(r)::text, s.\"#v\" FROM (SELECT t0.\"studio\" AS \"studio\", "
+               "t1.\"id\"::text AS \"studio_readable\", t0.xmin::text AS \"#v\" FROM \"director\" "
+               "t0 LEFT JOIN \"studio\" t1 ON t1.\"id\" = t0.\"studio\" WHERE t0.\"id\" = "
+               "$1::integer) s CROSS JOIN LATERAL (SELECT s.\"studio\", s.\"studio_readable\") r",
                1, "1");
     select.readable = false;
     assert_int_equal(orm_build_get(&select, "1", &sql, &error), 0);
     expect_sql(&sql,
-               "SELECT row_to_json(r)::text FROM (SELECT t0.\"studio\" AS \"studio\" FROM "
-               "\"director\" t0 WHERE t0.\"id\" = $1::integer) r",
+               "SELECT row_to_json(r)::text, s.\"#v\" FROM (SELECT t0.\"studio\" AS \"studio\", "
+               "t0.xmin::text AS \"#v\" FROM \"director\" t0 WHERE t0.\"id\" = $1::integer) s "
+               "CROSS JOIN LATERAL (SELECT s.\"studio\") r",
                1, "1");
 }
 
@@ -799,8 +803,9 @@ static void test_get_ignores_filters_and_order(void **state)
     struct rs_error error = {0};
     assert_int_equal(orm_build_get(&select, "42", &sql, &error), 0);
     expect_sql(&sql,
-               "SELECT row_to_json(r)::text FROM (SELECT " MOVIE_EXPRS " FROM \"movie\" t0 WHERE "
-               "t0.\"id\" = $1::integer) r",
+               "SELECT row_to_json(r)::text, s.\"#v\" FROM (SELECT " MOVIE_EXPRS
+               ", t0.xmin::text AS \"#v\" FROM \"movie\" t0 WHERE t0.\"id\" = $1::integer) s "
+               "CROSS JOIN LATERAL (SELECT " MOVIE_KEYS ") r",
                1, "42");
     expect_failure(orm_build_get(&select, NULL, &sql, &error), &sql, &error, 400, "id",
                    "primary key");
@@ -995,6 +1000,98 @@ static void test_delete_with_and_without_filters(void **state)
                0);
 }
 
+/* ---- one-row writes with If-Match, and the count estimate ---- */
+
+#define UPDATE_ROW_TAIL                                                                            \
+    " RETURNING t0.*, t0.xmin AS \"#v\") SELECT (SELECT coalesce(json_agg(r ORDER BY "             \
+    "s.\"#n\"), '[]')::text FROM (SELECT " MOVIE_EXPRS                                             \
+    ", row_number() OVER (ORDER BY t0.\"id\" ASC) AS \"#n\" FROM upd t0) s CROSS "                 \
+    "JOIN LATERAL (SELECT " MOVIE_KEYS ") r), (SELECT \"#v\"::text FROM upd)"
+
+static void test_update_row_checks_the_version_in_the_same_statement(void **state)
+{
+    (void)state;
+    struct orm_assignment set[] = {{&movie_columns[M_RATING], "4"}};
+    struct orm_row row = {set, 1};
+    struct orm_sql sql = {0};
+    struct rs_error error = {0};
+    /* no If-Match (or *): by key, answering the new version */
+    struct orm_row_target target = {.pk_value = "9"};
+    assert_int_equal(orm_build_update_row(&movie, &row, false, &target, &sql, &error), 0);
+    expect_sql(&sql,
+               "WITH upd AS (UPDATE \"movie\" t0 SET \"rating\" = $1::integer WHERE t0.\"id\" = "
+               "$2::integer" UPDATE_ROW_TAIL,
+               2, "4", "9");
+    /* If-Match: the version joins the WHERE, and EXISTS tells 404 from 412; a text that is
+     * no xid is left out of the array (it can never match) */
+    const char *versions[] = {"123", "4294967296", "x1", "77"};
+    target = (struct orm_row_target){.pk_value = "9", .versions = versions, .version_count = 4};
+    assert_int_equal(orm_build_update_row(&movie, &row, false, &target, &sql, &error), 0);
+    expect_sql(&sql,
+               "WITH upd AS (UPDATE \"movie\" t0 SET \"rating\" = $1::integer WHERE t0.\"id\" = "
+               "$2::integer AND t0.xmin = ANY($3::xid[])" UPDATE_ROW_TAIL
+               ", EXISTS (SELECT 1 FROM \"movie\" t0 WHERE t0.\"id\" = $2::integer)",
+               3, "4", "9", "{123,77}");
+    const char *none[] = {""};
+    target = (struct orm_row_target){.pk_value = "9", .versions = none, .version_count = 1};
+    assert_int_equal(orm_build_update_row(&movie, &row, false, &target, &sql, &error), 0);
+    assert_string_equal(sql.params[2], "{}");
+    orm_sql_free(&sql);
+    expect_failure(orm_build_update_row(&movie, &row, false, NULL, &sql, &error), &sql, &error, 400,
+                   "", "no row");
+    target = (struct orm_row_target){0};
+    expect_failure(orm_build_update_row(&movie, &row, false, &target, &sql, &error), &sql, &error,
+                   400, "id", "primary key");
+}
+
+static void test_delete_row_with_and_without_a_version(void **state)
+{
+    (void)state;
+    struct orm_sql sql = {0};
+    struct rs_error error = {0};
+    struct orm_row_target target = {.pk_value = "9"};
+    assert_int_equal(orm_build_delete_row(&movie, &target, &sql, &error), 0);
+    expect_sql(&sql,
+               "WITH del AS (DELETE FROM \"movie\" t0 WHERE t0.\"id\" = $1::integer RETURNING 1) "
+               "SELECT count(*) FROM del",
+               1, "9");
+    const char *versions[] = {"55"};
+    target.versions = versions;
+    target.version_count = 1;
+    assert_int_equal(orm_build_delete_row(&movie, &target, &sql, &error), 0);
+    expect_sql(&sql,
+               "WITH del AS (DELETE FROM \"movie\" t0 WHERE t0.\"id\" = $1::integer AND t0.xmin = "
+               "ANY($2::xid[]) RETURNING 1) SELECT count(*), EXISTS (SELECT 1 FROM \"movie\" t0 "
+               "WHERE t0.\"id\" = $1::integer) FROM del",
+               2, "9", "{55}");
+}
+
+static void test_count_estimate_explains_the_filtered_rows(void **state)
+{
+    (void)state;
+    struct orm_select select = {.table = &movie};
+    struct orm_sql sql = {0};
+    struct rs_error error = {0};
+    assert_int_equal(orm_build_count_estimate(&select, &sql, &error), 0);
+    expect_sql(&sql, "EXPLAIN (FORMAT JSON) SELECT 1 FROM \"movie\" t0", 0);
+    char *ratings[] = {"3"};
+    struct orm_filter filter = filter_of(M_RATING, ORM_OP_GREATER, ratings, 1);
+    select.filters = &filter;
+    select.filter_count = 1;
+    assert_int_equal(orm_build_count_estimate(&select, &sql, &error), 0);
+    expect_sql(&sql,
+               "EXPLAIN (FORMAT JSON) SELECT 1 FROM \"movie\" t0 WHERE t0.\"rating\" > "
+               "$1::integer",
+               1, "3");
+    assert_int_equal(orm_explain_rows("[{\"Plan\": {\"Node Type\": \"Seq Scan\", \"Plan Rows\": "
+                                      "1234}}]"),
+                     1234);
+    assert_int_equal(orm_explain_rows("[{\"Plan\": {\"Plan Rows\": 12.0}}]"), 12);
+    assert_int_equal(orm_explain_rows("[{\"Plan\": {}}]"), -1);
+    assert_int_equal(orm_explain_rows("not json"), -1);
+    assert_int_equal(orm_explain_rows(NULL), -1);
+}
+
 static void test_ids_with_and_without_search(void **state)
 {
     (void)state;
@@ -1072,10 +1169,11 @@ static void test_nested_object_wins_over_the_plain_foreign_key(void **state)
     struct rs_error error = {0};
     assert_int_equal(orm_build_get(&select, "1", &sql, &error), 0);
     expect_sql(&sql,
-               "SELECT row_to_json(r)::text FROM (SELECT CASE WHEN t1.\"id\" IS NULL THEN NULL "
-               "ELSE json_build_object('name', t1.\"name\") END AS \"director\" FROM \"movie\" t0 "
-               "LEFT JOIN \"director\" t1 ON t1.\"id\" = t0.\"director\" WHERE t0.\"id\" = "
-               "$1::integer) r",
+               "SELECT row_to_json(r)::text, s.\"#v\" FROM (SELECT CASE WHEN t1.\"id\" IS NULL "
+               "THEN NULL ELSE json_build_object('name', t1.\"name\") END AS \"director\", "
+               "t0.xmin::text AS \"#v\" FROM \"movie\" t0 LEFT JOIN \"director\" t1 ON t1.\"id\" = "
+               "t0.\"director\" WHERE t0.\"id\" = $1::integer) s CROSS JOIN LATERAL (SELECT "
+               "s.\"director\") r",
                1, "1");
 }
 
@@ -1690,6 +1788,9 @@ int main(void)
         cmocka_unit_test(test_update_put_resets_missing_columns),
         cmocka_unit_test(test_update_rejects_primary_key_and_empty_patch),
         cmocka_unit_test(test_delete_with_and_without_filters),
+        cmocka_unit_test(test_update_row_checks_the_version_in_the_same_statement),
+        cmocka_unit_test(test_delete_row_with_and_without_a_version),
+        cmocka_unit_test(test_count_estimate_explains_the_filtered_rows),
         cmocka_unit_test(test_ids_with_and_without_search),
         cmocka_unit_test(test_hostile_names_never_reach_sql),
         cmocka_unit_test(test_nested_object_wins_over_the_plain_foreign_key),
