@@ -208,8 +208,9 @@ void cfg_load_server(struct cfg_loader *loader, const json_t *root, struct cfg_c
 void cfg_load_database(struct cfg_loader *loader, const json_t *root, struct cfg_config *config)
 {
     const json_t *database = cfg_get_object(loader, root, "", "database");
-    static const char *const keys[] = {"url", "pool_size", "acquire_timeout_ms",
-                                       "statement_timeout_ms", "prepared_statements", NULL};
+    static const char *const keys[] = {
+        "url", "pool_size", "acquire_timeout_ms", "statement_timeout_ms", "prepared_statements",
+        NULL};
     if (database)
         cfg_check_keys(loader, database, "database", keys);
     long long number;
