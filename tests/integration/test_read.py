@@ -336,3 +336,12 @@ def test_email_columns_filter_like_text(server):
     rows = server.get("/movie/?contact=a@&contact__match=starts").json["rows"]
     expect([row["name"] for row in rows] == ["Seven Samurai"], rows)
     expect(server.get("/movie/?contact=nobody").json["rows"] == [])
+
+
+def test_table_responses_say_which_database_answered(server):
+    """SPEC §7: X-Restable-Source on every table response (primary: no replicas configured);
+    not on the routes that are no table's."""
+    for path in ("/movie/", "/movie/1/", "/movie/count/", "/movie/999999/", "/movie/?nope=1"):
+        response = server.get(path)
+        expect(response.header("X-Restable-Source") == "primary", (path, response.headers))
+    expect(server.get("/healthz").header("X-Restable-Source") is None)
