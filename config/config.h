@@ -219,6 +219,10 @@ struct cfg_config {
 
     struct cfg_table *tables; /* declaration order */
     size_t table_count;
+
+    /* Owns everything above that the loader allocated (strings, tables, columns, policies,
+     * keys, origins, kept JSON values): cfg_free frees it in one go. */
+    struct rs_arena arena;
 };
 
 /* auth.jwt helpers (config/config_auth.c): "HS256" … "EdDSA" for an algorithm ("" for NONE and

@@ -15,24 +15,15 @@
 
 /* ---- policies ---------------------------------------------------------------------------- */
 
-void cfg_policy_copy(struct cfg_policy *to, const struct cfg_policy *from)
+void cfg_policy_copy(struct rs_arena *arena, struct cfg_policy *to, const struct cfg_policy *from)
 {
     *to = (struct cfg_policy){.kind = from->kind};
     if (from->grant_count == 0)
         return;
-    to->grants = xcalloc(from->grant_count, sizeof *to->grants);
+    to->grants = rs_arena_calloc(arena, from->grant_count, sizeof *to->grants);
     for (size_t i = 0; i < from->grant_count; i++)
-        to->grants[i] = xstrdup(from->grants[i]);
+        to->grants[i] = rs_arena_strdup(arena, from->grants[i]);
     to->grant_count = from->grant_count;
-}
-
-void cfg_policy_free(struct cfg_policy *policy)
-{
-    for (size_t i = 0; i < policy->grant_count; i++)
-        free(policy->grants[i]);
-    free(policy->grants);
-    policy->grants = NULL;
-    policy->grant_count = 0;
 }
 
 /* "scope:NAME" or "role:NAME"; NAME without spaces, since the scope claim is space-separated
@@ -54,14 +45,14 @@ static void load_grants(struct cfg_loader *loader, const json_t *list, const cha
                         struct cfg_policy *out)
 {
     out->kind = CFG_POLICY_GRANTS;
-    out->grants = xcalloc(json_array_size(list), sizeof *out->grants);
+    out->grants = rs_arena_calloc(loader->arena, json_array_size(list), sizeof *out->grants);
     size_t index;
     json_t *item;
     json_array_foreach(list, index, item)
     {
         const char *grant = json_string_value(item);
         if (grant && is_grant(grant)) {
-            out->grants[out->grant_count++] = xstrdup(grant);
+            out->grants[out->grant_count++] = rs_arena_strdup(loader->arena, grant);
             continue;
         }
         char child[CFG_PATH_MAX], shown[80];
@@ -259,13 +250,10 @@ static void load_single_key(struct cfg_loader *loader, const json_t *jwt, struct
         check_file(loader, "auth.jwt.public_key_file", config->auth.public_key_file, true);
     }
     if (is_hs && !loader->is_jwt_broken)
-        config->auth.secret = xstrdup(secret);
+        config->auth.secret = secret;
     if (!loader->is_jwt_broken)
         config->auth.algorithm = chosen;
     loader->is_jwt_broken = loader->is_jwt_broken || was_broken;
-    free(secret);
-    free(key_file);
-    free(algorithm);
 }
 
 /* ---- auth.jwt.keys: static keys picked by kid --------------------------------------------- */
@@ -312,8 +300,6 @@ static void load_key_entry(struct cfg_loader *loader, const json_t *entry, const
             check_file(loader, child, key->public_key_file, true);
         }
     }
-    free(algorithm);
-    free(key_file);
 }
 
 static void load_key_list(struct cfg_loader *loader, const json_t *jwt, struct cfg_config *config)
@@ -330,7 +316,8 @@ static void load_key_list(struct cfg_loader *loader, const json_t *jwt, struct c
                   shown);
         return;
     }
-    config->auth.keys = xcalloc(json_array_size(list), sizeof *config->auth.keys);
+    config->auth.keys =
+        rs_arena_calloc(loader->arena, json_array_size(list), sizeof *config->auth.keys);
     size_t index;
     json_t *entry;
     json_array_foreach(list, index, entry)
@@ -399,7 +386,7 @@ static void load_key_sources(struct cfg_loader *loader, const json_t *jwt,
         jwt_error(loader, "auth.jwt.jwks_url",
                   "\"%s\" must be an https:// URL (http:// only to a loopback address)", url);
     else if (url)
-        config->auth.jwks_url = xstrdup(url);
+        config->auth.jwks_url = url;
     if (ca_file && !url)
         jwt_error(loader, "auth.jwt.jwks_ca_file", "applies only with auth.jwt.jwks_url");
     else if (ca_file) {
@@ -410,9 +397,6 @@ static void load_key_sources(struct cfg_loader *loader, const json_t *jwt,
         config->auth.jwks_file = cfg_resolve_path(config, file);
         check_file(loader, "auth.jwt.jwks_file", config->auth.jwks_file, false);
     }
-    free(url);
-    free(file);
-    free(ca_file);
 }
 
 /* RFC 6901: "" or "/" followed by reference tokens in which "~" is always "~0" or "~1". We
@@ -438,8 +422,7 @@ static char *load_pointer(struct cfg_loader *loader, const json_t *jwt, const ch
                   "\"%s\" is not a JSON Pointer (RFC 6901): it starts with \"/\", and \"~\" is "
                   "written \"~0\" and \"/\" inside a name \"~1\" (e.g. \"%s\")",
                   pointer, fallback);
-        free(pointer);
-        pointer = xstrdup(fallback);
+        pointer = rs_arena_strdup(loader->arena, fallback);
     }
     return pointer;
 }
@@ -468,21 +451,6 @@ static void load_jwt(struct cfg_loader *loader, const json_t *jwt, struct cfg_co
     bool has_key_set = config->auth.jwks_url || config->auth.jwks_file || config->auth.key_count;
     if (has_key_set && !loader->is_jwt_broken && config->auth.algorithm == CFG_JWT_NONE)
         config->auth.algorithm = CFG_JWT_KEY_SET;
-}
-
-void cfg_auth_free(struct cfg_config *config)
-{
-    for (size_t i = 0; i < config->auth.key_count; i++) {
-        free(config->auth.keys[i].kid);
-        free(config->auth.keys[i].secret);
-        free(config->auth.keys[i].public_key_file);
-    }
-    free(config->auth.keys);
-    free(config->auth.jwks_url);
-    free(config->auth.jwks_file);
-    free(config->auth.jwks_ca_file);
-    free(config->auth.roles_claim);
-    free(config->auth.scope_claim);
 }
 
 /* ---- the section ------------------------------------------------------------------------- */

@@ -233,6 +233,19 @@ static void check_constraints(struct cfg_loader *loader, const char *path,
     }
 }
 
+static void release_json(void *value)
+{
+    json_decref(value);
+}
+
+/* A copy of value that lives as long as the config (its arena drops the reference). */
+static json_t *keep_json(struct cfg_loader *loader, const json_t *value)
+{
+    json_t *copy = xcheck(json_deep_copy(value));
+    rs_arena_defer(loader->arena, release_json, copy);
+    return copy;
+}
+
 static void load_default_and_choices(struct cfg_loader *loader, const char *path,
                                      const json_t *spec, struct cfg_column *column)
 {
@@ -253,7 +266,7 @@ static void load_default_and_choices(struct cfg_loader *loader, const char *path
         column->default_kind = CFG_DEFAULT_UUID4;
     } else {
         column->default_kind = CFG_DEFAULT_VALUE;
-        column->default_value = xcheck(json_deep_copy(value));
+        column->default_value = keep_json(loader, value);
     }
 
     value = json_object_get(spec, "choices");
@@ -269,14 +282,14 @@ static void load_default_and_choices(struct cfg_loader *loader, const char *path
         cfg_describe(value, shown, sizeof shown);
         cfg_error(loader, child, "expected a non-empty list of allowed values, got %s", shown);
     } else {
-        column->choices = xcheck(json_deep_copy(value));
+        column->choices = keep_json(loader, value);
     }
 }
 
 void cfg_load_column(struct cfg_loader *loader, const char *path, const char *name,
                      const json_t *spec, struct cfg_column *column)
 {
-    column->name = xstrdup(name);
+    column->name = rs_arena_strdup(loader->arena, name);
     check_name(loader, path, name);
     if (!json_is_object(spec)) {
         char shown[80];

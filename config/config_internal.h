@@ -15,6 +15,7 @@
 
 struct cfg_loader {
     const char *file;          /* the path as given, first word of every message */
+    struct rs_arena *arena;    /* the config's: whatever the config keeps comes from it */
     struct cfg_errors *errors; /* where messages go */
     /* Paths whose ${VAR} could not be substituted: any later complaint about the same path
      * is a consequence of that one, so it is dropped rather than shown twice. */
@@ -66,8 +67,8 @@ enum {
     CFG_NULLABLE = 1, /* null means "not set" */
     CFG_EMPTY_OK = 2, /* "" is a value (otherwise refused) */
 };
-/* A copy of the string (caller frees); when absent (or null with CFG_NULLABLE), or wrong, a
- * copy of fallback, or NULL when fallback is NULL. */
+/* A copy of the string in loader->arena (it dies with the config); when absent (or null with
+ * CFG_NULLABLE), or wrong, a copy of fallback, or NULL when fallback is NULL. */
 char *cfg_get_string(struct cfg_loader *loader, const json_t *object, const char *path,
                      const char *key, const char *fallback, unsigned flags);
 /* The object at key, or NULL when absent or (reported) not an object. */
@@ -92,16 +93,16 @@ bool cfg_check_literal(struct cfg_loader *loader, const char *path, const struct
 void cfg_env_apply(struct cfg_loader *loader, json_t *root);
 void cfg_load_server(struct cfg_loader *loader, const json_t *root, struct cfg_config *config);
 void cfg_load_database(struct cfg_loader *loader, const json_t *root, struct cfg_config *config);
-/* Resolves path (relative to config->directory) into a new absolute path; caller frees. */
-char *cfg_resolve_path(const struct cfg_config *config, const char *path);
+/* Resolves path (relative to config->directory) into a new absolute path in the config's
+ * arena. */
+char *cfg_resolve_path(struct cfg_config *config, const char *path);
 void cfg_load_auth(struct cfg_loader *loader, const json_t *root, struct cfg_config *config);
-void cfg_auth_free(struct cfg_config *config); /* what cfg_load_auth added beyond the basics */
 /* Parses a policy at object.key into *out; returns true when the key was present. */
 bool cfg_load_policy(struct cfg_loader *loader, const struct cfg_config *config,
                      const json_t *object, const char *path, const char *key,
                      struct cfg_policy *out);
-void cfg_policy_copy(struct cfg_policy *to, const struct cfg_policy *from);
-void cfg_policy_free(struct cfg_policy *policy);
+/* A copy of from in arena. */
+void cfg_policy_copy(struct rs_arena *arena, struct cfg_policy *to, const struct cfg_policy *from);
 void cfg_load_tables(struct cfg_loader *loader, const json_t *root, struct cfg_config *config);
 void cfg_load_column(struct cfg_loader *loader, const char *path, const char *name,
                      const json_t *spec, struct cfg_column *column);

@@ -2,7 +2,7 @@
  * config/config_load.c — the entry points: reads restable.json (or text in memory) with
  * jansson, lets the environment in (config_env.c), runs each section's loader in order and
  * hands back an immutable cfg_config, or every problem found, each "FILE: JSON.PATH: reason".
- * Also frees the config.
+ * Everything the config keeps lives in its arena, so freeing it is freeing that.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +14,7 @@
 #include "config/config_internal.h"
 
 /* The config file's folder, absolute: realpath when it exists, else joined to the working
- * directory (cfg_load_string may be given a path that names no real file). */
+ * directory (cfg_load_string may be given a path that names no real file). Caller frees. */
 static char *directory_of(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -77,8 +77,10 @@ static struct cfg_config *load_tree(struct cfg_loader *loader, json_t *root,
     cfg_env_apply(loader, root);
 
     struct cfg_config *config = xcalloc(1, sizeof *config);
-    config->path = xstrdup(loader->file);
-    config->directory = directory_of(loader->file);
+    rs_arena_init(&config->arena, NULL, 0);
+    loader->arena = &config->arena;
+    config->path = rs_arena_strdup(&config->arena, loader->file);
+    config->directory = rs_arena_adopt(&config->arena, directory_of(loader->file));
     static const char *const keys[] = {"server", "database", "auth", "migrations_dir",
                                        "tables", "metrics",  NULL};
     cfg_check_keys(loader, root, "", keys);
@@ -88,7 +90,6 @@ static struct cfg_config *load_tree(struct cfg_loader *loader, json_t *root,
     cfg_load_auth(loader, root, config); /* before tables: they inherit auth.default */
     char *migrations = cfg_get_string(loader, root, "", "migrations_dir", "migrations", 0);
     config->migrations_dir = cfg_resolve_path(config, migrations);
-    free(migrations);
     cfg_load_tables(loader, root, config);
 
     json_decref(root);
@@ -132,50 +133,10 @@ struct cfg_config *cfg_load(const char *path, struct cfg_errors *errors)
     return load_tree(&loader, root, &parse_error);
 }
 
-/* ---- freeing --------------------------------------------------------------------------------- */
-
-static void free_table(struct cfg_table *table)
-{
-    for (size_t c = 0; c < table->column_count; c++) {
-        struct cfg_column *column = &table->columns[c];
-        free(column->name);
-        free(column->references);
-        free(column->help_text);
-        free(column->renamed_from);
-        json_decref(column->default_value);
-        json_decref(column->choices);
-    }
-    free(table->columns);
-    free(table->name);
-    free(table->renamed_from);
-    cfg_policy_free(&table->read);
-    cfg_policy_free(&table->write);
-    cfg_policy_free(&table->delete_);
-}
-
 void cfg_free(struct cfg_config *config)
 {
     if (!config)
         return;
-    for (size_t t = 0; t < config->table_count; t++)
-        free_table(&config->tables[t]);
-    free(config->tables);
-    for (size_t i = 0; i < config->server.cors_origin_count; i++)
-        free(config->server.cors_origins[i]);
-    free(config->server.cors_origins);
-    free(config->server.host);
-    free(config->server.base_path);
-    free(config->database.url);
-    free(config->auth.secret);
-    free(config->auth.public_key_file);
-    free(config->auth.issuer);
-    free(config->auth.audience);
-    cfg_auth_free(config);
-    cfg_policy_free(&config->auth.default_read);
-    cfg_policy_free(&config->auth.default_write);
-    cfg_policy_free(&config->auth.default_delete);
-    free(config->migrations_dir);
-    free(config->path);
-    free(config->directory);
+    rs_arena_free(&config->arena);
     free(config);
 }

@@ -38,8 +38,11 @@ static char *normalise_base_path(struct cfg_loader *loader, const char *text)
         sb_append_char(&out, '/');
         p += length;
     }
-    if (is_ok)
-        return sb_take(&out);
+    if (is_ok) {
+        char *normal = rs_arena_strdup(loader->arena, out.data);
+        sb_free(&out);
+        return normal;
+    }
     sb_free(&out);
     char shown[80];
     cfg_describe_text(text, shown, sizeof shown);
@@ -47,7 +50,7 @@ static char *normalise_base_path(struct cfg_loader *loader, const char *text)
               "expected a URL path like \"/api/\" (letters, digits, "
               "\"-\", \".\", \"_\" and \"~\" between slashes), got %s",
               shown);
-    return xstrdup("/");
+    return rs_arena_strdup(loader->arena, "/");
 }
 
 /* "*", or scheme://host[:port] exactly as browsers send it in Origin: no path, no slash. */
@@ -83,14 +86,16 @@ static void load_cors(struct cfg_loader *loader, const json_t *server, struct cf
         return;
     }
     /* NULL-terminated as a courtesy to callers that walk it */
-    config->server.cors_origins = xcalloc(json_array_size(origins) + 1, sizeof(char *));
+    config->server.cors_origins =
+        rs_arena_calloc(loader->arena, json_array_size(origins) + 1, sizeof(char *));
     size_t index;
     json_t *origin;
     json_array_foreach(origins, index, origin)
     {
         const char *text = json_string_value(origin);
         if (text && is_origin(text)) {
-            config->server.cors_origins[config->server.cors_origin_count++] = xstrdup(text);
+            config->server.cors_origins[config->server.cors_origin_count++] =
+                rs_arena_strdup(loader->arena, text);
             continue;
         }
         char item[CFG_PATH_MAX];
@@ -150,7 +155,6 @@ static void load_log_level(struct cfg_loader *loader, const json_t *server,
                   "\"debug\", got %s",
                   shown);
     }
-    free(text);
 }
 
 static void load_operations(struct cfg_loader *loader, const json_t *server,
@@ -174,8 +178,6 @@ static void load_operations(struct cfg_loader *loader, const json_t *server,
                       sizeof config->server.docs_dir - 1);
         else
             memcpy(config->server.docs_dir, resolved, strlen(resolved) + 1);
-        free(resolved);
-        free(docs_dir);
     }
     load_limits(loader, server, config);
 }
@@ -198,7 +200,6 @@ void cfg_load_server(struct cfg_loader *loader, const json_t *root, struct cfg_c
     config->server.max_body_bytes = (size_t)number;
     char *base_path = cfg_get_string(loader, server, "server", "base_path", "/", CFG_EMPTY_OK);
     config->server.base_path = normalise_base_path(loader, base_path);
-    free(base_path);
     load_cors(loader, server, config);
     load_operations(loader, server, config);
 }
@@ -232,7 +233,7 @@ void cfg_load_database(struct cfg_loader *loader, const json_t *root, struct cfg
 
 /* ---- paths ------------------------------------------------------------------------------- */
 
-char *cfg_resolve_path(const struct cfg_config *config, const char *path)
+char *cfg_resolve_path(struct cfg_config *config, const char *path)
 {
     struct sb out = {0};
     if (path[0] != '/') {
@@ -248,5 +249,7 @@ char *cfg_resolve_path(const struct cfg_config *config, const char *path)
     }
     while (out.length > 1 && out.data[out.length - 1] == '/')
         out.data[--out.length] = '\0';
-    return sb_take(&out);
+    char *resolved = rs_arena_strdup(&config->arena, out.data ? out.data : "");
+    sb_free(&out);
+    return resolved;
 }

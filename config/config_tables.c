@@ -67,7 +67,8 @@ static void load_columns(struct cfg_loader *loader, const char *path, const json
         }
     }
     size_t start = first_key ? 0 : 1; /* the implicit id goes first */
-    table->columns = xcalloc(json_object_size(columns) + start, sizeof *table->columns);
+    table->columns =
+        rs_arena_calloc(loader->arena, json_object_size(columns) + start, sizeof *table->columns);
     table->column_count = start;
     json_object_foreach(columns, name, item)
     {
@@ -90,7 +91,7 @@ static void load_columns(struct cfg_loader *loader, const char *path, const json
     }
     if (!first_key) {
         struct cfg_column *id = &table->columns[0];
-        id->name = xstrdup("id");
+        id->name = rs_arena_strdup(loader->arena, "id");
         id->type = id->value_type = CFG_TYPE_SERIAL;
         id->is_primary_key = id->is_unique = id->is_implicit = true;
         table->primary_key = 0;
@@ -101,10 +102,8 @@ static void load_readable(struct cfg_loader *loader, const char *path, const jso
                           struct cfg_table *table)
 {
     char *readable = cfg_get_string(loader, spec, path, "readable", NULL, CFG_NULLABLE);
-    if (!readable || !table->columns) {
-        free(readable);
+    if (!readable || !table->columns)
         return;
-    }
     char child[CFG_PATH_MAX];
     cfg_path_key(child, path, "readable");
     const struct cfg_column *column = cfg_column_find(table, readable);
@@ -124,7 +123,6 @@ static void load_readable(struct cfg_loader *loader, const char *path, const jso
             cfg_error(loader, child, "no column \"%s\" in table %s", readable, table->name);
         free(names);
     }
-    free(readable);
 }
 
 /* A column renamed from a name another column still has would make the rename ambiguous. */
@@ -150,7 +148,7 @@ static void load_table(struct cfg_loader *loader, const char *name, const json_t
 {
     char path[CFG_PATH_MAX], child[CFG_PATH_MAX];
     cfg_path_key(path, "tables", name);
-    table->name = xstrdup(name);
+    table->name = rs_arena_strdup(loader->arena, name);
     table->page_size = 15;
     table->max_page_size = 1000;
     check_name(loader, path, name);
@@ -162,7 +160,7 @@ static void load_table(struct cfg_loader *loader, const char *name, const json_t
         cfg_describe(spec, shown, sizeof shown);
         cfg_error(loader, path, "expected an object with \"columns\", got %s", shown);
         for (size_t i = 0; i < 3; i++)
-            cfg_policy_copy(policies[i], defaults[i]);
+            cfg_policy_copy(loader->arena, policies[i], defaults[i]);
         return;
     }
     static const char *const keys[] = {
@@ -203,7 +201,7 @@ static void load_table(struct cfg_loader *loader, const char *name, const json_t
         cfg_check_keys(loader, auth, child, actions);
     for (size_t i = 0; i < 3; i++)
         if (!cfg_load_policy(loader, config, auth, child, actions[i], policies[i]))
-            cfg_policy_copy(policies[i], defaults[i]);
+            cfg_policy_copy(loader->arena, policies[i], defaults[i]);
 
     table->renamed_from = cfg_get_string(loader, spec, path, "renamed_from", NULL, CFG_NULLABLE);
     cfg_path_key(child, path, "renamed_from");
@@ -261,7 +259,8 @@ void cfg_load_tables(struct cfg_loader *loader, const json_t *root, struct cfg_c
         cfg_error(loader, "tables", "declare at least one table");
         return;
     }
-    config->tables = xcalloc(json_object_size(tables), sizeof *config->tables);
+    config->tables =
+        rs_arena_calloc(loader->arena, json_object_size(tables), sizeof *config->tables);
     const char *name;
     json_t *spec;
     json_object_foreach(tables, name, spec)

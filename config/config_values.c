@@ -66,22 +66,27 @@ int cfg_get_bool(struct cfg_loader *loader, const json_t *object, const char *pa
     return -1;
 }
 
+static char *copy_or_null(struct cfg_loader *loader, const char *text)
+{
+    return text ? rs_arena_strdup(loader->arena, text) : NULL;
+}
+
 char *cfg_get_string(struct cfg_loader *loader, const json_t *object, const char *path,
                      const char *key, const char *fallback, unsigned flags)
 {
     json_t *value = object ? json_object_get(object, key) : NULL;
     if (!value || ((flags & CFG_NULLABLE) && json_is_null(value)))
-        return xstrdup_or_null(fallback);
+        return copy_or_null(loader, fallback);
     const char *text = json_string_value(value);
     if (text && (*text || (flags & CFG_EMPTY_OK)))
-        return xstrdup(text);
+        return copy_or_null(loader, text);
     char child[CFG_PATH_MAX], shown[80];
     cfg_path_key(child, path, key);
     cfg_describe(value, shown, sizeof shown);
     cfg_error(loader, child, "expected a %sstring%s, got %s",
               flags & CFG_EMPTY_OK ? "" : "non-empty ", flags & CFG_NULLABLE ? " or null" : "",
               shown);
-    return xstrdup_or_null(fallback);
+    return copy_or_null(loader, fallback);
 }
 
 const json_t *cfg_get_object(struct cfg_loader *loader, const json_t *object, const char *path,
