@@ -61,7 +61,7 @@ void auth_verifier_stats(struct auth_verifier *verifier, struct auth_stats *stat
 void auth_set_log(void (*log)(const char *level, const char *message));
 
 /* Verifies the value of an Authorization header (or NULL when absent). Returns 0 with the
- * principal filled (anonymous when header is NULL), or -1 with error->status 401 and
+ * principal filled (anonymous when header is NULL), or -1 with error->outcome RS_UNAUTHORIZED and
  * error->message a short reason fit for error_description. Thread-safe. */
 int auth_verify_bearer(struct auth_verifier *verifier, const char *authorization,
                        struct auth_principal *principal, struct rs_error *error);

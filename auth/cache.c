@@ -94,10 +94,10 @@ bool auth_cache_lookup(struct auth_cache *cache, const char *token, size_t lengt
         CRYPTO_memcmp(entry->token, token, length) == 0) {
         is_found = true;
         if (now > entry->principal.expires_at + leeway) {
-            rs_error_set(error, 401, NULL, "token expired");
+            rs_error_set(error, RS_UNAUTHORIZED, NULL, "token expired");
             *status = -1;
         } else if (now + leeway < entry->not_before) {
-            rs_error_set(error, 401, NULL, "token not yet valid");
+            rs_error_set(error, RS_UNAUTHORIZED, NULL, "token not yet valid");
             *status = -1;
         } else {
             auth_principal_copy(principal, &entry->principal);

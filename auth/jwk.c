@@ -194,12 +194,12 @@ struct auth_key_set *auth_jwks_parse(const char *text, size_t length, bool allow
     json_t *document = json_loadb(text, length, JSON_REJECT_DUPLICATES, NULL);
     json_t *list = json_object_get(document, "keys");
     if (!json_is_array(list)) {
-        rs_error_set(error, 1, NULL, "not a JSON Web Key Set (no \"keys\" array)");
+        rs_error_set(error, RS_FAILED, NULL, "not a JSON Web Key Set (no \"keys\" array)");
         json_decref(document);
         return NULL;
     }
     if (json_array_size(list) > MAX_KEYS) {
-        rs_error_set(error, 1, NULL, "more than %d keys", MAX_KEYS);
+        rs_error_set(error, RS_FAILED, NULL, "more than %d keys", MAX_KEYS);
         json_decref(document);
         return NULL;
     }
@@ -217,7 +217,7 @@ struct auth_key_set *auth_jwks_parse(const char *text, size_t length, bool allow
             continue;
         }
         if (has_kid(set, key->kid)) {
-            rs_error_set(error, 1, NULL, "duplicate kid \"%.64s\"", key->kid);
+            rs_error_set(error, RS_FAILED, NULL, "duplicate kid \"%.64s\"", key->kid);
             set->count++;
             auth_key_set_free(set);
             json_decref(document);
@@ -227,7 +227,7 @@ struct auth_key_set *auth_jwks_parse(const char *text, size_t length, bool allow
     }
     json_decref(document);
     if (set->count == 0) {
-        rs_error_set(error, 1, NULL, "no usable signing key (%zu skipped)", *skipped);
+        rs_error_set(error, RS_FAILED, NULL, "no usable signing key (%zu skipped)", *skipped);
         auth_key_set_free(set);
         return NULL;
     }
@@ -238,8 +238,8 @@ struct auth_key_set *auth_jwks_read_file(const char *path, struct rs_error *erro
 {
     FILE *file = fopen(path, "rb");
     if (!file) {
-        rs_error_set(error, 1, "auth.jwt.jwks_file", "auth.jwt.jwks_file: cannot read %s: %s", path,
-                     strerror(errno));
+        rs_error_set(error, RS_FAILED, "auth.jwt.jwks_file",
+                     "auth.jwt.jwks_file: cannot read %s: %s", path, strerror(errno));
         return NULL;
     }
     char *text = xmalloc(AUTH_JWKS_MAX_BYTES + 1);
@@ -250,14 +250,14 @@ struct auth_key_set *auth_jwks_read_file(const char *path, struct rs_error *erro
     struct rs_error reason = {0};
     size_t skipped = 0;
     if (is_broken)
-        rs_error_set(&reason, 1, NULL, "read error");
+        rs_error_set(&reason, RS_FAILED, NULL, "read error");
     else if (length > AUTH_JWKS_MAX_BYTES)
-        rs_error_set(&reason, 1, NULL, "larger than %d bytes", AUTH_JWKS_MAX_BYTES);
+        rs_error_set(&reason, RS_FAILED, NULL, "larger than %d bytes", AUTH_JWKS_MAX_BYTES);
     else
         set = auth_jwks_parse(text, length, true, &skipped, &reason);
     free(text);
     if (!set)
-        rs_error_set(error, 1, "auth.jwt.jwks_file", "auth.jwt.jwks_file: %s: %s", path,
+        rs_error_set(error, RS_FAILED, "auth.jwt.jwks_file", "auth.jwt.jwks_file: %s: %s", path,
                      reason.message);
     return set;
 }

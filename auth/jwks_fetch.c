@@ -93,7 +93,7 @@ char *auth_jwks_fetch(const char *url, const char *ca_file, long *max_age, size_
 {
     CURL *curl = curl_easy_init();
     if (!curl) {
-        rs_error_set(error, 1, NULL, "cannot set up an HTTP client");
+        rs_error_set(error, RS_FAILED, NULL, "cannot set up an HTTP client");
         return NULL;
     }
     struct answer answer = {.max_age = -1};
@@ -103,11 +103,12 @@ char *auth_jwks_fetch(const char *url, const char *ca_file, long *max_age, size_
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(curl);
     if (answer.is_too_large || code == CURLE_FILESIZE_EXCEEDED)
-        rs_error_set(error, 1, NULL, "the answer is larger than %d bytes", AUTH_JWKS_MAX_BYTES);
+        rs_error_set(error, RS_FAILED, NULL, "the answer is larger than %d bytes",
+                     AUTH_JWKS_MAX_BYTES);
     else if (code != CURLE_OK)
-        rs_error_set(error, 1, NULL, "%s", curl_easy_strerror(code));
+        rs_error_set(error, RS_FAILED, NULL, "%s", curl_easy_strerror(code));
     else if (status != 200)
-        rs_error_set(error, 1, NULL, "HTTP status %ld", status);
+        rs_error_set(error, RS_FAILED, NULL, "HTTP status %ld", status);
     if (answer.is_too_large || code != CURLE_OK || status != 200) {
         sb_free(&answer.body);
         return NULL;

@@ -116,15 +116,15 @@ struct auth_refresher *auth_refresher_start(struct auth_verifier *verifier, cons
     refresher->url = xstrdup(url);
     refresher->ca_file = xstrdup_or_null(ca_file);
     if (init_sync(refresher) < 0) {
-        rs_error_set(error, 1, NULL, "cannot set up the JWKS refresher");
+        rs_error_set(error, RS_FAILED, NULL, "cannot set up the JWKS refresher");
         auth_refresher_stop(refresher);
         return NULL;
     }
     struct rs_error reason = {0};
     long after = fetch_once(refresher, &reason);
     if (after < 0 && must_succeed) {
-        rs_error_set(error, 1, "auth.jwt.jwks_url", "auth.jwt.jwks_url: cannot fetch %s: %s", url,
-                     reason.message);
+        rs_error_set(error, RS_FAILED, "auth.jwt.jwks_url",
+                     "auth.jwt.jwks_url: cannot fetch %s: %s", url, reason.message);
         auth_refresher_stop(refresher);
         return NULL;
     }
@@ -134,7 +134,7 @@ struct auth_refresher *auth_refresher_start(struct auth_verifier *verifier, cons
                  url, reason.message);
     refresher->next_due = monotonic_after(after > 0 ? after : AUTH_JWKS_MIN_AGE_S, 0);
     if (pthread_create(&refresher->thread, NULL, refresh_loop, refresher) != 0) {
-        rs_error_set(error, 1, NULL, "cannot start the JWKS refresher thread");
+        rs_error_set(error, RS_FAILED, NULL, "cannot start the JWKS refresher thread");
         auth_refresher_stop(refresher);
         return NULL;
     }

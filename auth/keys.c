@@ -90,7 +90,7 @@ int auth_key_from_pem_file(struct auth_key *key, const char *path, struct rs_err
 {
     BIO *file = BIO_new_file(path, "r");
     if (!file) {
-        rs_error_set(error, 1, NULL, "cannot read %s: %s", path, strerror(errno));
+        rs_error_set(error, RS_FAILED, NULL, "cannot read %s: %s", path, strerror(errno));
         ERR_clear_error();
         return -1;
     }
@@ -98,13 +98,13 @@ int auth_key_from_pem_file(struct auth_key *key, const char *path, struct rs_err
     BIO_free(file);
     ERR_clear_error();
     if (!key->public_key) {
-        rs_error_set(error, 1, NULL, "%s is not a PEM public key (-----BEGIN PUBLIC KEY-----)",
-                     path);
+        rs_error_set(error, RS_FAILED, NULL,
+                     "%s is not a PEM public key (-----BEGIN PUBLIC KEY-----)", path);
         return -1;
     }
     char reason[128];
     if (auth_key_family_of(key->public_key, &key->family, reason, sizeof reason) < 0) {
-        rs_error_set(error, 1, NULL, "%s: %s", path, reason);
+        rs_error_set(error, RS_FAILED, NULL, "%s: %s", path, reason);
         return -1;
     }
     return 0;
@@ -154,7 +154,7 @@ static int load_configured(struct auth_key *key, const char *kid, enum cfg_jwt_a
         /* RFC 7518 §3.2: the key must be at least as long as the hash output; 32 bytes is the
          * floor for every HS size, so a short or guessable secret never goes live */
         if (!secret || strlen(secret) < AUTH_MIN_SECRET_BYTES) {
-            rs_error_set(error, 1, field, "%s.secret: must be at least %d bytes", field,
+            rs_error_set(error, RS_FAILED, field, "%s.secret: must be at least %d bytes", field,
                          AUTH_MIN_SECRET_BYTES);
             return -1;
         }
@@ -163,7 +163,7 @@ static int load_configured(struct auth_key *key, const char *kid, enum cfg_jwt_a
         return 0;
     }
     if (!key_file) {
-        rs_error_set(error, 1, field, "%s.public_key_file: required for %s", field,
+        rs_error_set(error, RS_FAILED, field, "%s.public_key_file: required for %s", field,
                      cfg_jwt_algorithm_name(algorithm));
         return -1;
     }
@@ -171,7 +171,7 @@ static int load_configured(struct auth_key *key, const char *kid, enum cfg_jwt_a
     enum auth_key_family wanted = key->family;
     int status = auth_key_from_pem_file(key, key_file, &reason);
     if (status < 0 && !key->public_key) {
-        rs_error_set(error, 1, field, "%s.public_key_file: %s", field, reason.message);
+        rs_error_set(error, RS_FAILED, field, "%s.public_key_file: %s", field, reason.message);
         return -1;
     }
     /* a key read but of a refused kind (RSA-1024, secp256k1) or of another family */
@@ -182,8 +182,8 @@ static int load_configured(struct auth_key *key, const char *kid, enum cfg_jwt_a
                                                "an EC key on curve P-384",
                                                "an EC key on curve P-521",
                                                "an Ed25519 key"};
-        rs_error_set(error, 1, field, "%s.public_key_file: %s must be %s for %s", field, key_file,
-                     families[wanted], cfg_jwt_algorithm_name(algorithm));
+        rs_error_set(error, RS_FAILED, field, "%s.public_key_file: %s must be %s for %s", field,
+                     key_file, families[wanted], cfg_jwt_algorithm_name(algorithm));
         return -1;
     }
     return 0;

@@ -151,8 +151,8 @@ int auth_keyset_replace(struct auth_keyset_slot *slot, enum auth_keyset_part whi
     for (size_t i = 0; i < 2; i++) {
         const char *kid = shared_kid(part, others[i]);
         if (kid) {
-            rs_error_set(error, 1, NULL, "kid \"%.64s\" is already held by another key source",
-                         kid);
+            rs_error_set(error, RS_FAILED, NULL,
+                         "kid \"%.64s\" is already held by another key source", kid);
             pthread_mutex_unlock(&slot->publish_lock);
             auth_key_set_free(part);
             return -1;

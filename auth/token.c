@@ -71,23 +71,23 @@ char *auth_token_issue(const struct cfg_config *config, const char *subject, con
 {
     jwt_alg_t alg;
     if (hs_algorithm(config->auth.algorithm, &alg) < 0) {
-        rs_error_set(error, 1, NULL,
+        rs_error_set(error, RS_FAILED, NULL,
                      "tokens can only be issued with an HS256/HS384/HS512 auth.jwt.secret");
         return NULL;
     }
     /* the same floor the verifier enforces: never sign what the server would refuse */
     if (!config->auth.secret || strlen(config->auth.secret) < AUTH_MIN_SECRET_BYTES) {
-        rs_error_set(error, 1, "auth.jwt.secret", "auth.jwt.secret: must be at least %d bytes",
-                     AUTH_MIN_SECRET_BYTES);
+        rs_error_set(error, RS_FAILED, "auth.jwt.secret",
+                     "auth.jwt.secret: must be at least %d bytes", AUTH_MIN_SECRET_BYTES);
         return NULL;
     }
     if (!subject || !*subject) {
-        rs_error_set(error, 1, NULL, "a token needs a subject");
+        rs_error_set(error, RS_FAILED, NULL, "a token needs a subject");
         return NULL;
     }
     char *claims = claims_text(config, subject, scope, roles, role_count, ttl_s);
     if (!claims) {
-        rs_error_set(error, 1, NULL,
+        rs_error_set(error, RS_FAILED, NULL,
                      "cannot encode the claims: subject, scope and roles must be UTF-8 text");
         return NULL;
     }
@@ -101,7 +101,7 @@ char *auth_token_issue(const struct cfg_config *config, const char *subject, con
     jwt_free(jwt);
     free(claims);
     if (!token)
-        rs_error_set(error, 1, NULL, "could not sign the token");
+        rs_error_set(error, RS_FAILED, NULL, "could not sign the token");
     return token;
 }
 
@@ -111,14 +111,14 @@ static EVP_PKEY *read_private_key(const char *path, struct rs_error *error)
 {
     FILE *file = fopen(path, "r");
     if (!file) {
-        rs_error_set(error, 1, NULL, "cannot read %s: %s", path, strerror(errno));
+        rs_error_set(error, RS_FAILED, NULL, "cannot read %s: %s", path, strerror(errno));
         return NULL;
     }
     EVP_PKEY *key = PEM_read_PrivateKey(file, NULL, NULL, NULL);
     fclose(file);
     ERR_clear_error();
     if (!key)
-        rs_error_set(error, 1, NULL, "%s is not a PEM private key", path);
+        rs_error_set(error, RS_FAILED, NULL, "%s is not a PEM private key", path);
     return key;
 }
 
@@ -129,14 +129,15 @@ static enum cfg_jwt_algorithm signing_algorithm(EVP_PKEY *key, const char *name,
     enum auth_key_family family;
     char reason[128];
     if (auth_key_family_of(key, &family, reason, sizeof reason) < 0) {
-        rs_error_set(error, 1, NULL, "cannot sign with this key: %s", reason);
+        rs_error_set(error, RS_FAILED, NULL, "cannot sign with this key: %s", reason);
         return CFG_JWT_NONE;
     }
     static const enum cfg_jwt_algorithm usual[] = {CFG_JWT_NONE,  CFG_JWT_RS256, CFG_JWT_ES256,
                                                    CFG_JWT_ES384, CFG_JWT_ES512, CFG_JWT_EDDSA};
     enum cfg_jwt_algorithm algorithm = name ? cfg_jwt_algorithm_from_name(name) : usual[family];
     if (algorithm == CFG_JWT_NONE || auth_algorithm_family(algorithm) != family) {
-        rs_error_set(error, 1, NULL, "algorithm %s does not fit this key", name ? name : "?");
+        rs_error_set(error, RS_FAILED, NULL, "algorithm %s does not fit this key",
+                     name ? name : "?");
         return CFG_JWT_NONE;
     }
     return algorithm;
@@ -153,7 +154,7 @@ char *auth_token_issue_with_key(const struct cfg_config *config, const char *key
                                 long ttl_s, struct rs_error *error)
 {
     if (!subject || !*subject || !kid || !*kid) {
-        rs_error_set(error, 1, NULL, "a token signed with a key needs a subject and a kid");
+        rs_error_set(error, RS_FAILED, NULL, "a token signed with a key needs a subject and a kid");
         return NULL;
     }
     EVP_PKEY *key = read_private_key(key_file, error);
@@ -188,7 +189,7 @@ char *auth_token_issue_with_key(const struct cfg_config *config, const char *key
         free(p);
     }
     if (!token && algorithm != CFG_JWT_NONE)
-        rs_error_set(error, 1, NULL, "could not sign the token");
+        rs_error_set(error, RS_FAILED, NULL, "could not sign the token");
     free(claims);
     free(header_text);
     EVP_PKEY_free(key);

@@ -68,7 +68,7 @@ static int start_sources(struct auth_verifier *verifier, const struct cfg_config
     if (config->auth.jwks_url) {
         pthread_once(&curl_once, init_curl);
         if (!is_curl_ready) {
-            rs_error_set(error, 1, NULL, "cannot initialise libcurl");
+            rs_error_set(error, RS_FAILED, NULL, "cannot initialise libcurl");
             return -1;
         }
         verifier->refresher =
@@ -106,7 +106,7 @@ struct auth_verifier *auth_verifier_new(const struct cfg_config *config, struct 
         return NULL;
     }
     if (auth_keyset_slot_init(&verifier->slot, static_keys) < 0) {
-        rs_error_set(error, 1, NULL, "cannot set up the key set");
+        rs_error_set(error, RS_FAILED, NULL, "cannot set up the key set");
         auth_key_set_free(static_keys);
         free(verifier);
         return NULL;
@@ -115,7 +115,7 @@ struct auth_verifier *auth_verifier_new(const struct cfg_config *config, struct 
         return verifier;
     verifier->cache = auth_cache_new();
     if (!verifier->cache) {
-        rs_error_set(error, 1, NULL, "cannot set up the token cache");
+        rs_error_set(error, RS_FAILED, NULL, "cannot set up the token cache");
         goto fail;
     }
     if (start_sources(verifier, config, error) < 0)

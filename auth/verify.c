@@ -28,7 +28,7 @@
  * WWW-Authenticate: Bearer error_description="...". */
 static int fail(struct rs_error *error, const char *reason)
 {
-    rs_error_set(error, 401, NULL, "%s", reason);
+    rs_error_set(error, RS_UNAUTHORIZED, NULL, "%s", reason);
     return -1;
 }
 

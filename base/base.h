@@ -60,16 +60,26 @@ void rs_arena_free(struct rs_arena *arena);
 
 /* ---- errors fit for a user (base/rs_error.c) --------------------------------------------- */
 
-/* Filled by any function that can fail. status is an HTTP-ish hint only server/ interprets
- * (0 when the error has no HTTP meaning); field names the one field at fault, or "". */
+/* What kind of failure an error is. Only server/respond.c turns an outcome into an HTTP
+ * status; the other layers say what went wrong, never which status answers it. */
+enum rs_outcome {
+    RS_FAILED = 0,    /* a failure with nothing more to tell a client (I/O, files, the database) */
+    RS_INVALID,       /* the request is malformed: a parameter, the target, a value's text */
+    RS_UNPROCESSABLE, /* the request is well-formed but its body cannot be stored as it is */
+    RS_UNAUTHORIZED,  /* the presented credentials are refused */
+    RS_UNAVAILABLE,   /* a resource (the database) cannot be reached now; try again */
+};
+
+/* Filled by any function that can fail: outcome says what kind of failure it is; field names
+ * the one field at fault, or "". */
 struct rs_error {
-    int status;
+    enum rs_outcome outcome;
     char field[64];
     char message[256];
 };
 
-void rs_error_set(struct rs_error *error, int status, const char *field, const char *format, ...)
-    __attribute__((format(printf, 4, 5)));
+void rs_error_set(struct rs_error *error, enum rs_outcome outcome, const char *field,
+                  const char *format, ...) __attribute__((format(printf, 4, 5)));
 void rs_error_clear(struct rs_error *error);
 
 /* ---- string builder (base/strbuf.c) ------------------------------------------------------ */

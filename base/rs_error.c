@@ -6,11 +6,12 @@
 
 #include "base/base.h"
 
-void rs_error_set(struct rs_error *error, int status, const char *field, const char *format, ...)
+void rs_error_set(struct rs_error *error, enum rs_outcome outcome, const char *field,
+                  const char *format, ...)
 {
     if (!error)
         return;
-    error->status = status;
+    error->outcome = outcome;
     snprintf(error->field, sizeof error->field, "%s", field ? field : "");
     va_list args;
     va_start(args, format);

@@ -162,17 +162,18 @@ int rs_parse_decimal(const char *text, enum rs_decimal_kind kind, int precision,
     if (kind != RS_DECIMAL_NUMERIC) {
         if (!float_is_representable(text, kind, has_nonzero_digit(&parts))) {
             if (error)
-                rs_error_set(error, 0, NULL, "%.40s%s is out of range for a %s", text, cut,
+                rs_error_set(error, RS_FAILED, NULL, "%.40s%s is out of range for a %s", text, cut,
                              kind == RS_DECIMAL_REAL ? "real" : "double");
             return RS_VALUE_OUT_OF_RANGE;
         }
     } else if (parts.exponent > 1000 || parts.exponent < -1000) {
         if (error)
-            rs_error_set(error, 0, NULL, "%.40s%s is out of range for a numeric", text, cut);
+            rs_error_set(error, RS_FAILED, NULL, "%.40s%s is out of range for a numeric", text,
+                         cut);
         return RS_VALUE_OUT_OF_RANGE;
     } else if (precision > 0 && !decimal_fits(&parts, scale, precision - scale)) {
         if (error)
-            rs_error_set(error, 0, NULL,
+            rs_error_set(error, RS_FAILED, NULL,
                          "%.40s%s is out of range: numeric(%d,%d) holds at most %d digit%s before "
                          "the point",
                          text, cut, precision, scale, precision - scale,
@@ -360,7 +361,7 @@ int rs_parse_timestamp(const char *text, enum rs_timestamp_zone zone, struct sb 
         shift_to_utc(&m);
     if (m.year < 1 || m.year > 9999) {
         if (error)
-            rs_error_set(error, 0, NULL, "timestamp out of range");
+            rs_error_set(error, RS_FAILED, NULL, "timestamp out of range");
         return RS_VALUE_OUT_OF_RANGE;
     }
     if (out)

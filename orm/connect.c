@@ -26,12 +26,13 @@ PGconn *orm_connect_sync(const char *url, struct rs_error *error)
     PGconn *conn = PQconnectdbParams(keywords, values, 1);
     free(options);
     if (!conn) {
-        rs_error_set(error, 503, NULL, "cannot connect to the database: out of memory");
+        rs_error_set(error, RS_UNAVAILABLE, NULL, "cannot connect to the database: out of memory");
         return NULL;
     }
     if (PQstatus(conn) != CONNECTION_OK) {
         const char *message = PQerrorMessage(conn);
-        rs_error_set(error, 503, NULL, "cannot connect to the database: %.200s", message);
+        rs_error_set(error, RS_UNAVAILABLE, NULL, "cannot connect to the database: %.200s",
+                     message);
         /* libpq messages end with a newline; the user sees one line */
         for (char *p = error->message; *p; p++)
             if (*p == '\n')

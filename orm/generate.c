@@ -233,7 +233,8 @@ int orm_schema_generate(PGconn *conn, const char *tables, FILE *out, struct rs_e
         char name[128];
         snprintf(name, sizeof name, "%.*s", (int)(length < 127 ? length : 127), item);
         if (!orm_live_table_find(&live, name)) {
-            rs_error_set(error, 1, NULL, "--tables: no table \"%.100s\" in the database", name);
+            rs_error_set(error, RS_FAILED, NULL, "--tables: no table \"%.100s\" in the database",
+                         name);
             orm_live_schema_free(&live);
             return -1;
         }

@@ -85,7 +85,8 @@ static PGresult *query(PGconn *conn, const char *sql, struct rs_error *error)
     PGresult *result = PQexec(conn, sql);
     if (PQresultStatus(result) == PGRES_TUPLES_OK)
         return result;
-    rs_error_set(error, 1, NULL, "cannot read the database schema: %.200s", PQerrorMessage(conn));
+    rs_error_set(error, RS_FAILED, NULL, "cannot read the database schema: %.200s",
+                 PQerrorMessage(conn));
     PQclear(result);
     return NULL;
 }

@@ -56,7 +56,8 @@ static void set_database_error(struct rs_error *error, const char *context, PGco
                                const PGresult *result)
 {
     const char *message = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    rs_error_set(error, 1, NULL, "%s: %.200s", context, message ? message : PQerrorMessage(conn));
+    rs_error_set(error, RS_FAILED, NULL, "%s: %.200s", context,
+                 message ? message : PQerrorMessage(conn));
     for (char *p = error->message; *p; p++)
         if (*p == '\n')
             *p = ' ';
@@ -273,7 +274,7 @@ static int verify_checksums(PGconn *conn, const PGresult *applied,
     }
     if (edited == 0)
         return 0;
-    rs_error_set(error, 1, NULL,
+    rs_error_set(error, RS_FAILED, NULL,
                  "%.100s%s was edited after it was applied (its checksum differs from the one "
                  "recorded): restore it, or run `restable migrations forwards --force` to "
                  "accept the edit",
@@ -293,7 +294,7 @@ int orm_migrations_forwards(const struct cfg_config *config, PGconn *conn,
     if (orm_migration_list_read(directory, &files, error) < 0)
         return -1;
     if (options->to && !orm_migration_list_find(&files, options->to)) {
-        rs_error_set(error, 1, NULL, "--to %.64s: no such migration in %.150s", options->to,
+        rs_error_set(error, RS_FAILED, NULL, "--to %.64s: no such migration in %.150s", options->to,
                      directory);
         orm_migration_list_free(&files);
         return -1;
@@ -353,7 +354,8 @@ int orm_migrations_backwards(const struct cfg_config *config, PGconn *conn,
     const char *to = options->to;
     int count = options->count ? options->count : 1;
     if (!to && count < 1) {
-        rs_error_set(error, 1, NULL, "backwards takes a count of 1 or more, or a migration id");
+        rs_error_set(error, RS_FAILED, NULL,
+                     "backwards takes a count of 1 or more, or a migration id");
         return -1;
     }
     const char *directory = directory_of(config);
@@ -369,7 +371,7 @@ int orm_migrations_backwards(const struct cfg_config *config, PGconn *conn,
     if (!applied)
         status = -1;
     if (status == 0 && to && !orm_migration_list_find(&files, to) && !is_applied(applied, to)) {
-        rs_error_set(error, 1, NULL, "--to %.64s: no such migration", to);
+        rs_error_set(error, RS_FAILED, NULL, "--to %.64s: no such migration", to);
         status = -1;
     }
     /* targets: the first `targets` rows of applied (newest first) */
@@ -380,7 +382,8 @@ int orm_migrations_backwards(const struct cfg_config *config, PGconn *conn,
     /* every file must be there before anything is reverted */
     for (int row = 0; status == 0 && row < targets; row++) {
         if (!orm_migration_list_find(&files, PQgetvalue(applied, row, 0))) {
-            rs_error_set(error, 1, NULL, "cannot revert %s: its file is missing from %.150s",
+            rs_error_set(error, RS_FAILED, NULL,
+                         "cannot revert %s: its file is missing from %.150s",
                          PQgetvalue(applied, row, 0), directory);
             status = -1;
         }
@@ -445,38 +448,41 @@ static size_t count_pending(const PGresult *applied, const struct orm_migration_
     return pending;
 }
 
-char *orm_migrations_new(const struct cfg_config *config, PGconn *conn,
-                         const struct orm_new_options *options, FILE *out, struct rs_error *error)
+enum orm_migration_result orm_migrations_new(const struct cfg_config *config, PGconn *conn,
+                                             const struct orm_new_options *options, FILE *out,
+                                             struct orm_new_written *written,
+                                             struct rs_error *error)
 {
+    *written = (struct orm_new_written){0};
     char clean_name[64];
     orm_migration_name_clean(options->name, options->is_auto ? "auto" : "manual", clean_name);
     const char *directory = directory_of(config);
     struct orm_migration_list files;
     if (orm_migration_list_read(directory, &files, error) < 0)
-        return NULL;
+        return ORM_MIGRATION_FAILED;
     if (!options->is_auto) {
-        char *path = orm_migration_write(directory, &files, clean_name, "", "", error);
+        written->path = orm_migration_write(directory, &files, clean_name, "", "", error);
         orm_migration_list_free(&files);
-        return path;
+        return written->path ? ORM_MIGRATION_WROTE : ORM_MIGRATION_FAILED;
     }
     if (!conn) {
-        rs_error_set(error, 1, NULL, "--auto needs a database connection");
+        rs_error_set(error, RS_FAILED, NULL, "--auto needs a database connection");
         orm_migration_list_free(&files);
-        return NULL;
+        return ORM_MIGRATION_FAILED;
     }
     PGresult *applied = read_applied(conn, false, error);
     if (!applied) {
         orm_migration_list_free(&files);
-        return NULL;
+        return ORM_MIGRATION_FAILED;
     }
     /* --auto compares with the database: SQL already written but not applied would be
      * written again. */
     const char *first_pending;
     size_t pending = count_pending(applied, &files, &first_pending);
-    char *path = NULL;
+    enum orm_migration_result result = ORM_MIGRATION_FAILED;
     struct orm_plan plan = {0};
     if (pending) {
-        rs_error_set(error, 1, NULL,
+        rs_error_set(error, RS_FAILED, NULL,
                      "%zu migration(s) not applied yet (%.100s): run `restable migrations "
                      "forwards` first, --auto compares the config with the database",
                      pending, first_pending);
@@ -484,30 +490,31 @@ char *orm_migrations_new(const struct cfg_config *config, PGconn *conn,
         struct sb forwards = {0}, backwards = {0};
         size_t held_back =
             orm_plan_render(&plan, options->allow_destructive, &forwards, &backwards);
-        if (plan.count == 0)
-            rs_error_set(error, 0, NULL, "no changes: the database matches the config");
-        else if (options->skip_when_only_destructive && held_back == orm_plan_describe(&plan, NULL))
-            rs_error_set(error, 0, NULL,
-                         "not written: the %zu remaining difference(s) would lose data; run "
-                         "`restable migrations check` to see them and `restable migrations new "
-                         "--auto --allow-destructive` to write them",
-                         held_back);
-        else
-            path = orm_migration_write(directory, &files, clean_name, sb_text(&forwards),
-                                       sb_text(&backwards), error);
-        if (path && held_back)
+        written->held_back = held_back;
+        if (plan.count == 0) {
+            result = ORM_MIGRATION_NOTHING_TO_DO;
+        } else if (options->skip_when_only_destructive &&
+                   held_back == orm_plan_describe(&plan, NULL)) {
+            result = ORM_MIGRATION_HELD_BACK;
+        } else {
+            written->path = orm_migration_write(directory, &files, clean_name, sb_text(&forwards),
+                                                sb_text(&backwards), error);
+            if (written->path)
+                result = ORM_MIGRATION_WROTE;
+        }
+        if (written->path && held_back)
             orm_migrate_say(out,
                             "warning: %zu destructive change(s) written commented out, not "
                             "applied (they lose data): see %s, or write the migration again "
                             "with --allow-destructive\n",
-                            held_back, path);
+                            held_back, written->path);
         sb_free(&forwards);
         sb_free(&backwards);
     }
     orm_plan_free(&plan);
     PQclear(applied);
     orm_migration_list_free(&files);
-    return path;
+    return result;
 }
 
 int orm_migrations_check(const struct cfg_config *config, PGconn *conn, FILE *out,

@@ -97,8 +97,9 @@ static int split_sections(struct orm_migration *migration, const char *text, str
         if (is_marker(line, length, FORWARDS_MARKER) ||
             is_marker(line, length, OLD_FORWARDS_MARKER)) {
             if (forwards) {
-                rs_error_set(error, 1, NULL, "%s: line %d: a second \"" FORWARDS_MARKER "\"",
-                             migration->file_name, line_number);
+                rs_error_set(error, RS_FAILED, NULL,
+                             "%s: line %d: a second \"" FORWARDS_MARKER "\"", migration->file_name,
+                             line_number);
                 return -1;
             }
             forwards = next;
@@ -106,7 +107,7 @@ static int split_sections(struct orm_migration *migration, const char *text, str
         } else if (is_marker(line, length, BACKWARDS_MARKER) ||
                    is_marker(line, length, OLD_BACKWARDS_MARKER)) {
             if (!forwards || backwards) {
-                rs_error_set(error, 1, NULL,
+                rs_error_set(error, RS_FAILED, NULL,
                              "%s: line %d: \"" BACKWARDS_MARKER
                              "\" must follow one \"" FORWARDS_MARKER "\"",
                              migration->file_name, line_number);
@@ -120,7 +121,7 @@ static int split_sections(struct orm_migration *migration, const char *text, str
         line_number++;
     }
     if (!forwards) {
-        rs_error_set(error, 1, NULL,
+        rs_error_set(error, RS_FAILED, NULL,
                      "%s: not a restable migration: no \"" FORWARDS_MARKER "\" line",
                      migration->file_name);
         return -1;
@@ -176,7 +177,7 @@ int orm_migration_parse(const char *file_name, const char *text, size_t length,
     memset(migration, 0, sizeof *migration);
     size_t id_length, name_length;
     if (!parse_file_name(file_name, &id_length, &name_length)) {
-        rs_error_set(error, 1, NULL, "%.200s: not a migration file name (<id>_<name>.sql)",
+        rs_error_set(error, RS_FAILED, NULL, "%.200s: not a migration file name (<id>_<name>.sql)",
                      file_name);
         return -1;
     }
@@ -196,7 +197,7 @@ int orm_migration_parse(const char *file_name, const char *text, size_t length,
         int line = 1;
         for (const char *p = text; p < nul; p++)
             line += *p == '\n';
-        rs_error_set(error, 1, NULL, "%s: line %d: holds a NUL byte: not a text file",
+        rs_error_set(error, RS_FAILED, NULL, "%s: line %d: holds a NUL byte: not a text file",
                      migration->file_name, line);
         return -1;
     }
@@ -218,7 +219,8 @@ static int read_one(const char *directory, const char *file_name, struct orm_mig
     char *text = read_whole_file(sb_text(&path), &length);
     if (!text) {
         memset(migration, 0, sizeof *migration);
-        rs_error_set(error, 1, NULL, "cannot read %.200s: %s", sb_text(&path), strerror(errno));
+        rs_error_set(error, RS_FAILED, NULL, "cannot read %.200s: %s", sb_text(&path),
+                     strerror(errno));
         migration->path = sb_take(&path);
         return -1;
     }
@@ -236,8 +238,8 @@ int orm_migration_list_read(const char *directory, struct orm_migration_list *li
     if (!dir) {
         if (errno == ENOENT)
             return 0;
-        rs_error_set(error, 1, NULL, "cannot open the migrations folder %.180s: %s", directory,
-                     strerror(errno));
+        rs_error_set(error, RS_FAILED, NULL, "cannot open the migrations folder %.180s: %s",
+                     directory, strerror(errno));
         return -1;
     }
     size_t capacity = 0;
@@ -259,7 +261,7 @@ int orm_migration_list_read(const char *directory, struct orm_migration_list *li
         qsort(list->items, list->count, sizeof *list->items, compare_migrations);
         for (size_t i = 1; i < list->count; i++) {
             if (strcmp(list->items[i - 1].id, list->items[i].id) == 0) {
-                rs_error_set(error, 1, NULL, "%s and %s share the id %s: rename one",
+                rs_error_set(error, RS_FAILED, NULL, "%s and %s share the id %s: rename one",
                              list->items[i - 1].file_name, list->items[i].file_name,
                              list->items[i].id);
                 status = -1;
@@ -301,7 +303,8 @@ static int make_directories(const char *directory, struct rs_error *error)
             continue;
         *p = '\0';
         if (mkdir(path.data, 0755) != 0 && errno != EEXIST) {
-            rs_error_set(error, 1, NULL, "cannot create %.200s: %s", path.data, strerror(errno));
+            rs_error_set(error, RS_FAILED, NULL, "cannot create %.200s: %s", path.data,
+                         strerror(errno));
             sb_free(&path);
             return -1;
         }
@@ -309,7 +312,8 @@ static int make_directories(const char *directory, struct rs_error *error)
     }
     int status = 0;
     if (path.data && mkdir(path.data, 0755) != 0 && errno != EEXIST) {
-        rs_error_set(error, 1, NULL, "cannot create %.200s: %s", directory, strerror(errno));
+        rs_error_set(error, RS_FAILED, NULL, "cannot create %.200s: %s", directory,
+                     strerror(errno));
         status = -1;
     }
     sb_free(&path);
@@ -341,7 +345,7 @@ char *orm_migration_write(const char *directory, const struct orm_migration_list
     char base[32];
     if (now == (time_t)-1 || !gmtime_r(&now, &utc) ||
         strftime(base, sizeof base, "%Y%m%d%H%M%S", &utc) == 0) {
-        rs_error_set(error, 1, NULL, "cannot read the clock to name the migration");
+        rs_error_set(error, RS_FAILED, NULL, "cannot read the clock to name the migration");
         return NULL;
     }
     /* A second migration in the same second gets "b", "c"...: "<id>b" sorts after "<id>"
@@ -359,7 +363,7 @@ char *orm_migration_write(const char *directory, const struct orm_migration_list
             continue;
         }
         if (fd < 0) {
-            rs_error_set(error, 1, NULL, "cannot create %.200s: %s", sb_text(&path),
+            rs_error_set(error, RS_FAILED, NULL, "cannot create %.200s: %s", sb_text(&path),
                          strerror(errno));
             sb_free(&path);
             return NULL;
@@ -386,7 +390,7 @@ char *orm_migration_write(const char *directory, const struct orm_migration_list
             saved_errno = errno;
         }
         if (!is_complete) {
-            rs_error_set(error, 1, NULL, "cannot write %.200s: %s", sb_text(&path),
+            rs_error_set(error, RS_FAILED, NULL, "cannot write %.200s: %s", sb_text(&path),
                          strerror(saved_errno));
             unlink(sb_text(&path));
             sb_free(&path);
@@ -394,6 +398,6 @@ char *orm_migration_write(const char *directory, const struct orm_migration_list
         }
         return sb_take(&path);
     }
-    rs_error_set(error, 1, NULL, "too many migrations created within one second");
+    rs_error_set(error, RS_FAILED, NULL, "too many migrations created within one second");
     return NULL;
 }

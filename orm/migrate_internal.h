@@ -126,7 +126,7 @@ struct orm_migration_list {
 };
 
 /* Reads every migration file of directory (files named "<digit...>_<name>.sql"). A missing
- * directory is an empty list. -1 with error (status 1) naming the file on a malformed one. */
+ * directory is an empty list. -1 with error (RS_FAILED) naming the file on a malformed one. */
 int orm_migration_list_read(const char *directory, struct orm_migration_list *list,
                             struct rs_error *error);
 void orm_migration_list_free(struct orm_migration_list *list);

@@ -19,15 +19,15 @@
 /* ---- types (orm/types.c) ---------------------------------------------------------------- */
 
 /* Parses a query-string value for the column (an array column takes one element). Returns
- * the PostgreSQL text the caller frees, or NULL with error->status 400 and error->field set to
- * field_name. The text "null" is not special here: the caller decides what it means. */
+ * the PostgreSQL text the caller frees, or NULL with error->outcome RS_INVALID and error->field set
+ * to field_name. The text "null" is not special here: the caller decides what it means. */
 char *orm_value_from_text(const struct cfg_column *column, const char *text, const char *field_name,
                           struct rs_error *error);
 
 /* Parses and validates a JSON body value for the column: JSON type, length, range, choices,
  * email/uuid/timestamp syntax, null against nullability. On success returns 0 and sets *out
  * to PostgreSQL text the caller frees (NULL for SQL NULL). On failure returns -1 with
- * error->status 422 and error->field the column name. */
+ * error->outcome RS_UNPROCESSABLE and error->field the column name. */
 int orm_value_from_json(const struct cfg_column *column, const json_t *value, char **out,
                         struct rs_error *error);
 
@@ -149,7 +149,7 @@ void orm_quote_identifier(struct sb *out, const char *name);
 /* True when name is a valid identifier per the config rules ([a-z_][a-z0-9_]{0,62}). */
 bool orm_identifier_is_valid(const char *name);
 
-/* Each builder returns 0, or -1 with error (status 400: e.g. a join deeper than the table's
+/* Each builder returns 0, or -1 with error (RS_INVALID: e.g. a join deeper than the table's
  * max_joins, an operator that does not fit the column). Result shapes (one row, one column,
  * JSON text unless said otherwise):
  *   list:   JSON array of row objects ('[]' when none)
@@ -332,10 +332,7 @@ void orm_schema_create_sql(const struct cfg_config *config, struct sb *out);
  * error. */
 int orm_schema_generate(PGconn *conn, const char *tables, FILE *out, struct rs_error *error);
 
-/* `restable migrations new [--auto] [--name NAME]`: writes a file into migrations_dir and
- * returns its path (caller frees) or NULL with error. */
-/* NULL with error->status 0 means nothing to do (--auto found no difference: "no changes: the
- * database matches the config"); error->status 1 is a real failure. */
+/* `restable migrations new [--auto] [--name NAME]`: writes a file into migrations_dir. */
 struct orm_new_options {
     bool is_auto;           /* fill it with the SQL the config needs */
     const char *name;       /* or NULL: "auto" / "manual" */
@@ -344,9 +341,23 @@ struct orm_new_options {
      * would change nothing, and the next run would write it again) */
     bool skip_when_only_destructive;
 };
-/* Warnings (destructive steps held back) go to out (may be NULL). */
-char *orm_migrations_new(const struct cfg_config *config, PGconn *conn,
-                         const struct orm_new_options *options, FILE *out, struct rs_error *error);
+/* What `migrations new` did. */
+enum orm_migration_result {
+    ORM_MIGRATION_FAILED,        /* error says why */
+    ORM_MIGRATION_WROTE,         /* written->path is the new file (caller frees) */
+    ORM_MIGRATION_NOTHING_TO_DO, /* --auto found no difference: the database matches the config */
+    ORM_MIGRATION_HELD_BACK,     /* skip_when_only_destructive and every difference would lose
+                                  * data: nothing written; written->held_back counts them */
+};
+struct orm_new_written {
+    char *path;       /* ORM_MIGRATION_WROTE: the file written (caller frees), else NULL */
+    size_t held_back; /* destructive changes held back (commented out, or not written) */
+};
+/* Warnings (destructive steps written commented out) go to out (may be NULL). */
+enum orm_migration_result orm_migrations_new(const struct cfg_config *config, PGconn *conn,
+                                             const struct orm_new_options *options, FILE *out,
+                                             struct orm_new_written *written,
+                                             struct rs_error *error);
 
 struct orm_forwards_options {
     const char *to; /* stop after this migration id, or NULL for all */

@@ -13,9 +13,9 @@ struct orm_type_info;
 
 /* A parser writes the canonical PostgreSQL text of one scalar value to out and returns 0, or
  * returns -1 with error->message saying what was expected and what came. Parsers leave
- * error->status and error->field to the public entry points, which know the caller's context
- * (400 for a query string, 422 for a body). column gives length / precision / scale; its type
- * may differ from info's (an array's element, a foreign key's referenced type). */
+ * error->outcome and error->field to the public entry points, which know the caller's context
+ * (RS_INVALID for a query string, RS_UNPROCESSABLE for a body). column gives length / precision /
+ * scale; its type may differ from info's (an array's element, a foreign key's referenced type). */
 typedef int (*orm_text_parser)(const struct orm_type_info *info, const struct cfg_column *column,
                                const char *text, struct sb *out, struct rs_error *error);
 typedef int (*orm_json_parser)(const struct orm_type_info *info, const struct cfg_column *column,

@@ -382,7 +382,7 @@ static int check_url(const char *url, struct rs_error *error)
         PQconninfoFree(parsed);
         return 0;
     }
-    rs_error_set(error, 1, NULL, "invalid database url: %.200s",
+    rs_error_set(error, RS_FAILED, NULL, "invalid database url: %.200s",
                  message ? message : "out of memory");
     size_t length = strlen(error->message); /* libpq's messages end with a newline */
     while (length > 0 && (error->message[length - 1] == '\n' || error->message[length - 1] == ' '))
@@ -410,7 +410,7 @@ struct orm_pool *orm_pool_new(const struct orm_pool_options *options, struct rs_
 {
     if (!options || !options->url || options->size < 1 || options->acquire_timeout_ms < 0 ||
         options->statement_timeout_ms < 0 || options->queue_limit < 0) {
-        rs_error_set(error, 1, NULL,
+        rs_error_set(error, RS_FAILED, NULL,
                      "the pool needs a database url, a size of at least 1 and no negative "
                      "timeouts or limits");
         return NULL;
@@ -433,7 +433,7 @@ struct orm_pool *orm_pool_new(const struct orm_pool_options *options, struct rs_
             .pool = pool, .fd = -1, .backoff_ms = POOL_FIRST_BACKOFF_MS, .is_first_attempt = true};
     int failure = pthread_mutex_init(&pool->lock, NULL);
     if (failure) {
-        rs_error_set(error, 1, NULL, "cannot start the pool: %s", strerror(failure));
+        rs_error_set(error, RS_FAILED, NULL, "cannot start the pool: %s", strerror(failure));
         pool_release(pool);
         return NULL;
     }
@@ -446,7 +446,7 @@ struct orm_pool *orm_pool_new(const struct orm_pool_options *options, struct rs_
     else
         failure = pthread_create(&pool->thread, NULL, pool_main, pool);
     if (failure) {
-        rs_error_set(error, 1, NULL, "cannot start the pool: %s", strerror(failure));
+        rs_error_set(error, RS_FAILED, NULL, "cannot start the pool: %s", strerror(failure));
         pthread_mutex_destroy(&pool->lock);
         pool_release(pool);
         return NULL;

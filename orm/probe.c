@@ -51,7 +51,8 @@ static void append_probe_table(const struct cfg_table *table, size_t index, stru
 static int fail(PGconn *conn, PGresult *result, const char *what, struct rs_error *error)
 {
     const char *message = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    rs_error_set(error, 1, NULL, "%s: %.200s", what, message ? message : PQerrorMessage(conn));
+    rs_error_set(error, RS_FAILED, NULL, "%s: %.200s", what,
+                 message ? message : PQerrorMessage(conn));
     PQclear(result);
     PQclear(PQexec(conn, "ROLLBACK"));
     return -1;

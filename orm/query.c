@@ -136,7 +136,7 @@ int orm_build_finish(struct orm_build *build, int result, struct rs_error *error
     if (result == 0 && build->invalid) {
         char shown[48];
         orm_text_for_message(build->invalid, shown, sizeof shown, 40);
-        rs_error_set(error, 400, NULL, "invalid identifier \"%s\"", shown);
+        rs_error_set(error, RS_INVALID, NULL, "invalid identifier \"%s\"", shown);
         result = -1;
     }
     if (result < 0)
@@ -224,7 +224,7 @@ static int bind_array(struct orm_build *build, const char *const *values, size_t
 static int filter_error(struct rs_error *error, const struct cfg_column *column,
                         const char *message)
 {
-    rs_error_set(error, 400, column->name, "%s: %s", column->name, message);
+    rs_error_set(error, RS_INVALID, column->name, "%s: %s", column->name, message);
     return -1;
 }
 
@@ -233,7 +233,7 @@ static int append_filter(struct orm_build *build, const struct cfg_table *table,
 {
     const struct cfg_column *column = filter->column;
     if (!orm_table_has_column(table, column) || column->is_secret) {
-        rs_error_set(error, 400, column ? column->name : NULL, "unknown field \"%s\"",
+        rs_error_set(error, RS_INVALID, column ? column->name : NULL, "unknown field \"%s\"",
                      column && column->name ? column->name : "?");
         return -1;
     }
@@ -373,12 +373,12 @@ int orm_build_order(struct orm_build *build, const struct orm_select *select, st
     for (size_t i = 0; i < select->order_count; i++) {
         const struct cfg_column *column = select->orders[i].column;
         if (!orm_table_has_column(table, column) || column->is_secret) {
-            rs_error_set(error, 400, "__order", "unknown field \"%s\"",
+            rs_error_set(error, RS_INVALID, "__order", "unknown field \"%s\"",
                          column && column->name ? column->name : "?");
             return -1;
         }
         if (column->type == CFG_TYPE_ARRAY && is_json_type(column->value_type)) {
-            rs_error_set(error, 400, "__order",
+            rs_error_set(error, RS_INVALID, "__order",
                          "cannot order by %s: arrays of json have no "
                          "order",
                          column->name);

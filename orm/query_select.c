@@ -88,7 +88,7 @@ static int check_field(const struct orm_select *select, const struct orm_field *
 {
     char shown[160]; /* the dotted path, for the error messages only */
     if (field->depth < 1 || field->depth > ORM_MAX_JOIN_DEPTH + 1) {
-        rs_error_set(error, 400, "__visible_fields", "a field path has 1 to %d parts",
+        rs_error_set(error, RS_INVALID, "__visible_fields", "a field path has 1 to %d parts",
                      ORM_MAX_JOIN_DEPTH + 1);
         return -1;
     }
@@ -99,15 +99,15 @@ static int check_field(const struct orm_select *select, const struct orm_field *
         if (!orm_table_has_column(table, column) || column->is_secret ||
             (!is_last && (column->type != CFG_TYPE_FOREIGN_KEY || !column->referenced_table))) {
             path_text(field, field->depth, shown, sizeof shown);
-            rs_error_set(error, 400, shown, "unknown field \"%s\"", shown);
+            rs_error_set(error, RS_INVALID, shown, "unknown field \"%s\"", shown);
             return -1;
         }
         table = is_last ? NULL : column->referenced_table;
     }
     if ((int)field->depth - 1 > select->table->max_joins) {
         path_text(field, field->depth, shown, sizeof shown);
-        rs_error_set(error, 400, shown, "too many joins: \"%s\" needs %zu, max_joins is %d", shown,
-                     field->depth - 1, select->table->max_joins);
+        rs_error_set(error, RS_INVALID, shown, "too many joins: \"%s\" needs %zu, max_joins is %d",
+                     shown, field->depth - 1, select->table->max_joins);
         return -1;
     }
     return 0;
@@ -221,8 +221,9 @@ static int render_members(struct plan *plan, const struct orm_field *owner, size
             if (++members > MAX_OBJECT_MEMBERS) {
                 char shown[160];
                 path_text(owner, level, shown, sizeof shown);
-                rs_error_set(error, 400, shown, "too many fields under \"%.*s\" (at most %d)",
-                             (int)sizeof shown, shown, MAX_OBJECT_MEMBERS);
+                rs_error_set(error, RS_INVALID, shown,
+                             "too many fields under \"%.*s\" (at most %d)", (int)sizeof shown,
+                             shown, MAX_OBJECT_MEMBERS);
                 sb_free(&expr);
                 return -1;
             }
@@ -283,7 +284,7 @@ int orm_build_projection(struct orm_build *build, const struct orm_select *selec
     for (size_t i = 0; i < plan.field_count && result == 0; i++)
         result = check_field(select, &plan.fields[i], error);
     if (result == 0 && plan.field_count == 0) {
-        rs_error_set(error, 400, "__visible_fields", "no visible fields");
+        rs_error_set(error, RS_INVALID, "__visible_fields", "no visible fields");
         result = -1;
     }
     if (result == 0)
@@ -390,7 +391,7 @@ static int check_select(const struct orm_select *select, const struct orm_sql *o
 {
     if (!select || !select->table || !out || select->table->column_count == 0 ||
         select->table->primary_key >= select->table->column_count) {
-        rs_error_set(error, 400, NULL, "no table to read");
+        rs_error_set(error, RS_INVALID, NULL, "no table to read");
         return -1;
     }
     return 0;
@@ -438,7 +439,7 @@ int orm_build_get(const struct orm_select *select, const char *pk_value, struct 
         return -1;
     const struct cfg_column *pk = cfg_primary_key(select->table);
     if (!pk_value) {
-        rs_error_set(error, 400, pk->name, "a primary key value is required");
+        rs_error_set(error, RS_INVALID, pk->name, "a primary key value is required");
         return -1;
     }
     struct orm_build build = {.sql = out};

@@ -21,7 +21,7 @@ static int check_table(const struct cfg_table *table, const struct orm_sql *out,
                        struct rs_error *error)
 {
     if (!table || !out || table->column_count == 0 || table->primary_key >= table->column_count) {
-        rs_error_set(error, 400, NULL, "no table to write");
+        rs_error_set(error, RS_INVALID, NULL, "no table to write");
         return -1;
     }
     return 0;
@@ -32,19 +32,19 @@ static int check_row(const struct cfg_table *table, const struct orm_row *row,
                      struct rs_error *error)
 {
     if (row->assignment_count > 0 && !row->assignments) {
-        rs_error_set(error, 400, NULL, "a row has no assignments");
+        rs_error_set(error, RS_INVALID, NULL, "a row has no assignments");
         return -1;
     }
     for (size_t i = 0; i < row->assignment_count; i++) {
         const struct cfg_column *column = row->assignments[i].column;
         if (!orm_table_has_column(table, column)) {
-            rs_error_set(error, 400, column && column->name ? column->name : NULL,
+            rs_error_set(error, RS_INVALID, column && column->name ? column->name : NULL,
                          "unknown column \"%s\"", column && column->name ? column->name : "?");
             return -1;
         }
         for (size_t j = 0; j < i; j++) {
             if (row->assignments[j].column == column) {
-                rs_error_set(error, 400, column->name, "column \"%s\" is assigned twice",
+                rs_error_set(error, RS_INVALID, column->name, "column \"%s\" is assigned twice",
                              column->name);
                 return -1;
             }
@@ -80,7 +80,7 @@ int orm_build_insert(const struct cfg_table *table, const struct orm_row *rows, 
     if (check_table(table, out, error) < 0)
         return -1;
     if (row_count == 0 || !rows) {
-        rs_error_set(error, 400, NULL, "no rows to insert");
+        rs_error_set(error, RS_INVALID, NULL, "no rows to insert");
         return -1;
     }
     for (size_t r = 0; r < row_count; r++)
@@ -156,11 +156,11 @@ static int append_set(struct orm_build *build, const struct cfg_table *table,
 {
     const struct cfg_column *pk = cfg_primary_key(table);
     if (assignment_for(set, pk)) {
-        rs_error_set(error, 422, pk->name, "the primary key cannot be changed");
+        rs_error_set(error, RS_UNPROCESSABLE, pk->name, "the primary key cannot be changed");
         return -1;
     }
     if (set->assignment_count == 0 && !reset_missing) {
-        rs_error_set(error, 422, NULL, "the body sets no columns");
+        rs_error_set(error, RS_UNPROCESSABLE, NULL, "the body sets no columns");
         return -1;
     }
     bool is_empty = true;
@@ -249,11 +249,12 @@ static int row_target_check(const struct orm_row_target *target, const struct cf
                             struct rs_error *error)
 {
     if (!target || !target->pk_value) {
-        rs_error_set(error, 400, cfg_primary_key(table)->name, "a primary key value is required");
+        rs_error_set(error, RS_INVALID, cfg_primary_key(table)->name,
+                     "a primary key value is required");
         return -1;
     }
     if (target->version_count > 0 && !target->versions) {
-        rs_error_set(error, 400, NULL, "versions are missing");
+        rs_error_set(error, RS_INVALID, NULL, "versions are missing");
         return -1;
     }
     return 0;
@@ -321,7 +322,7 @@ int orm_build_update_row(const struct cfg_table *table, const struct orm_row *se
                          struct orm_sql *out, struct rs_error *error)
 {
     if (!target) {
-        rs_error_set(error, 400, NULL, "no row to update");
+        rs_error_set(error, RS_INVALID, NULL, "no row to update");
         return -1;
     }
     return build_update(table, set, reset_missing, NULL, 0, target, out, error);

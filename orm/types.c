@@ -315,7 +315,7 @@ int orm_type_fail_text(const struct orm_type_info *info, const char *text, struc
 {
     char shown[64];
     orm_text_for_message(text, shown, sizeof shown, 40);
-    rs_error_set(error, 0, NULL, "expected %s, got \"%s\"", info->expected, shown);
+    rs_error_set(error, RS_FAILED, NULL, "expected %s, got \"%s\"", info->expected, shown);
     return -1;
 }
 
@@ -345,7 +345,7 @@ static const char *json_kind(const json_t *value)
 int orm_type_fail_json(const struct orm_type_info *info, const json_t *value,
                        struct rs_error *error)
 {
-    rs_error_set(error, 0, NULL, "expected %s, got %s", info->expected, json_kind(value));
+    rs_error_set(error, RS_FAILED, NULL, "expected %s, got %s", info->expected, json_kind(value));
     return -1;
 }
 
@@ -438,7 +438,7 @@ static int check_choices(const struct orm_type_info *info, const struct cfg_colu
             free(shown);
         }
     }
-    rs_error_set(error, 0, NULL, "must be one of: %s", sb_text(&listed));
+    rs_error_set(error, RS_FAILED, NULL, "must be one of: %s", sb_text(&listed));
     sb_free(&listed);
     return -1;
 }
@@ -460,7 +460,7 @@ char *orm_value_from_text(const struct cfg_column *column, const char *text, con
     const struct orm_type_info *info = orm_column_value_info(column);
     const char *field = field_name ? field_name : column->name;
     if (!info || !text) {
-        rs_error_set(error, 400, field, "this column cannot be parsed");
+        rs_error_set(error, RS_INVALID, field, "this column cannot be parsed");
         return NULL;
     }
     struct cfg_column element = element_of(column);
@@ -471,7 +471,7 @@ char *orm_value_from_text(const struct cfg_column *column, const char *text, con
         (!orm_column_is_text(&element) &&
          check_choices(info, &element, sb_text(&out), error) < 0)) {
         sb_free(&out);
-        error->status = 400;
+        error->outcome = RS_INVALID;
         snprintf(error->field, sizeof error->field, "%s", field);
         return NULL;
     }
@@ -482,7 +482,7 @@ static int array_from_json(const struct orm_type_info *info, const struct cfg_co
                            const json_t *value, struct sb *out, struct rs_error *error)
 {
     if (!json_is_array(value)) {
-        rs_error_set(error, 0, NULL, "expected an array, got %s", json_kind(value));
+        rs_error_set(error, RS_FAILED, NULL, "expected an array, got %s", json_kind(value));
         return -1;
     }
     struct cfg_column element = element_of(column);
@@ -493,13 +493,13 @@ static int array_from_json(const struct orm_type_info *info, const struct cfg_co
         const json_t *item = json_array_get(value, i);
         struct sb text = {0};
         if (json_is_null(item)) {
-            rs_error_set(error, 0, NULL, "item %zu: may not be null", i);
+            rs_error_set(error, RS_FAILED, NULL, "item %zu: may not be null", i);
             result = -1;
         } else if (info->from_json(info, &element, item, &text, error) < 0 ||
                    check_choices(info, &element, sb_text(&text), error) < 0) {
             char message[sizeof error->message];
             snprintf(message, sizeof message, "%s", error->message);
-            rs_error_set(error, 0, NULL, "item %zu: %s", i, message);
+            rs_error_set(error, RS_FAILED, NULL, "item %zu: %s", i, message);
             result = -1;
         }
         texts[i] = sb_take(&text);
@@ -518,13 +518,13 @@ int orm_value_from_json(const struct cfg_column *column, const json_t *value, ch
     *out = NULL;
     const struct orm_type_info *info = orm_column_value_info(column);
     if (!info || !value) {
-        rs_error_set(error, 422, column->name, "this column cannot be parsed");
+        rs_error_set(error, RS_UNPROCESSABLE, column->name, "this column cannot be parsed");
         return -1;
     }
     if (json_is_null(value)) {
         if (column->is_nullable)
             return 0;
-        rs_error_set(error, 422, column->name, "may not be null");
+        rs_error_set(error, RS_UNPROCESSABLE, column->name, "may not be null");
         return -1;
     }
     struct sb text = {0};
@@ -538,7 +538,7 @@ int orm_value_from_json(const struct cfg_column *column, const json_t *value, ch
     }
     if (result < 0) {
         sb_free(&text);
-        error->status = 422;
+        error->outcome = RS_UNPROCESSABLE;
         snprintf(error->field, sizeof error->field, "%s", column->name);
         return -1;
     }

@@ -19,8 +19,8 @@
 static int integer_range_error(const struct orm_type_info *info, struct rs_error *error,
                                const char *shown)
 {
-    rs_error_set(error, 0, NULL, "expected an integer between %lld and %lld, got %s", info->minimum,
-                 info->maximum, shown);
+    rs_error_set(error, RS_FAILED, NULL, "expected an integer between %lld and %lld, got %s",
+                 info->minimum, info->maximum, shown);
     return -1;
 }
 
@@ -142,12 +142,12 @@ int orm_parse_string_text(const struct orm_type_info *info, const struct cfg_col
 {
     long length = orm_utf8_length(text, strlen(text));
     if (length < 0) {
-        rs_error_set(error, 0, NULL, "expected UTF-8 text");
+        rs_error_set(error, RS_FAILED, NULL, "expected UTF-8 text");
         return -1;
     }
     if (column->length > 0 && length > column->length) {
-        rs_error_set(error, 0, NULL, "expected at most %d characters, got %ld", column->length,
-                     length);
+        rs_error_set(error, RS_FAILED, NULL, "expected at most %d characters, got %ld",
+                     column->length, length);
         return -1;
     }
     if (info->type == CFG_TYPE_EMAIL && rs_parse_email(text, NULL) != RS_VALUE_OK)
@@ -165,7 +165,7 @@ int orm_parse_string_json(const struct orm_type_info *info, const struct cfg_col
         return orm_type_fail_json(info, value, error);
     const char *text = json_string_value(value);
     if (json_string_length(value) != strlen(text)) {
-        rs_error_set(error, 0, NULL, "text may not contain NUL characters (\\u0000)");
+        rs_error_set(error, RS_FAILED, NULL, "text may not contain NUL characters (\\u0000)");
         return -1;
     }
     return info->from_text(info, column, text, out, error);
@@ -199,7 +199,7 @@ static int json_write(const json_t *value, struct sb *out, struct rs_error *erro
         {
             json_t *name = json_string(key);
             if (!name) {
-                rs_error_set(error, 0, NULL, "expected JSON with UTF-8 keys");
+                rs_error_set(error, RS_FAILED, NULL, "expected JSON with UTF-8 keys");
                 return -1;
             }
             if (!is_first)
@@ -232,7 +232,8 @@ static int json_write(const json_t *value, struct sb *out, struct rs_error *erro
         const char *text = json_string_value(value);
         size_t length = json_string_length(value);
         if (length != strlen(text)) {
-            rs_error_set(error, 0, NULL, "JSON strings may not contain NUL characters (\\u0000)");
+            rs_error_set(error, RS_FAILED, NULL,
+                         "JSON strings may not contain NUL characters (\\u0000)");
             return -1;
         }
         sb_append_char(out, '"');

@@ -45,6 +45,10 @@ int srv_cli_migrations_check(struct srv_cli_args *args, const struct cfg_config 
  * applies the migration that closes what still differs. Returns an exit code (0 or 1). */
 int srv_forwards_and_catch_up(const struct cfg_config *config, PGconn *conn,
                               const struct orm_forwards_options *options);
+/* Prints on stdout what `migrations new` found when it wrote nothing (no difference, or only
+ * differences that would lose data). */
+void srv_print_migration_not_written(enum orm_migration_result result,
+                                     const struct orm_new_written *written);
 /* The same with default options on a connection of its own (serve --migrate). */
 int srv_migrate_forwards(const struct cfg_config *config);
 

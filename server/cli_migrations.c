@@ -29,16 +29,23 @@ int srv_cli_migrations_new(struct srv_cli_args *args, const struct cfg_config *c
         .name = name,
         .allow_destructive = srv_cli_has_flag(args, "--allow-destructive"),
     };
-    char *path = orm_migrations_new(config, conn, &options, stderr, &error);
-    if (path) {
-        printf("wrote %s\n", path);
-        free(path);
+    struct orm_new_written written;
+    enum orm_migration_result result =
+        orm_migrations_new(config, conn, &options, stderr, &written, &error);
+    switch (result) {
+    case ORM_MIGRATION_WROTE:
+        printf("wrote %s\n", written.path);
+        free(written.path);
         status = 0;
-    } else if (error.status == 0) {
-        printf("%s\n", error.message);
+        break;
+    case ORM_MIGRATION_NOTHING_TO_DO:
+    case ORM_MIGRATION_HELD_BACK:
+        srv_print_migration_not_written(result, &written);
         status = 0;
-    } else {
+        break;
+    case ORM_MIGRATION_FAILED:
         fprintf(stderr, "restable: %s\n", error.message);
+        break;
     }
     if (conn)
         PQfinish(conn);

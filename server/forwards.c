@@ -9,6 +9,18 @@
 
 #include "server/cli.h"
 
+void srv_print_migration_not_written(enum orm_migration_result result,
+                                     const struct orm_new_written *written)
+{
+    if (result == ORM_MIGRATION_NOTHING_TO_DO)
+        printf("no changes: the database matches the config\n");
+    else if (result == ORM_MIGRATION_HELD_BACK)
+        printf("not written: the %zu remaining difference(s) would lose data; run `restable "
+               "migrations check` to see them and `restable migrations new --auto "
+               "--allow-destructive` to write them\n",
+               written->held_back);
+}
+
 /* Applies pending files; then, when the database still differs from the declared tables,
  * writes the migration that closes the gap (as `new --auto` would) and applies it too, so
  * `forwards` alone takes a fresh database to the declared schema. */
@@ -24,17 +36,22 @@ int srv_forwards_and_catch_up(const struct cfg_config *config, PGconn *conn,
         return 0;
     const struct orm_new_options new_options = {
         .is_auto = true, .name = "auto", .skip_when_only_destructive = true};
-    char *path = orm_migrations_new(config, conn, &new_options, stdout, &error);
-    if (!path) {
-        if (error.status == 0 && strncmp(error.message, "no changes", 10) != 0)
-            printf("%s\n", error.message);
-        if (error.status == 0)
-            return 0;
+    struct orm_new_written written;
+    switch (orm_migrations_new(config, conn, &new_options, stdout, &written, &error)) {
+    case ORM_MIGRATION_WROTE:
+        break;
+    case ORM_MIGRATION_NOTHING_TO_DO:
+        return 0;
+    case ORM_MIGRATION_HELD_BACK:
+        srv_print_migration_not_written(ORM_MIGRATION_HELD_BACK, &written);
+        return 0;
+    case ORM_MIGRATION_FAILED:
+    default:
         fprintf(stderr, "restable: %s\n", error.message);
         return 1;
     }
-    printf("the database did not match the config: wrote %s\n", path);
-    free(path);
+    printf("the database did not match the config: wrote %s\n", written.path);
+    free(written.path);
     if (orm_migrations_forwards(config, conn, options, stdout, &error) < 0) {
         fprintf(stderr, "restable: %s\n", error.message);
         return 1;

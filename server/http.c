@@ -304,7 +304,7 @@ static int listen_socket_open(const char *host, int port, struct rs_error *error
     snprintf(port_text, sizeof port_text, "%d", port);
     int status = getaddrinfo(host, port_text, &hints, &addresses);
     if (status != 0) {
-        rs_error_set(error, 1, NULL, "cannot listen on %s:%d: %s", host, port,
+        rs_error_set(error, RS_FAILED, NULL, "cannot listen on %s:%d: %s", host, port,
                      gai_strerror(status));
         return -1;
     }
@@ -326,7 +326,7 @@ static int listen_socket_open(const char *host, int port, struct rs_error *error
     }
     freeaddrinfo(addresses);
     if (fd < 0)
-        rs_error_set(error, 1, NULL, "cannot listen on %s:%d: %s", host, port,
+        rs_error_set(error, RS_FAILED, NULL, "cannot listen on %s:%d: %s", host, port,
                      strerror(last_errno));
     return fd;
 }
@@ -396,8 +396,8 @@ int srv_http_start(struct srv_app *app, struct rs_error *error)
         srv_watchdog_stop(app->watchdog);
         app->watchdog = NULL;
         close(fd);
-        rs_error_set(error, 1, NULL, "cannot start the HTTP server on %s:%d", config->server.host,
-                     config->server.port);
+        rs_error_set(error, RS_FAILED, NULL, "cannot start the HTTP server on %s:%d",
+                     config->server.host, config->server.port);
         return -1;
     }
     if (app->is_shared_loop)

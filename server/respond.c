@@ -135,10 +135,28 @@ void srv_respond_error(struct srv_request *request, unsigned int status, const c
         srv_add_header(request, MHD_HTTP_HEADER_RETRY_AFTER, "1");
 }
 
+/* The one place an error's outcome becomes an HTTP status. A failure with nothing more to
+ * tell the client is answered 400, as it always was. */
+static unsigned int outcome_status(enum rs_outcome outcome)
+{
+    switch (outcome) {
+    case RS_INVALID:
+        return 400;
+    case RS_UNPROCESSABLE:
+        return 422;
+    case RS_UNAUTHORIZED:
+        return 401;
+    case RS_UNAVAILABLE:
+        return 503;
+    case RS_FAILED:
+        break;
+    }
+    return 400;
+}
+
 void srv_respond_rs_error(struct srv_request *request, const struct rs_error *error)
 {
-    unsigned int status = error->status >= 400 ? (unsigned int)error->status : 400;
-    srv_respond_error(request, status, error->field, "%s", error->message);
+    srv_respond_error(request, outcome_status(error->outcome), error->field, "%s", error->message);
 }
 
 void srv_respond_errors(struct srv_request *request, unsigned int status, const char *message,

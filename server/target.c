@@ -55,7 +55,7 @@ static int decode_part(char *part, size_t length, size_t index, const char *what
 {
     long decoded = srv_percent_decode(part, length, part, true);
     if (decoded < 0) {
-        rs_error_set(error, 400, NULL,
+        rs_error_set(error, RS_INVALID, NULL,
                      "query parameter %zu: the %s has a malformed percent-escape (use %%XX with "
                      "two hex digits)",
                      index + 1, what);
@@ -63,7 +63,8 @@ static int decode_part(char *part, size_t length, size_t index, const char *what
     }
     const char *problem = srv_decoded_text_problem(part, (size_t)decoded);
     if (problem) {
-        rs_error_set(error, 400, NULL, "query parameter %zu: the %s %s", index + 1, what, problem);
+        rs_error_set(error, RS_INVALID, NULL, "query parameter %zu: the %s %s", index + 1, what,
+                     problem);
         return -1;
     }
     part[decoded] = '\0';
@@ -82,7 +83,7 @@ int srv_query_parse(const char *text, size_t length, size_t max_params, struct r
         }
     }
     if (pieces > max_params) {
-        rs_error_set(error, 400, NULL,
+        rs_error_set(error, RS_INVALID, NULL,
                      "the query string has %zu parameters, more than the %zu allowed "
                      "(server.limits.max_query_params)",
                      pieces, max_params);

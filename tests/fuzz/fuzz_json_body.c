@@ -65,7 +65,7 @@ static void build_write(const struct cfg_table *table, enum srv_write_mode mode,
         status = orm_build_update(table, &row, mode == SRV_WRITE_REPLACE, &filter, 1, &sql, &error);
     }
     if (status < 0)
-        fuzz_expect(error.status >= 400 && error.message[0], "a builder refusal says why");
+        fuzz_expect(error.outcome != RS_FAILED && error.message[0], "a builder refusal says why");
     orm_sql_free(&sql);
 }
 
@@ -108,7 +108,8 @@ static void parse_per_column(const struct cfg_table *table, const json_t *body)
         if (orm_value_from_json(column, value, &text, &error) == 0)
             check_value(column, text);
         else
-            fuzz_expect(error.status == 422 && error.message[0], "a JSON refusal is a 422");
+            fuzz_expect(error.outcome == RS_UNPROCESSABLE && error.message[0],
+                        "a JSON refusal is a 422");
         free(text);
         if (json_is_string(value)) {
             memset(&error, 0, sizeof error);
@@ -116,7 +117,8 @@ static void parse_per_column(const struct cfg_table *table, const json_t *body)
             if (text)
                 check_value(column, text);
             else
-                fuzz_expect(error.status == 400 && error.message[0], "a text refusal is a 400");
+                fuzz_expect(error.outcome == RS_INVALID && error.message[0],
+                            "a text refusal is a 400");
             free(text);
         }
     }

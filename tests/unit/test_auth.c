@@ -322,7 +322,7 @@ static void expect_refused_header(struct auth_verifier *verifier, const char *au
     struct auth_principal principal;
     struct rs_error error = {0};
     assert_int_equal(auth_verify_bearer(verifier, authorization, &principal, &error), -1);
-    assert_int_equal(error.status, 401);
+    assert_int_equal(error.outcome, RS_UNAUTHORIZED);
     assert_string_equal(error.message, reason);
     assert_null(strchr(error.message, '"'));
     assert_null(strchr(error.message, '\\'));
@@ -1098,7 +1098,7 @@ static void test_secret_shorter_than_32_bytes_is_refused(void **state)
     config.auth.secret = (char *)"0123456789abcdef0123456789abcde"; /* 31 bytes */
     struct rs_error error = {0};
     assert_null(auth_verifier_new(&config, &error));
-    assert_int_equal(error.status, 1);
+    assert_int_equal(error.outcome, RS_FAILED);
     assert_string_equal(error.message, "auth.jwt.secret: must be at least 32 bytes");
     config.auth.secret = NULL;
     memset(&error, 0, sizeof error);
@@ -1130,7 +1130,7 @@ static void test_public_key_that_does_not_fit_the_algorithm_is_refused(void **st
         config.auth.public_key_file = (char *)cases[i].path;
         struct rs_error error = {0};
         assert_null(auth_verifier_new(&config, &error));
-        assert_int_equal(error.status, 1);
+        assert_int_equal(error.outcome, RS_FAILED);
         if (!strstr(error.message, cases[i].expect))
             fail_msg("case %zu: \"%s\" lacks \"%s\"", i, error.message, cases[i].expect);
     }
@@ -1361,7 +1361,7 @@ static void test_issue_refuses_non_hs_algorithm_or_missing_secret(void **state)
     struct rs_error error = {0};
     struct cfg_config config = config_for(CFG_JWT_RS256);
     assert_null(auth_token_issue(&config, "bob", NULL, NULL, 0, 60, &error));
-    assert_int_equal(error.status, 1);
+    assert_int_equal(error.outcome, RS_FAILED);
     assert_non_null(strstr(error.message, "HS256"));
     config = config_for(CFG_JWT_NONE);
     assert_null(auth_token_issue(&config, "bob", NULL, NULL, 0, 60, &error));

@@ -304,15 +304,25 @@ static size_t count_files(const char *path)
     return count;
 }
 
+/* orm_migrations_new, checked to have done what is expected; the path written, or NULL. */
+static char *new_migration(const struct cfg_config *config, PGconn *conn,
+                           const struct orm_new_options *options, struct rs_error *error,
+                           enum orm_migration_result expected)
+{
+    struct orm_new_written written;
+    enum orm_migration_result result =
+        orm_migrations_new(config, conn, options, NULL, &written, error);
+    if (result != expected)
+        fail_msg("migrations new: %d (expected %d) %s", (int)result, (int)expected, error->message);
+    return written.path;
+}
+
 static char *new_auto(struct fixture *f, const char *name)
 {
     struct rs_error error = {0};
-    char *path =
-        orm_migrations_new(&f->config, f->conn,
-                           &(struct orm_new_options){.is_auto = true, .name = name}, NULL, &error);
-    if (!path)
-        fail_msg("new --auto: %d %s", error.status, error.message);
-    return path;
+    return new_migration(&f->config, f->conn,
+                         &(struct orm_new_options){.is_auto = true, .name = name}, &error,
+                         ORM_MIGRATION_WROTE);
 }
 
 static void forwards_ok(struct fixture *f, const struct orm_forwards_options *options,
@@ -659,9 +669,9 @@ static void test_new_without_auto_writes_a_skeleton_and_creates_the_folder(void 
 {
     struct fixture *f = *state;
     struct rs_error error = {0};
-    char *path = orm_migrations_new(
+    char *path = new_migration(
         &f->config, NULL, &(struct orm_new_options){.is_auto = false, .name = "Add Users! (v2)"},
-        NULL, &error);
+        &error, ORM_MIGRATION_WROTE);
     assert_non_null(path);
     const char *file_name = strrchr(path, '/') + 1;
     assert_int_equal(strncmp(path, f->migrations, strlen(f->migrations)), 0);
@@ -676,8 +686,9 @@ static void test_new_without_auto_writes_a_skeleton_and_creates_the_folder(void 
     assert_string_equal(text, expected);
     free(text);
     free(path);
-    path = orm_migrations_new(
-        &f->config, NULL, &(struct orm_new_options){.is_auto = false, .name = NULL}, NULL, &error);
+    path =
+        new_migration(&f->config, NULL, &(struct orm_new_options){.is_auto = false, .name = NULL},
+                      &error, ORM_MIGRATION_WROTE);
     assert_non_null(path);
     assert_non_null(strstr(path, "_manual.sql"));
     free(path);
@@ -687,19 +698,21 @@ static void test_new_in_the_same_second_gets_a_later_id(void **state)
 {
     struct fixture *f = *state;
     struct rs_error error = {0};
-    char *first = orm_migrations_new(
-        &f->config, NULL, &(struct orm_new_options){.is_auto = false, .name = "one"}, NULL, &error);
-    char *second = orm_migrations_new(
-        &f->config, NULL, &(struct orm_new_options){.is_auto = false, .name = "two"}, NULL, &error);
+    char *first =
+        new_migration(&f->config, NULL, &(struct orm_new_options){.is_auto = false, .name = "one"},
+                      &error, ORM_MIGRATION_WROTE);
+    char *second =
+        new_migration(&f->config, NULL, &(struct orm_new_options){.is_auto = false, .name = "two"},
+                      &error, ORM_MIGRATION_WROTE);
     assert_non_null(first);
     assert_non_null(second);
     const char *first_id = strrchr(first, '/') + 1, *second_id = strrchr(second, '/') + 1;
     if (strncmp(first_id, second_id, 14) == 0)
         assert_string_equal(second_id + 14, "b_two.sql");
     assert_true(strcmp(first_id, second_id) < 0); /* file names sort as ids do */
-    char *third = orm_migrations_new(&f->config, NULL,
-                                     &(struct orm_new_options){.is_auto = false, .name = "three"},
-                                     NULL, &error);
+    char *third = new_migration(&f->config, NULL,
+                                &(struct orm_new_options){.is_auto = false, .name = "three"},
+                                &error, ORM_MIGRATION_WROTE);
     assert_non_null(third);
     assert_true(strcmp(second_id, strrchr(third, '/') + 1) < 0);
     free(third);
@@ -715,10 +728,10 @@ static void test_file_without_markers_is_named_in_the_error(void **state)
     snprintf(path, sizeof path, "%s/20200101000000_bare.sql", f->migrations);
     write_file(path, "CREATE TABLE x (id int);\n");
     struct rs_error error = {0};
-    assert_null(orm_migrations_new(&f->config, NULL,
-                                   &(struct orm_new_options){.is_auto = false, .name = "next"},
-                                   NULL, &error));
-    assert_int_equal(error.status, 1);
+    assert_null(new_migration(&f->config, NULL,
+                              &(struct orm_new_options){.is_auto = false, .name = "next"}, &error,
+                              ORM_MIGRATION_FAILED));
+    assert_int_equal(error.outcome, RS_FAILED);
     assert_non_null(strstr(error.message, "20200101000000_bare.sql"));
     assert_non_null(strstr(error.message, "-- +forwards"));
 }
@@ -737,10 +750,10 @@ static void test_file_with_a_nul_byte_is_refused(void **state)
     assert_int_equal(fwrite(text, 1, sizeof text - 1, file), sizeof text - 1);
     fclose(file);
     struct rs_error error = {0};
-    assert_null(orm_migrations_new(&f->config, NULL,
-                                   &(struct orm_new_options){.is_auto = false, .name = "next"},
-                                   NULL, &error));
-    assert_int_equal(error.status, 1);
+    assert_null(new_migration(&f->config, NULL,
+                              &(struct orm_new_options){.is_auto = false, .name = "next"}, &error,
+                              ORM_MIGRATION_FAILED));
+    assert_int_equal(error.outcome, RS_FAILED);
     assert_non_null(strstr(error.message, "20200101000000_nul.sql: line 3: holds a NUL byte"));
 }
 
@@ -787,11 +800,9 @@ static void test_auto_migration_round_trip(void **state)
     assert_query(f->conn, "SELECT count(*) FROM restable_migrations", "1");
 
     struct rs_error error = {0};
-    assert_null(orm_migrations_new(&f->config, f->conn,
-                                   &(struct orm_new_options){.is_auto = true, .name = NULL}, NULL,
-                                   &error));
-    assert_int_equal(error.status, 0);
-    assert_string_equal(error.message, "no changes: the database matches the config");
+    assert_null(new_migration(&f->config, f->conn,
+                              &(struct orm_new_options){.is_auto = true, .name = NULL}, &error,
+                              ORM_MIGRATION_NOTHING_TO_DO));
     assert_int_equal(count_files(f->migrations), 1);
 
     assert_int_equal(check(f, &capture), 0);
@@ -1096,10 +1107,10 @@ static void test_auto_refuses_while_migrations_are_pending(void **state)
     declare_movies(f);
     free(new_auto(f, "initial"));
     struct rs_error error = {0};
-    assert_null(orm_migrations_new(&f->config, f->conn,
-                                   &(struct orm_new_options){.is_auto = true, .name = "again"},
-                                   NULL, &error));
-    assert_int_equal(error.status, 1);
+    assert_null(new_migration(&f->config, f->conn,
+                              &(struct orm_new_options){.is_auto = true, .name = "again"}, &error,
+                              ORM_MIGRATION_FAILED));
+    assert_int_equal(error.outcome, RS_FAILED);
     assert_non_null(strstr(error.message, "_initial.sql"));
     assert_int_equal(count_files(f->migrations), 1);
 }

@@ -167,10 +167,10 @@ static void expect_sql(struct orm_sql *sql, const char *text, size_t param_count
 }
 
 static void expect_failure(int result, struct orm_sql *sql, const struct rs_error *error,
-                           int status, const char *field, const char *message)
+                           enum rs_outcome outcome, const char *field, const char *message)
 {
     assert_int_equal(result, -1);
-    assert_int_equal(error->status, status);
+    assert_int_equal(error->outcome, outcome);
     assert_string_equal(error->field, field);
     if (!strstr(error->message, message))
         fail_msg("message \"%s\" lacks \"%s\"", error->message, message);
@@ -210,7 +210,7 @@ static void expect_filter_error(const struct orm_filter *filter, const char *fie
     struct orm_select select = {.table = &movie, .filters = filter, .filter_count = 1, .limit = 5};
     struct orm_sql sql = {0};
     struct rs_error error = {0};
-    expect_failure(orm_build_list(&select, &sql, &error), &sql, &error, 400, field, message);
+    expect_failure(orm_build_list(&select, &sql, &error), &sql, &error, RS_INVALID, field, message);
 }
 
 static struct orm_field field_of(const struct cfg_column *a, const struct cfg_column *b,
@@ -293,9 +293,9 @@ static void test_list_never_selects_secret_columns(void **state)
                                  field_of(&movie_columns[M_API_KEY], NULL, NULL)};
     select.fields = fields;
     select.field_count = 2;
-    expect_failure(orm_build_list(&select, &sql, &error), &sql, &error, 400, "api_key",
+    expect_failure(orm_build_list(&select, &sql, &error), &sql, &error, RS_INVALID, "api_key",
                    "unknown field \"api_key\"");
-    expect_failure(orm_build_get(&select, "1", &sql, &error), &sql, &error, 400, "api_key",
+    expect_failure(orm_build_get(&select, "1", &sql, &error), &sql, &error, RS_INVALID, "api_key",
                    "unknown field");
 
     /* at depth too */
@@ -304,8 +304,8 @@ static void test_list_never_selects_secret_columns(void **state)
         field_of(&movie_columns[M_DIRECTOR], &director_columns[D_PHOTO], NULL);
     select.fields = &nested;
     select.field_count = 1;
-    expect_failure(orm_build_list(&select, &sql, &error), &sql, &error, 400, "director.photo",
-                   "unknown field \"director.photo\"");
+    expect_failure(orm_build_list(&select, &sql, &error), &sql, &error, RS_INVALID,
+                   "director.photo", "unknown field \"director.photo\"");
     director_columns[D_PHOTO].is_secret = false;
 
     char *values[] = {"k"};
@@ -313,7 +313,7 @@ static void test_list_never_selects_secret_columns(void **state)
     expect_filter_error(&filter, "api_key", "unknown field");
     struct orm_order order = {&movie_columns[M_API_KEY], false};
     struct orm_select ordered = {.table = &movie, .orders = &order, .order_count = 1, .limit = 1};
-    expect_failure(orm_build_list(&ordered, &sql, &error), &sql, &error, 400, "__order",
+    expect_failure(orm_build_list(&ordered, &sql, &error), &sql, &error, RS_INVALID, "__order",
                    "unknown field \"api_key\"");
 }
 
@@ -720,7 +720,8 @@ static void test_join_deeper_than_max_joins_is_rejected(void **state)
     struct orm_sql sql = {0};
     struct rs_error error = {0};
     movie.max_joins = 1;
-    expect_failure(orm_build_list(&select, &sql, &error), &sql, &error, 400, "director.studio.name",
+    expect_failure(orm_build_list(&select, &sql, &error), &sql, &error, RS_INVALID,
+                   "director.studio.name",
                    "too many joins: \"director.studio.name\" needs 2, max_joins is 1");
     movie.max_joins = 2;
     assert_int_equal(orm_build_list(&select, &sql, &error), 0);
@@ -729,8 +730,8 @@ static void test_join_deeper_than_max_joins_is_rejected(void **state)
     struct orm_field one = field_of(&director_columns[D_STUDIO], &studio_columns[S_NAME], NULL);
     select = (struct orm_select){.table = &director, .fields = &one, .field_count = 1};
     director.max_joins = 0;
-    expect_failure(orm_build_get(&select, "1", &sql, &error), &sql, &error, 400, "studio.name",
-                   "max_joins is 0");
+    expect_failure(orm_build_get(&select, "1", &sql, &error), &sql, &error, RS_INVALID,
+                   "studio.name", "max_joins is 0");
     director.max_joins = 1;
 }
 
@@ -742,22 +743,22 @@ static void test_invalid_field_paths_are_rejected(void **state)
     struct rs_error error = {0};
     struct orm_field foreign = field_of(&director_columns[D_NAME], NULL, NULL);
     select.fields = &foreign;
-    expect_failure(orm_build_list(&select, &sql, &error), &sql, &error, 400, "name",
+    expect_failure(orm_build_list(&select, &sql, &error), &sql, &error, RS_INVALID, "name",
                    "unknown field \"name\"");
     struct orm_field through_plain =
         field_of(&movie_columns[M_NAME], &director_columns[D_NAME], NULL);
     select.fields = &through_plain;
-    expect_failure(orm_build_list(&select, &sql, &error), &sql, &error, 400, "name.name",
+    expect_failure(orm_build_list(&select, &sql, &error), &sql, &error, RS_INVALID, "name.name",
                    "unknown field");
     struct orm_field wrong_table =
         field_of(&movie_columns[M_DIRECTOR], &studio_columns[S_NAME], NULL);
     select.fields = &wrong_table;
-    expect_failure(orm_build_list(&select, &sql, &error), &sql, &error, 400, "director.name",
+    expect_failure(orm_build_list(&select, &sql, &error), &sql, &error, RS_INVALID, "director.name",
                    "unknown field");
     struct orm_field empty = {.depth = 0};
     select.fields = &empty;
-    expect_failure(orm_build_list(&select, &sql, &error), &sql, &error, 400, "__visible_fields",
-                   "1 to 5 parts");
+    expect_failure(orm_build_list(&select, &sql, &error), &sql, &error, RS_INVALID,
+                   "__visible_fields", "1 to 5 parts");
 }
 
 /* ---- list with total, get, count ---- */
@@ -807,7 +808,7 @@ static void test_get_ignores_filters_and_order(void **state)
                ", t0.xmin::text AS \"#v\" FROM \"movie\" t0 WHERE t0.\"id\" = $1::integer) s "
                "CROSS JOIN LATERAL (SELECT " MOVIE_KEYS ") r",
                1, "42");
-    expect_failure(orm_build_get(&select, NULL, &sql, &error), &sql, &error, 400, "id",
+    expect_failure(orm_build_get(&select, NULL, &sql, &error), &sql, &error, RS_INVALID, "id",
                    "primary key");
 }
 
@@ -891,16 +892,16 @@ static void test_insert_rejects_bad_rows(void **state)
     (void)state;
     struct orm_sql sql = {0};
     struct rs_error error = {0};
-    expect_failure(orm_build_insert(&movie, NULL, 0, &sql, &error), &sql, &error, 400, "",
+    expect_failure(orm_build_insert(&movie, NULL, 0, &sql, &error), &sql, &error, RS_INVALID, "",
                    "no rows");
     struct orm_assignment twice[] = {{&movie_columns[M_NAME], "A"}, {&movie_columns[M_NAME], "B"}};
     struct orm_row row = {twice, 2};
-    expect_failure(orm_build_insert(&movie, &row, 1, &sql, &error), &sql, &error, 400, "name",
-                   "assigned twice");
+    expect_failure(orm_build_insert(&movie, &row, 1, &sql, &error), &sql, &error, RS_INVALID,
+                   "name", "assigned twice");
     struct orm_assignment foreign[] = {{&studio_columns[S_CITY], "x"}};
     row = (struct orm_row){foreign, 1};
-    expect_failure(orm_build_insert(&movie, &row, 1, &sql, &error), &sql, &error, 400, "city",
-                   "unknown column");
+    expect_failure(orm_build_insert(&movie, &row, 1, &sql, &error), &sql, &error, RS_INVALID,
+                   "city", "unknown column");
 }
 
 #define UPDATE_TAIL                                                                                \
@@ -969,17 +970,17 @@ static void test_update_rejects_primary_key_and_empty_patch(void **state)
     struct rs_error error = {0};
     struct orm_assignment set[] = {{&movie_columns[M_ID], "1"}};
     struct orm_row row = {set, 1};
-    expect_failure(orm_build_update(&movie, &row, false, NULL, 0, &sql, &error), &sql, &error, 422,
-                   "id", "the primary key cannot be changed");
+    expect_failure(orm_build_update(&movie, &row, false, NULL, 0, &sql, &error), &sql, &error,
+                   RS_UNPROCESSABLE, "id", "the primary key cannot be changed");
     struct orm_row none = {NULL, 0};
-    expect_failure(orm_build_update(&movie, &none, false, NULL, 0, &sql, &error), &sql, &error, 422,
-                   "", "the body sets no columns");
+    expect_failure(orm_build_update(&movie, &none, false, NULL, 0, &sql, &error), &sql, &error,
+                   RS_UNPROCESSABLE, "", "the body sets no columns");
     char *two[] = {"1", "2"};
     struct orm_filter bad = filter_of(M_RATING, ORM_OP_LESS, two, 2);
     struct orm_assignment name[] = {{&movie_columns[M_NAME], "x"}};
     row = (struct orm_row){name, 1};
-    expect_failure(orm_build_update(&movie, &row, false, &bad, 1, &sql, &error), &sql, &error, 400,
-                   "rating", "only one value");
+    expect_failure(orm_build_update(&movie, &row, false, &bad, 1, &sql, &error), &sql, &error,
+                   RS_INVALID, "rating", "only one value");
 }
 
 static void test_delete_with_and_without_filters(void **state)
@@ -1037,11 +1038,11 @@ static void test_update_row_checks_the_version_in_the_same_statement(void **stat
     assert_int_equal(orm_build_update_row(&movie, &row, false, &target, &sql, &error), 0);
     assert_string_equal(sql.params[2], "{}");
     orm_sql_free(&sql);
-    expect_failure(orm_build_update_row(&movie, &row, false, NULL, &sql, &error), &sql, &error, 400,
-                   "", "no row");
+    expect_failure(orm_build_update_row(&movie, &row, false, NULL, &sql, &error), &sql, &error,
+                   RS_INVALID, "", "no row");
     target = (struct orm_row_target){0};
     expect_failure(orm_build_update_row(&movie, &row, false, &target, &sql, &error), &sql, &error,
-                   400, "id", "primary key");
+                   RS_INVALID, "id", "primary key");
 }
 
 static void test_delete_row_with_and_without_a_version(void **state)
@@ -1125,36 +1126,37 @@ static void test_hostile_names_never_reach_sql(void **state)
     const char *message = "invalid identifier \"a\"; DROP TABLE x; --\"";
 
     struct orm_select select = {.table = &hostile, .limit = 1};
-    expect_failure(orm_build_list(&select, &sql, &error), &sql, &error, 400, "", message);
-    expect_failure(orm_build_list_with_total(&select, &sql, &error), &sql, &error, 400, "",
+    expect_failure(orm_build_list(&select, &sql, &error), &sql, &error, RS_INVALID, "", message);
+    expect_failure(orm_build_list_with_total(&select, &sql, &error), &sql, &error, RS_INVALID, "",
                    message);
-    expect_failure(orm_build_get(&select, "1", &sql, &error), &sql, &error, 400, "", message);
+    expect_failure(orm_build_get(&select, "1", &sql, &error), &sql, &error, RS_INVALID, "",
+                   message);
     char *values[] = {"v"};
     struct orm_filter filter = {
         .column = &columns[1], .op = ORM_OP_EQUAL, .values = values, .value_count = 1};
     select.filters = &filter;
     select.filter_count = 1;
-    expect_failure(orm_build_count(&select, &sql, &error), &sql, &error, 400, "", message);
+    expect_failure(orm_build_count(&select, &sql, &error), &sql, &error, RS_INVALID, "", message);
     struct orm_assignment set[] = {{&columns[1], "v"}};
     struct orm_row row = {set, 1};
-    expect_failure(orm_build_insert(&hostile, &row, 1, &sql, &error), &sql, &error, 400, "",
+    expect_failure(orm_build_insert(&hostile, &row, 1, &sql, &error), &sql, &error, RS_INVALID, "",
                    message);
     expect_failure(orm_build_update(&hostile, &row, false, NULL, 0, &sql, &error), &sql, &error,
-                   400, "", message);
-    expect_failure(orm_build_delete(&hostile, &filter, 1, &sql, &error), &sql, &error, 400, "",
-                   message);
+                   RS_INVALID, "", message);
+    expect_failure(orm_build_delete(&hostile, &filter, 1, &sql, &error), &sql, &error, RS_INVALID,
+                   "", message);
     hostile.readable = &columns[1];
-    expect_failure(orm_build_ids(&hostile, NULL, 5, 0, &sql, &error), &sql, &error, 400, "",
+    expect_failure(orm_build_ids(&hostile, NULL, 5, 0, &sql, &error), &sql, &error, RS_INVALID, "",
                    message);
 
     /* a hostile table name too, even with harmless columns */
     struct cfg_table bad_table = studio;
     bad_table.name = "Studio\"";
     select = (struct orm_select){.table = &bad_table};
-    expect_failure(orm_build_count(&select, &sql, &error), &sql, &error, 400, "",
+    expect_failure(orm_build_count(&select, &sql, &error), &sql, &error, RS_INVALID, "",
                    "invalid identifier");
-    expect_failure(orm_build_delete(&bad_table, NULL, 0, &sql, &error), &sql, &error, 400, "",
-                   "invalid identifier");
+    expect_failure(orm_build_delete(&bad_table, NULL, 0, &sql, &error), &sql, &error, RS_INVALID,
+                   "", "invalid identifier");
 }
 
 static void test_nested_object_wins_over_the_plain_foreign_key(void **state)
@@ -1218,11 +1220,12 @@ static void test_builders_reject_a_missing_table(void **state)
     struct orm_select select = {0};
     struct orm_sql sql = {0};
     struct rs_error error = {0};
-    expect_failure(orm_build_list(&select, &sql, &error), &sql, &error, 400, "", "no table");
-    expect_failure(orm_build_count(&select, &sql, &error), &sql, &error, 400, "", "no table");
-    expect_failure(orm_build_delete(NULL, NULL, 0, &sql, &error), &sql, &error, 400, "",
+    expect_failure(orm_build_list(&select, &sql, &error), &sql, &error, RS_INVALID, "", "no table");
+    expect_failure(orm_build_count(&select, &sql, &error), &sql, &error, RS_INVALID, "",
                    "no table");
-    expect_failure(orm_build_ids(NULL, NULL, 1, 0, &sql, &error), &sql, &error, 400, "",
+    expect_failure(orm_build_delete(NULL, NULL, 0, &sql, &error), &sql, &error, RS_INVALID, "",
+                   "no table");
+    expect_failure(orm_build_ids(NULL, NULL, 1, 0, &sql, &error), &sql, &error, RS_INVALID, "",
                    "no table");
 }
 
@@ -1252,7 +1255,7 @@ static void test_nested_object_member_limit(void **state)
     assert_int_equal(orm_build_get(&select, "1", &sql, &error), 0);
     orm_sql_free(&sql);
     select.field_count = 51;
-    expect_failure(orm_build_get(&select, "1", &sql, &error), &sql, &error, 400, "wide",
+    expect_failure(orm_build_get(&select, "1", &sql, &error), &sql, &error, RS_INVALID, "wide",
                    "too many fields under \"wide\" (at most 50)");
 }
 

@@ -81,7 +81,7 @@ static void test_query_refuses_nul_bad_escapes_and_invalid_utf8(void **state)
         struct srv_query query;
         struct rs_error error;
         assert_int_equal(parse(cases[i].text, 10, &query, &error), -1);
-        assert_int_equal(error.status, 400);
+        assert_int_equal(error.outcome, RS_INVALID);
         assert_non_null(strstr(error.message, cases[i].says));
         assert_null(query.args);
     }

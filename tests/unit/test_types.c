@@ -45,7 +45,7 @@ static void expect_text_error(const struct cfg_column *column, const char *input
     char *value = orm_value_from_text(column, input, "f", &error);
     if (value)
         fail_msg("text \"%s\" was accepted as \"%s\"", input, value);
-    assert_int_equal(error.status, 400);
+    assert_int_equal(error.outcome, RS_INVALID);
     assert_string_equal(error.field, "f");
     if (!strstr(error.message, message))
         fail_msg("text \"%s\": message \"%s\" lacks \"%s\"", input, error.message, message);
@@ -90,7 +90,7 @@ static void expect_json_value_error(const struct cfg_column *column, json_t *val
     if (result == 0)
         fail_msg("JSON was accepted as \"%s\"", out ? out : "NULL");
     assert_null(out);
-    assert_int_equal(error.status, 422);
+    assert_int_equal(error.outcome, RS_UNPROCESSABLE);
     assert_string_equal(error.field, column->name);
     if (!strstr(error.message, message))
         fail_msg("message \"%s\" lacks \"%s\"", error.message, message);
@@ -555,21 +555,21 @@ static void test_null_depends_on_nullability(void **state)
     expect_text(&name, "null", "null");
 }
 
-static void test_errors_carry_status_and_field(void **state)
+static void test_errors_carry_outcome_and_field(void **state)
 {
     (void)state;
     struct cfg_column rating = column_of(CFG_TYPE_INTEGER);
     rating.name = "rating";
     struct rs_error error = {0};
     assert_null(orm_value_from_text(&rating, "x", "rating__gt", &error));
-    assert_int_equal(error.status, 400);
+    assert_int_equal(error.outcome, RS_INVALID);
     assert_string_equal(error.field, "rating__gt");
     assert_string_equal(error.message,
                         "expected an integer between -2147483648 and 2147483647, got \"x\"");
     json_t *value = json_string("x");
     char *out = NULL;
     assert_int_equal(orm_value_from_json(&rating, value, &out, &error), -1);
-    assert_int_equal(error.status, 422);
+    assert_int_equal(error.outcome, RS_UNPROCESSABLE);
     assert_string_equal(error.field, "rating");
     assert_string_equal(error.message, "expected an integer, got a string");
     json_decref(value);
@@ -836,7 +836,7 @@ static void test_text_error_field_defaults_to_column_name(void **state)
     struct rs_error error = {0};
     assert_null(orm_value_from_text(&rating, "x", NULL, &error));
     assert_string_equal(error.field, "rating");
-    assert_int_equal(error.status, 400);
+    assert_int_equal(error.outcome, RS_INVALID);
 }
 
 static void test_array_elements_are_canonicalised(void **state)
@@ -935,7 +935,7 @@ int main(void)
         cmocka_unit_test(test_array_text_parses_one_element),
         cmocka_unit_test(test_choices_compare_canonically),
         cmocka_unit_test(test_null_depends_on_nullability),
-        cmocka_unit_test(test_errors_carry_status_and_field),
+        cmocka_unit_test(test_errors_carry_outcome_and_field),
         cmocka_unit_test(test_error_messages_stay_short_and_valid_utf8),
         cmocka_unit_test(test_cast_names),
         cmocka_unit_test(test_only_string_types_are_text),
