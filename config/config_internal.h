@@ -50,8 +50,6 @@ const char *cfg_suggest(const char *word, const char *const *candidates);
 /* Reports every key of object not in allowed (NULL-terminated), with a suggestion. */
 void cfg_check_keys(struct cfg_loader *loader, const json_t *object, const char *path,
                     const char *const *allowed);
-/* Type names in enum order, NULL-terminated (for suggestions). */
-extern const char *const cfg_type_names[CFG_TYPE_COUNT + 1];
 /* Reports an unknown type name at path, with a suggestion or the list of types. */
 void cfg_report_unknown_type(struct cfg_loader *loader, const char *path, const char *name);
 
@@ -75,13 +73,37 @@ char *cfg_get_string(struct cfg_loader *loader, const json_t *object, const char
 const json_t *cfg_get_object(struct cfg_loader *loader, const json_t *object, const char *path,
                              const char *key);
 
-/* ---- names and literals (config_names.c, config_literals.c)
- * --------------------------------------------------- */
+/* ---- the column types (config_types.c) ------------------------------------------------- */
 
-bool cfg_name_is_valid(const char *name); /* [a-z_][a-z0-9_]{0,62} */
+struct cfg_type_row;
+/* Returns RS_VALUE_OK, RS_VALUE_MALFORMED (the caller reports "expected <row->expected>"), or
+ * RS_VALUE_OUT_OF_RANGE with error->message saying why. */
+typedef int (*cfg_literal_check)(const struct cfg_type_row *row, const struct cfg_column *column,
+                                 const json_t *value, struct rs_error *error);
+
+/* What the rules about types refer to: integer types may be serial-like keys, text types have
+ * a length, time types take "now". */
+enum cfg_type_family { CFG_FAMILY_OTHER, CFG_FAMILY_INTEGER, CFG_FAMILY_TEXT, CFG_FAMILY_TIME };
+
+/* One row per enum cfg_type: all config/ knows of a type. orm/types.c holds the rest (DDL,
+ * casts, request parsing, JSON Schema); config/ cannot see that table, so a new type is the
+ * enum value, a row here and a row there. */
+struct cfg_type_row {
+    const char *name; /* its spelling in the config, "did you mean" and "known types" */
+    enum cfg_type_family family;
+    const char *default_keyword; /* a default that is not a literal ("now", "uuid4"), or NULL */
+    const char *expected;        /* in "expected %s, got ..." */
+    cfg_literal_check check;     /* defaults and choices; NULL: checked as the value_type */
+    long long minimum, maximum;  /* check_integer */
+    enum rs_decimal_kind decimal_kind; /* check_decimal */
+    enum rs_timestamp_zone zone;       /* check_timestamp */
+};
+extern const struct cfg_type_row cfg_types[CFG_TYPE_COUNT];
+
 bool cfg_is_integer_type(enum cfg_type type);
 bool cfg_is_text_type(enum cfg_type type); /* varchar, text, email */
 bool cfg_is_time_type(enum cfg_type type); /* the types "now" applies to */
+bool cfg_name_is_valid(const char *name);  /* [a-z_][a-z0-9_]{0,62} (config_names.c) */
 /* Checks one default (is_default) or choice against a column whose values are of type
  * value_type; reports at path and returns false when it does not fit. */
 bool cfg_check_literal(struct cfg_loader *loader, const char *path, const struct cfg_column *column,

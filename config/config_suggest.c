@@ -130,14 +130,18 @@ void cfg_check_keys(struct cfg_loader *loader, const json_t *object, const char 
 
 void cfg_report_unknown_type(struct cfg_loader *loader, const char *path, const char *name)
 {
-    const char *near = cfg_suggest(name, cfg_type_names);
+    const char *names[CFG_TYPE_COUNT + 1];
+    for (size_t i = 0; i < CFG_TYPE_COUNT; i++)
+        names[i] = cfg_types[i].name;
+    names[CFG_TYPE_COUNT] = NULL;
+    const char *near = cfg_suggest(name, names);
     if (near) {
         cfg_error(loader, path, "unknown type \"%s\" (did you mean \"%s\"?)", name, near);
         return;
     }
     struct sb known = {0};
-    for (size_t i = 0; cfg_type_names[i]; i++)
-        sb_appendf(&known, "%s%s", i ? ", " : "", cfg_type_names[i]);
+    for (size_t i = 0; names[i]; i++)
+        sb_appendf(&known, "%s%s", i ? ", " : "", names[i]);
     cfg_error(loader, path, "unknown type \"%s\" (known types: %s)", name, sb_text(&known));
     sb_free(&known);
 }

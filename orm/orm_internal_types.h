@@ -42,13 +42,21 @@ struct orm_type_info {
     const char *array_cast; /* the same as an array type, for ANY(...) parameters */
     const char *ddl_name;   /* the type in CREATE TABLE ("serial", "double precision") */
     enum orm_ddl_modifier ddl_modifier;
-    const char *now_sql;            /* DEFAULT for "now", or NULL where "now" does not apply */
+    const char *now_sql; /* DEFAULT for "now", or NULL where "now" does not apply */
+    /* "now" as GET /T/new/ shows it: strftime's format in UTC, %f the microseconds (the shape
+     * of PostgreSQL's JSON rendering under the session settings: UTC, ISO) */
+    const char *now_json;
     orm_literal_writer literal_sql; /* a default or choice in DDL; NULL: orm_literal_sql_plain */
     const char *expected;           /* "an integer", "a date (YYYY-MM-DD)": used in messages */
     orm_text_parser from_text;
     orm_json_parser from_json;
-    const char *schema_type;           /* JSON Schema "type", or NULL for any JSON */
-    const char *schema_format;         /* JSON Schema "format", or NULL */
+    const char *schema_type;     /* JSON Schema "type", or NULL for any JSON */
+    const char *schema_format;   /* JSON Schema "format", or NULL */
+    const char *schema_encoding; /* JSON Schema "contentEncoding", or NULL */
+    /* minimum and maximum are stated in the JSON Schema (not bigint's: no JSON reader keeps
+     * them exact) */
+    bool is_range_in_schema;
+    bool is_generated;                 /* the database writes it (serial): "readOnly" */
     long long minimum, maximum;        /* integer types */
     enum rs_decimal_kind decimal_kind; /* numeric, real, double: which decimal grammar */
 };

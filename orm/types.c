@@ -2,9 +2,9 @@
  * orm/types.c — the table of column type descriptors and the public entry points that use it:
  * turning query-string text or a JSON body value into the canonical PostgreSQL text of the
  * column's type (with null, array and choices handling), and the cast names bound values get.
- * The same rows give schema_ddl.c each type's DDL spelling, its "now" and its default literal.
- * The per-type parsers live in types_scalar.c and types_time.c (over base/values.c's
- * grammar); JSON Schema and defaults in types_schema.c.
+ * The same rows give schema_ddl.c each type's DDL spelling, its "now" and its default literal,
+ * and types_schema.c its JSON Schema and its "now" as JSON. The per-type parsers live in
+ * types_scalar.c and types_time.c (over base/values.c's grammar).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +15,9 @@
 #define INT32_RANGE .minimum = -2147483648LL, .maximum = 2147483647LL
 #define INT64_RANGE .minimum = (-9223372036854775807LL - 1), .maximum = 9223372036854775807LL
 
-/* One row per type: everything orm/ knows of it. A new column type is a row here (plus its
- * name in config/config_names.c and its literal rule in config/config_literals.c, which
- * config/ keeps because it cannot see this table). */
+/* One row per type: everything orm/ knows of it. A new column type is a row here (plus the
+ * enum value in config/config.h and its row in config/config_types.c: its name and literal
+ * rule, which config/ keeps because it cannot see this table). */
 static const struct orm_type_info type_table[CFG_TYPE_COUNT] = {
     [CFG_TYPE_VARCHAR] = {.type = CFG_TYPE_VARCHAR,
                           .cast = "varchar",
@@ -55,6 +55,7 @@ static const struct orm_type_info type_table[CFG_TYPE_COUNT] = {
                           .from_text = orm_parse_integer_text,
                           .from_json = orm_parse_integer_json,
                           .schema_type = "integer",
+                          .is_range_in_schema = true,
                           INT32_RANGE},
     [CFG_TYPE_BIGINT] = {.type = CFG_TYPE_BIGINT,
                          .cast = "bigint",
@@ -73,6 +74,7 @@ static const struct orm_type_info type_table[CFG_TYPE_COUNT] = {
                            .from_text = orm_parse_integer_text,
                            .from_json = orm_parse_integer_json,
                            .schema_type = "integer",
+                           .is_range_in_schema = true,
                            .minimum = -32768,
                            .maximum = 32767},
     [CFG_TYPE_SERIAL] = {.type = CFG_TYPE_SERIAL,
@@ -83,6 +85,8 @@ static const struct orm_type_info type_table[CFG_TYPE_COUNT] = {
                          .from_text = orm_parse_integer_text,
                          .from_json = orm_parse_integer_json,
                          .schema_type = "integer",
+                         .is_range_in_schema = true,
+                         .is_generated = true,
                          INT32_RANGE},
     [CFG_TYPE_BIGSERIAL] = {.type = CFG_TYPE_BIGSERIAL,
                             .cast = "bigint",
@@ -92,6 +96,7 @@ static const struct orm_type_info type_table[CFG_TYPE_COUNT] = {
                             .from_text = orm_parse_integer_text,
                             .from_json = orm_parse_integer_json,
                             .schema_type = "integer",
+                            .is_generated = true,
                             INT64_RANGE},
     [CFG_TYPE_BOOLEAN] = {.type = CFG_TYPE_BOOLEAN,
                           .cast = "boolean",
@@ -135,6 +140,7 @@ static const struct orm_type_info type_table[CFG_TYPE_COUNT] = {
                             .array_cast = "timestamp[]",
                             .ddl_name = "timestamp",
                             .now_sql = "LOCALTIMESTAMP",
+                            .now_json = "%Y-%m-%dT%H:%M:%S.%f",
                             .expected = "an ISO 8601 timestamp (YYYY-MM-DDTHH:MM:SS)",
                             .from_text = orm_parse_timestamp_text,
                             .from_json = orm_parse_string_json,
@@ -145,6 +151,7 @@ static const struct orm_type_info type_table[CFG_TYPE_COUNT] = {
                               .array_cast = "timestamptz[]",
                               .ddl_name = "timestamptz",
                               .now_sql = "now()",
+                              .now_json = "%Y-%m-%dT%H:%M:%S.%f+00:00",
                               .expected = "an ISO 8601 timestamp (YYYY-MM-DDTHH:MM:SS+HH:MM)",
                               .from_text = orm_parse_timestamp_text,
                               .from_json = orm_parse_string_json,
@@ -155,6 +162,7 @@ static const struct orm_type_info type_table[CFG_TYPE_COUNT] = {
                        .array_cast = "date[]",
                        .ddl_name = "date",
                        .now_sql = "CURRENT_DATE",
+                       .now_json = "%Y-%m-%d",
                        .expected = "a date (YYYY-MM-DD)",
                        .from_text = orm_parse_date_text,
                        .from_json = orm_parse_string_json,
@@ -165,6 +173,7 @@ static const struct orm_type_info type_table[CFG_TYPE_COUNT] = {
                        .array_cast = "time[]",
                        .ddl_name = "time",
                        .now_sql = "LOCALTIME",
+                       .now_json = "%H:%M:%S",
                        .expected = "a time (HH:MM[:SS[.ffffff]])",
                        .from_text = orm_parse_time_text,
                        .from_json = orm_parse_string_json,
@@ -215,7 +224,8 @@ static const struct orm_type_info type_table[CFG_TYPE_COUNT] = {
                         .from_text = orm_parse_bytea_text,
                         .from_json = orm_parse_string_json,
                         .schema_type = "string",
-                        .schema_format = "byte"},
+                        .schema_format = "byte",
+                        .schema_encoding = "base64"},
     [CFG_TYPE_ARRAY] = {.type = CFG_TYPE_ARRAY, .expected = "an array", .schema_type = "array"},
     [CFG_TYPE_FOREIGN_KEY] = {.type = CFG_TYPE_FOREIGN_KEY},
 };

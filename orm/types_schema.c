@@ -15,35 +15,30 @@
 
 /* ---- defaults ---------------------------------------------------------------------------- */
 
-/* Same shapes as PostgreSQL's JSON rendering under the session settings (UTC, ISO). */
-static json_t *now_json(enum cfg_type type)
+/* The row's now_json with the current time: %f is written as the six digits of the
+ * microseconds before strftime sees the format (digits are plain characters to it). */
+static json_t *now_json(const struct orm_type_info *info)
 {
     struct timespec now;
     struct tm utc;
-    if (clock_gettime(CLOCK_REALTIME, &now) != 0 || !gmtime_r(&now.tv_sec, &utc))
+    if (!info || !info->now_json || clock_gettime(CLOCK_REALTIME, &now) != 0 ||
+        !gmtime_r(&now.tv_sec, &utc))
         return json_null();
-    char text[64];
-    char day[16];
-    char clock[16];
-    strftime(day, sizeof day, "%Y-%m-%d", &utc);
-    strftime(clock, sizeof clock, "%H:%M:%S", &utc);
-    long microseconds = now.tv_nsec / 1000;
-    switch (type) {
-    case CFG_TYPE_TIMESTAMPTZ:
-        snprintf(text, sizeof text, "%sT%s.%06ld+00:00", day, clock, microseconds);
-        break;
-    case CFG_TYPE_TIMESTAMP:
-        snprintf(text, sizeof text, "%sT%s.%06ld", day, clock, microseconds);
-        break;
-    case CFG_TYPE_DATE:
-        snprintf(text, sizeof text, "%s", day);
-        break;
-    case CFG_TYPE_TIME:
-        snprintf(text, sizeof text, "%s", clock);
-        break;
-    default:
-        return json_null();
+    char format[64];
+    size_t used = 0;
+    for (const char *p = info->now_json; *p && used + 7 < sizeof format; p++) {
+        if (p[0] == '%' && p[1] == 'f') {
+            used +=
+                (size_t)snprintf(format + used, sizeof format - used, "%06ld", now.tv_nsec / 1000);
+            p++;
+        } else {
+            format[used++] = *p;
+        }
     }
+    format[used] = '\0';
+    char text[64];
+    if (strftime(text, sizeof text, format, &utc) == 0)
+        return json_null();
     return json_string(text);
 }
 
@@ -94,7 +89,8 @@ json_t *orm_column_default_json(const struct cfg_column *column)
     case CFG_DEFAULT_VALUE:
         return column->default_value ? json_deep_copy(column->default_value) : json_null();
     case CFG_DEFAULT_NOW:
-        return now_json(column->value_type == column->type ? column->type : column->value_type);
+        return now_json(
+            orm_type_info(column->value_type == column->type ? column->type : column->value_type));
     case CFG_DEFAULT_UUID4:
         return uuid4_json();
     case CFG_DEFAULT_NONE:
@@ -137,12 +133,14 @@ static void describe_value(json_t *schema, const struct orm_type_info *info,
     }
     if (info->schema_format)
         json_object_set_new(schema, "format", json_string(info->schema_format));
-    if (info->type == CFG_TYPE_BYTEA)
-        json_object_set_new(schema, "contentEncoding", json_string("base64"));
-    if ((info->type == CFG_TYPE_VARCHAR || info->type == CFG_TYPE_EMAIL) && column->length > 0)
+    if (info->schema_encoding)
+        json_object_set_new(schema, "contentEncoding", json_string(info->schema_encoding));
+    /* the types whose DDL takes the column's length are the ones it limits */
+    bool has_length =
+        info->ddl_modifier == ORM_DDL_LENGTH || info->ddl_modifier == ORM_DDL_LENGTH_OR_255;
+    if (has_length && column->length > 0)
         json_object_set_new(schema, "maxLength", json_integer(column->length));
-    if (info->minimum < info->maximum && info->type != CFG_TYPE_BIGINT &&
-        info->type != CFG_TYPE_BIGSERIAL) {
+    if (info->is_range_in_schema) {
         json_object_set_new(schema, "minimum", json_integer(info->minimum));
         json_object_set_new(schema, "maximum", json_integer(info->maximum));
     }
@@ -180,7 +178,8 @@ json_t *orm_column_json_schema(const struct cfg_column *column)
         json_object_set_new(schema, "default", json_deep_copy(column->default_value));
     if (column->is_secret)
         json_object_set_new(schema, "writeOnly", json_true());
-    if (column->type == CFG_TYPE_SERIAL || column->type == CFG_TYPE_BIGSERIAL)
+    const struct orm_type_info *own = orm_type_info(column->type);
+    if (own && own->is_generated)
         json_object_set_new(schema, "readOnly", json_true());
     return schema;
 }

@@ -1,9 +1,10 @@
 /*
- * config/config_literals.c — checks a column's default and choices against its type before
- * they ever reach PostgreSQL: the right JSON type, integer ranges, string lengths, and for
- * dates, times, timestamps, intervals, uuids, emails and decimals the same grammar request
- * values are parsed with (base/values.c). A literal PostgreSQL would refuse at migration time
- * is a config error at start-up instead.
+ * config/config_types.c — config's one table of column types: per enum cfg_type its spelling,
+ * its family, the keyword a default may use instead of a literal, and the rule its defaults
+ * and choices are checked with before they ever reach PostgreSQL: the right JSON type, integer
+ * ranges, string lengths, and for dates, times, timestamps, intervals, uuids, emails and
+ * decimals the same grammar request values are parsed with (base/values.c). A literal
+ * PostgreSQL would refuse at migration time is a config error at start-up instead.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,24 +13,7 @@
 
 /* ---- one check per kind of literal ------------------------------------------------------- */
 
-struct literal_rule;
-
-/* Returns RS_VALUE_OK, RS_VALUE_MALFORMED (the caller reports "expected <rule->expected>"),
- * or RS_VALUE_OUT_OF_RANGE with error->message saying why. */
-typedef int (*literal_check)(const struct literal_rule *rule, const struct cfg_column *column,
-                             const json_t *value, struct rs_error *error);
-
-/* One row per enum cfg_type: what a declared value of that type must be. orm/types.c holds
- * the rest of what a type is; config/ cannot see that table, so this is its half of a row. */
-struct literal_rule {
-    const char *expected; /* in "expected %s, got ..." */
-    literal_check check;
-    long long minimum, maximum;        /* check_integer */
-    enum rs_decimal_kind decimal_kind; /* check_decimal */
-    enum rs_timestamp_zone zone;       /* check_timestamp */
-};
-
-static int check_string(const struct literal_rule *rule, const struct cfg_column *column,
+static int check_string(const struct cfg_type_row *rule, const struct cfg_column *column,
                         const json_t *value, struct rs_error *error)
 {
     (void)rule, (void)column, (void)error;
@@ -37,7 +21,7 @@ static int check_string(const struct literal_rule *rule, const struct cfg_column
 }
 
 /* JSON integers only: 3.0 is a number a reader would not write for an integer default. */
-static int check_integer(const struct literal_rule *rule, const struct cfg_column *column,
+static int check_integer(const struct cfg_type_row *rule, const struct cfg_column *column,
                          const json_t *value, struct rs_error *error)
 {
     (void)column, (void)error;
@@ -49,7 +33,7 @@ static int check_integer(const struct literal_rule *rule, const struct cfg_colum
 
 /* JSON numbers only (a numeric request value may be a string; a default is written as a
  * number), spelled as orm/ spells them, then the decimal grammar with the column's precision. */
-static int check_decimal(const struct literal_rule *rule, const struct cfg_column *column,
+static int check_decimal(const struct cfg_type_row *rule, const struct cfg_column *column,
                          const json_t *value, struct rs_error *error)
 {
     char text[64];
@@ -63,7 +47,7 @@ static int check_decimal(const struct literal_rule *rule, const struct cfg_colum
                             error);
 }
 
-static int check_boolean(const struct literal_rule *rule, const struct cfg_column *column,
+static int check_boolean(const struct cfg_type_row *rule, const struct cfg_column *column,
                          const json_t *value, struct rs_error *error)
 {
     (void)rule, (void)column, (void)error;
@@ -72,7 +56,7 @@ static int check_boolean(const struct literal_rule *rule, const struct cfg_colum
 
 /* A default goes into the DDL as written, so an offset on a timestamp (which PostgreSQL would
  * drop) is refused rather than converted as a request value's is: rule->zone says which. */
-static int check_timestamp(const struct literal_rule *rule, const struct cfg_column *column,
+static int check_timestamp(const struct cfg_type_row *rule, const struct cfg_column *column,
                            const json_t *value, struct rs_error *error)
 {
     (void)column;
@@ -80,7 +64,7 @@ static int check_timestamp(const struct literal_rule *rule, const struct cfg_col
     return text ? rs_parse_timestamp(text, rule->zone, NULL, error) : RS_VALUE_MALFORMED;
 }
 
-static int check_date(const struct literal_rule *rule, const struct cfg_column *column,
+static int check_date(const struct cfg_type_row *rule, const struct cfg_column *column,
                       const json_t *value, struct rs_error *error)
 {
     (void)rule, (void)column, (void)error;
@@ -88,7 +72,7 @@ static int check_date(const struct literal_rule *rule, const struct cfg_column *
     return text ? rs_parse_date(text, NULL) : RS_VALUE_MALFORMED;
 }
 
-static int check_time(const struct literal_rule *rule, const struct cfg_column *column,
+static int check_time(const struct cfg_type_row *rule, const struct cfg_column *column,
                       const json_t *value, struct rs_error *error)
 {
     (void)rule, (void)column, (void)error;
@@ -97,7 +81,7 @@ static int check_time(const struct literal_rule *rule, const struct cfg_column *
 }
 
 /* A JSON number is a number of seconds; a string is the interval grammar. */
-static int check_interval(const struct literal_rule *rule, const struct cfg_column *column,
+static int check_interval(const struct cfg_type_row *rule, const struct cfg_column *column,
                           const json_t *value, struct rs_error *error)
 {
     (void)rule, (void)column, (void)error;
@@ -107,7 +91,7 @@ static int check_interval(const struct literal_rule *rule, const struct cfg_colu
     return text ? rs_parse_interval(text, NULL) : RS_VALUE_MALFORMED;
 }
 
-static int check_uuid(const struct literal_rule *rule, const struct cfg_column *column,
+static int check_uuid(const struct cfg_type_row *rule, const struct cfg_column *column,
                       const json_t *value, struct rs_error *error)
 {
     (void)rule, (void)column, (void)error;
@@ -115,7 +99,7 @@ static int check_uuid(const struct literal_rule *rule, const struct cfg_column *
     return text ? rs_parse_uuid(text, NULL) : RS_VALUE_MALFORMED;
 }
 
-static int check_email(const struct literal_rule *rule, const struct cfg_column *column,
+static int check_email(const struct cfg_type_row *rule, const struct cfg_column *column,
                        const json_t *value, struct rs_error *error)
 {
     (void)rule, (void)column, (void)error;
@@ -124,7 +108,7 @@ static int check_email(const struct literal_rule *rule, const struct cfg_column 
 }
 
 /* The shape only, not the unused bits: PostgreSQL's decode() reads either (base/base64.c). */
-static int check_base64(const struct literal_rule *rule, const struct cfg_column *column,
+static int check_base64(const struct cfg_type_row *rule, const struct cfg_column *column,
                         const json_t *value, struct rs_error *error)
 {
     (void)rule, (void)column, (void)error;
@@ -133,7 +117,7 @@ static int check_base64(const struct literal_rule *rule, const struct cfg_column
                                                                                : RS_VALUE_MALFORMED;
 }
 
-static int check_json(const struct literal_rule *rule, const struct cfg_column *column,
+static int check_json(const struct cfg_type_row *rule, const struct cfg_column *column,
                       const json_t *value, struct rs_error *error)
 {
     (void)rule, (void)column, (void)error;
@@ -144,45 +128,116 @@ static int check_json(const struct literal_rule *rule, const struct cfg_column *
 #define INT64_RANGE .minimum = (-9223372036854775807LL - 1), .maximum = 9223372036854775807LL
 #define INTEGER_WORDS "an integer between -2147483648 and 2147483647"
 
-/* ARRAY and FOREIGN_KEY have no row: their values are checked as their value_type. */
-static const struct literal_rule literal_rules[CFG_TYPE_COUNT] = {
-    [CFG_TYPE_VARCHAR] = {.expected = "a string", .check = check_string},
-    [CFG_TYPE_TEXT] = {.expected = "a string", .check = check_string},
-    [CFG_TYPE_EMAIL] = {.expected = "an email address", .check = check_email},
-    [CFG_TYPE_INTEGER] = {.expected = INTEGER_WORDS, .check = check_integer, INT32_RANGE},
-    [CFG_TYPE_SERIAL] = {.expected = INTEGER_WORDS, .check = check_integer, INT32_RANGE},
-    [CFG_TYPE_SMALLINT] = {.expected = "an integer between -32768 and 32767",
-                           .check = check_integer,
+/* ---- the table --------------------------------------------------------------------------- */
+
+#define INTEGER_TYPE .family = CFG_FAMILY_INTEGER, .check = check_integer
+#define TIME_TYPE .family = CFG_FAMILY_TIME, .default_keyword = "now"
+
+/* ARRAY and FOREIGN_KEY have no check: their values are checked as their value_type. */
+const struct cfg_type_row cfg_types[CFG_TYPE_COUNT] = {
+    [CFG_TYPE_VARCHAR] = {.name = "varchar",
+                          .family = CFG_FAMILY_TEXT,
+                          .expected = "a string",
+                          .check = check_string},
+    [CFG_TYPE_TEXT] = {.name = "text",
+                       .family = CFG_FAMILY_TEXT,
+                       .expected = "a string",
+                       .check = check_string},
+    [CFG_TYPE_EMAIL] = {.name = "email",
+                        .family = CFG_FAMILY_TEXT,
+                        .expected = "an email address",
+                        .check = check_email},
+    [CFG_TYPE_INTEGER] = {.name = "integer", .expected = INTEGER_WORDS, INTEGER_TYPE, INT32_RANGE},
+    [CFG_TYPE_SERIAL] = {.name = "serial", .expected = INTEGER_WORDS, INTEGER_TYPE, INT32_RANGE},
+    [CFG_TYPE_SMALLINT] = {.name = "smallint",
+                           .expected = "an integer between -32768 and 32767",
+                           INTEGER_TYPE,
                            .minimum = -32768,
                            .maximum = 32767},
-    [CFG_TYPE_BIGINT] = {.expected = "an integer", .check = check_integer, INT64_RANGE},
-    [CFG_TYPE_BIGSERIAL] = {.expected = "an integer", .check = check_integer, INT64_RANGE},
-    [CFG_TYPE_NUMERIC] = {.expected = "a number",
+    [CFG_TYPE_BIGINT] = {.name = "bigint", .expected = "an integer", INTEGER_TYPE, INT64_RANGE},
+    [CFG_TYPE_BIGSERIAL] = {.name = "bigserial",
+                            .expected = "an integer",
+                            INTEGER_TYPE,
+                            INT64_RANGE},
+    [CFG_TYPE_NUMERIC] = {.name = "numeric",
+                          .expected = "a number",
                           .check = check_decimal,
                           .decimal_kind = RS_DECIMAL_NUMERIC},
-    [CFG_TYPE_REAL] = {.expected = "a number",
+    [CFG_TYPE_REAL] = {.name = "real",
+                       .expected = "a number",
                        .check = check_decimal,
                        .decimal_kind = RS_DECIMAL_REAL},
-    [CFG_TYPE_DOUBLE] = {.expected = "a number",
+    [CFG_TYPE_DOUBLE] = {.name = "double",
+                         .expected = "a number",
                          .check = check_decimal,
                          .decimal_kind = RS_DECIMAL_DOUBLE},
-    [CFG_TYPE_BOOLEAN] = {.expected = "true or false", .check = check_boolean},
-    [CFG_TYPE_TIMESTAMP] = {.expected = "a timestamp like \"2024-01-31T12:00:00\" (no offset)",
+    [CFG_TYPE_BOOLEAN] = {.name = "boolean", .expected = "true or false", .check = check_boolean},
+    [CFG_TYPE_TIMESTAMP] = {.name = "timestamp",
+                            TIME_TYPE,
+                            .expected = "a timestamp like \"2024-01-31T12:00:00\" (no offset)",
                             .check = check_timestamp,
                             .zone = RS_ZONE_REFUSED},
-    [CFG_TYPE_TIMESTAMPTZ] = {.expected = "a timestamp like \"2024-01-31T12:00:00Z\"",
+    [CFG_TYPE_TIMESTAMPTZ] = {.name = "timestamptz",
+                              TIME_TYPE,
+                              .expected = "a timestamp like \"2024-01-31T12:00:00Z\"",
                               .check = check_timestamp,
                               .zone = RS_ZONE_KEPT},
-    [CFG_TYPE_DATE] = {.expected = "a date like \"2024-01-31\"", .check = check_date},
-    [CFG_TYPE_TIME] = {.expected = "a time like \"12:30:00\"", .check = check_time},
-    [CFG_TYPE_INTERVAL] = {.expected = "an interval like \"PT1H30M\" or a number of seconds",
+    [CFG_TYPE_DATE] = {.name = "date",
+                       TIME_TYPE,
+                       .expected = "a date like \"2024-01-31\"",
+                       .check = check_date},
+    [CFG_TYPE_TIME] = {.name = "time",
+                       TIME_TYPE,
+                       .expected = "a time like \"12:30:00\"",
+                       .check = check_time},
+    [CFG_TYPE_INTERVAL] = {.name = "interval",
+                           .expected = "an interval like \"PT1H30M\" or a number of seconds",
                            .check = check_interval},
-    [CFG_TYPE_UUID] = {.expected = "a uuid like \"123e4567-e89b-12d3-a456-426614174000\"",
+    [CFG_TYPE_UUID] = {.name = "uuid",
+                       .default_keyword = "uuid4",
+                       .expected = "a uuid like \"123e4567-e89b-12d3-a456-426614174000\"",
                        .check = check_uuid},
-    [CFG_TYPE_BYTEA] = {.expected = "a base64 string", .check = check_base64},
-    [CFG_TYPE_JSON] = {.expected = "a JSON value", .check = check_json},
-    [CFG_TYPE_JSONB] = {.expected = "a JSON value", .check = check_json},
+    [CFG_TYPE_BYTEA] = {.name = "bytea", .expected = "a base64 string", .check = check_base64},
+    [CFG_TYPE_JSON] = {.name = "json", .expected = "a JSON value", .check = check_json},
+    [CFG_TYPE_JSONB] = {.name = "jsonb", .expected = "a JSON value", .check = check_json},
+    [CFG_TYPE_ARRAY] = {.name = "array"},
+    [CFG_TYPE_FOREIGN_KEY] = {.name = "foreign_key"},
 };
+
+/* ---- names and families ------------------------------------------------------------------ */
+
+const char *cfg_type_name(enum cfg_type type)
+{
+    return (unsigned)type < CFG_TYPE_COUNT ? cfg_types[type].name : NULL;
+}
+
+int cfg_type_from_name(const char *name, enum cfg_type *type)
+{
+    if (!name)
+        return -1;
+    for (int i = 0; i < CFG_TYPE_COUNT; i++) {
+        if (strcmp(name, cfg_types[i].name) == 0) {
+            *type = (enum cfg_type)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+bool cfg_is_integer_type(enum cfg_type type)
+{
+    return (unsigned)type < CFG_TYPE_COUNT && cfg_types[type].family == CFG_FAMILY_INTEGER;
+}
+
+bool cfg_is_text_type(enum cfg_type type)
+{
+    return (unsigned)type < CFG_TYPE_COUNT && cfg_types[type].family == CFG_FAMILY_TEXT;
+}
+
+bool cfg_is_time_type(enum cfg_type type)
+{
+    return (unsigned)type < CFG_TYPE_COUNT && cfg_types[type].family == CFG_FAMILY_TIME;
+}
 
 /* ---- the check --------------------------------------------------------------------------- */
 
@@ -199,23 +254,21 @@ static void report_misfit(struct cfg_loader *loader, const char *path,
                           const struct cfg_column *column, enum cfg_type value_type,
                           const json_t *value, bool is_default)
 {
-    const struct literal_rule *rule = &literal_rules[value_type];
+    const struct cfg_type_row *rule = &cfg_types[value_type];
     char shown[80];
     cfg_describe(value, shown, sizeof shown);
-    const char *keyword = "";
-    if (is_default && cfg_is_time_type(value_type) && column->type != CFG_TYPE_ARRAY)
-        keyword = " or \"now\"";
-    else if (is_default && value_type == CFG_TYPE_UUID && column->type != CFG_TYPE_ARRAY)
-        keyword = " or \"uuid4\"";
-    cfg_error(loader, path, "expected %s%s, got %s", rule->check ? rule->expected : "a JSON value",
-              keyword, shown);
+    /* "now" and "uuid4" are keywords of a default, not of an array's elements */
+    bool has_keyword = is_default && rule->default_keyword && column->type != CFG_TYPE_ARRAY;
+    cfg_error(loader, path, "expected %s%s%s%s, got %s",
+              rule->check ? rule->expected : "a JSON value", has_keyword ? " or \"" : "",
+              has_keyword ? rule->default_keyword : "", has_keyword ? "\"" : "", shown);
 }
 
 bool cfg_check_literal(struct cfg_loader *loader, const char *path, const struct cfg_column *column,
                        enum cfg_type value_type, const json_t *value, bool is_default)
 {
-    const struct literal_rule *rule =
-        (unsigned)value_type < CFG_TYPE_COUNT ? &literal_rules[value_type] : NULL;
+    const struct cfg_type_row *rule =
+        (unsigned)value_type < CFG_TYPE_COUNT ? &cfg_types[value_type] : NULL;
     struct rs_error error = {0};
     int result =
         rule && rule->check ? rule->check(rule, column, value, &error) : RS_VALUE_MALFORMED;
