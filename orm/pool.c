@@ -2,10 +2,10 @@
  * orm/pool.c — the async connection pool: N non-blocking libpq connections owned by one
  * event-loop thread (epoll over each PQsocket plus an eventfd for submissions and shutdown),
  * a bounded FIFO wait queue with an acquire deadline, and reconnection with exponential
- * back-off. This file is the loop, the queue and the public API; orm/pool_conn.c drives each
- * connection. Only the loop thread touches a PGconn; other threads only queue jobs under the
- * mutex and poke the eventfd. Callbacks run on the loop thread, never under the mutex, so a
- * callback may submit again.
+ * back-off. This file is the loop and the public API; orm/pool_job.c the jobs and the queues,
+ * orm/pool_conn.c drives each connection. Only the loop thread touches a PGconn; other threads only
+ * queue jobs under the mutex and poke the eventfd. Callbacks run on the loop thread, never under
+ * the mutex, so a callback may submit again.
  *
  * Deadline rule: a query waits in the queue at most acquire_timeout_ms (then ORM_E_TIMEOUT) and
  * runs at most statement_timeout_ms once it has started (then ORM_E_STATEMENT_TIMEOUT, or
@@ -28,141 +28,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "orm/pool_internal.h"
+#include "orm/pool_job.h"
 
 #define SHUTDOWN_GRACE_MS 5000
 #define IDLE_WAKE_MS 1000
 
-long long orm_pool_now_ms(void)
-{
-    struct timespec now;
-    if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
-        abort(); /* cannot fail for CLOCK_MONOTONIC on Linux */
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
-/* ---- jobs ---------------------------------------------------------------------------------- */
-
-/* One job owns a copy of the statements, so the caller's buffers may go right after submit.
- * Allocation failure aborts, as everywhere (the x* policy of base/base.h). */
-static struct pool_job *job_new(const struct orm_statement *statements, size_t count,
-                                orm_result_cb callback, void *context)
-{
-    struct pool_job *job = xcalloc(1, sizeof *job);
-    job->callback = callback;
-    job->context = context;
-    job->statement_count = count;
-    job->statements = xcalloc(count ? count : 1, sizeof *job->statements);
-    for (size_t s = 0; s < count; s++) {
-        struct pool_statement *copy = &job->statements[s];
-        copy->sql = xstrdup(statements[s].sql);
-        copy->param_count = statements[s].param_count > 0 ? statements[s].param_count : 0;
-        copy->params = xcalloc((size_t)copy->param_count + 1, sizeof *copy->params);
-        for (int p = 0; p < copy->param_count; p++)
-            copy->params[p] = xstrdup_or_null(statements[s].params[p]);
-    }
-    return job;
-}
-
-void orm_pool_job_free(struct pool_job *job)
-{
-    for (size_t s = 0; s < job->statement_count; s++) {
-        free(job->statements[s].sql);
-        for (int p = 0; p < job->statements[s].param_count; p++)
-            free(job->statements[s].params[p]);
-        free(job->statements[s].params);
-    }
-    free(job->statements);
-    free(job);
-}
-
-struct pool_job *orm_pool_job_clone(const struct pool_job *job)
-{
-    struct orm_statement *statements = xcalloc(job->statement_count, sizeof *statements);
-    for (size_t s = 0; s < job->statement_count; s++)
-        statements[s] = (struct orm_statement){job->statements[s].sql,
-                                               (const char *const *)job->statements[s].params,
-                                               job->statements[s].param_count};
-    struct pool_job *clone = job_new(statements, job->statement_count, job->callback, job->context);
-    free(statements);
-    clone->deadline_ms = job->deadline_ms;
-    clone->needs_idle = job->needs_idle;
-    clone->is_read = job->is_read;
-    return clone;
-}
-
-void orm_pool_job_finish(struct orm_pool *pool, struct pool_job *job, struct orm_outcome *outcome)
-{
-    if (outcome->status == ORM_OK)
-        atomic_fetch_add(&pool->completed, 1);
-    else
-        atomic_fetch_add(&pool->failed, 1);
-    job->callback(job->context, outcome);
-    /* the callback owns the result; it sets it to NULL if it kept it (run_sync does) */
-    if (outcome->result) {
-        PQclear(outcome->result);
-        outcome->result = NULL;
-    }
-    orm_pool_job_free(job);
-}
-
-void orm_pool_job_fail(struct orm_pool *pool, struct pool_job *job, enum orm_status status,
-                       const char *message)
-{
-    struct orm_outcome outcome = {.status = status};
-    snprintf(outcome.message, sizeof outcome.message, "%s", message);
-    orm_pool_job_finish(pool, job, &outcome);
-}
-
-/* ---- the wait queue (loop thread) ---------------------------------------------------------- */
-
-static void queue_push(struct pool_queue *queue, struct pool_job *job)
-{
-    job->next = NULL;
-    if (queue->tail)
-        queue->tail->next = job;
-    else
-        queue->head = job;
-    queue->tail = job;
-}
-
-static struct pool_job *queue_pop(struct orm_pool *pool, struct pool_queue *queue)
-{
-    struct pool_job *job = queue->head;
-    if (!job)
-        return NULL;
-    queue->head = job->next;
-    if (!queue->head)
-        queue->tail = NULL;
-    job->next = NULL;
-    atomic_fetch_sub(&pool->queued, 1);
-    return job;
-}
-
-void orm_pool_requeue(struct orm_pool *pool, struct pool_job *job)
-{
-    struct pool_queue *queue = job->needs_idle ? &pool->probes : &pool->waiting;
-    atomic_fetch_add(&pool->queued, 1);
-    if (!queue->head || queue->head->deadline_ms > job->deadline_ms) {
-        job->next = queue->head;
-        queue->head = job;
-        if (!queue->tail)
-            queue->tail = job;
-        return;
-    }
-    struct pool_job *before = queue->head;
-    while (before->next && before->next->deadline_ms <= job->deadline_ms)
-        before = before->next;
-    job->next = before->next;
-    before->next = job;
-    if (!job->next)
-        queue->tail = job;
-}
-
 static void fail_waiting(struct orm_pool *pool, enum orm_status status, const char *message)
 {
     struct pool_job *job;
-    while ((job = queue_pop(pool, &pool->probes)) || (job = queue_pop(pool, &pool->waiting)))
+    while ((job = orm_pool_queue_pop(pool, &pool->probes)) ||
+           (job = orm_pool_queue_pop(pool, &pool->waiting)))
         orm_pool_job_fail(pool, job, status, message);
 }
 
@@ -185,14 +60,14 @@ static void take_incoming(struct orm_pool *pool, bool *is_closing)
     }
     for (struct pool_job *job = head, *next; job; job = next) {
         next = job->next;
-        queue_push(job->needs_idle ? &pool->probes : &pool->waiting, job);
+        orm_pool_queue_push(job->needs_idle ? &pool->probes : &pool->waiting, job);
     }
 }
 
 static void expire_queue(struct orm_pool *pool, struct pool_queue *queue, long long now)
 {
     while (queue->head && queue->head->deadline_ms <= now)
-        orm_pool_job_fail(pool, queue_pop(pool, queue), ORM_E_TIMEOUT,
+        orm_pool_job_fail(pool, orm_pool_queue_pop(pool, queue), ORM_E_TIMEOUT,
                           "no database connection became free in time");
 }
 
@@ -288,14 +163,14 @@ static void dispatch(struct orm_pool *pool, long long now)
             struct pool_conn *conn = &pool->conns[i];
             if (!orm_pool_conn_is_up(conn) || conn->in_flight != depth)
                 continue;
-            struct pool_job *job = depth == 0 ? queue_pop(pool, &pool->probes) : NULL;
+            struct pool_job *job = depth == 0 ? orm_pool_queue_pop(pool, &pool->probes) : NULL;
             if (!job) {
                 const struct pool_job *next = pool->waiting.head;
                 if (!next || (depth > 0 && next->deadline_ms - now < POOL_PIPELINE_SLACK_MS))
                     return; /* nothing this or a busier connection could take */
                 if (depth > 0 && !orm_pool_conn_is_flowing(conn, now))
                     continue;
-                job = queue_pop(pool, &pool->waiting);
+                job = orm_pool_queue_pop(pool, &pool->waiting);
             }
             orm_pool_conn_run(conn, job, now);
         }
@@ -467,7 +342,7 @@ static void submit(struct orm_pool *pool, const struct orm_statement *statements
                    size_t statement_count, int timeout_ms, bool needs_idle, bool is_read,
                    orm_result_cb callback, void *context)
 {
-    struct pool_job *job = job_new(statements, statement_count, callback, context);
+    struct pool_job *job = orm_pool_job_new(statements, statement_count, callback, context);
     job->needs_idle = needs_idle;
     job->is_read = is_read;
     if (statement_count == 0) {

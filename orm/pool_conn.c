@@ -18,7 +18,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "orm/pool_internal.h"
+#include "orm/pool_job.h"
 
 static const char *const CONNECTION_LOST = "the database connection was lost";
 static const char *const DATABASE_UNAVAILABLE = "the database is unavailable";

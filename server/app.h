@@ -364,9 +364,13 @@ void srv_log_set_level(int level);
 /* Whether a line at level ("error", "warning", "info", "debug") is written. */
 bool srv_log_enabled(const char *level);
 void srv_log(const char *level, const char *format, ...) __attribute__((format(printf, 2, 3)));
+/* The warning line for log lines the sink dropped (what serve hands srv_log_sink_start). */
+void srv_log_dropped(unsigned long long count);
 /* server/log_sink.c: from start to stop, lines are written to stderr in batches by a thread of
- * their own; before and after, each at once. */
-int srv_log_sink_start(void);
+ * their own; before and after, each at once. report_dropped is called on the writer thread,
+ * with no lock held, with the number of lines dropped since it last said (the sink formats no
+ * lines of its own: server/log.c does). */
+int srv_log_sink_start(void (*report_dropped)(unsigned long long count));
 void srv_log_sink_stop(void);
 void srv_log_sink_write(const char *data, size_t length);
 

@@ -139,3 +139,8 @@ void srv_log(const char *level, const char *format, ...)
     sb_free(&message);
     write_line(&line);
 }
+
+void srv_log_dropped(unsigned long long count)
+{
+    srv_log("warning", "%llu log lines were dropped: stderr could not keep up", count);
+}

@@ -6,8 +6,9 @@
  * after stop, other commands) each line is written at once.
  *
  * If stderr falls so far behind that LOG_SINK_LIMIT bytes are waiting, further lines are
- * dropped and counted, and a warning line says how many once the writer catches up: the
- * server's memory and its requests come before its log. At stop the writer gets
+ * dropped and counted, and the report_dropped that start was given (server/log.c's warning
+ * line) says how many once the writer catches up: the server's memory and its requests come
+ * before its log. At stop the writer gets
  * LOG_SINK_STOP_WAIT_S to write what is left; a stderr that takes nothing does not hold up the
  * exit.
  */
@@ -34,6 +35,7 @@ static struct {
     struct sb pending;
     struct sb writing; /* the writer's: a batch being written */
     unsigned long long dropped;
+    void (*report_dropped)(unsigned long long count);
 } sink = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
 static void write_all(const char *data, size_t length)
@@ -93,18 +95,19 @@ static void *writer_main(void *argument)
         pthread_mutex_unlock(&sink.lock);
         /* sink.writing is this thread's alone until the next swap, which only it does */
         write_all(sink.writing.data, sink.writing.length);
-        if (dropped)
-            srv_log("warning", "%llu log lines were dropped: stderr could not keep up", dropped);
+        if (dropped && sink.report_dropped)
+            sink.report_dropped(dropped);
         pthread_mutex_lock(&sink.lock);
     }
     pthread_mutex_unlock(&sink.lock);
     return NULL;
 }
 
-int srv_log_sink_start(void)
+int srv_log_sink_start(void (*report_dropped)(unsigned long long count))
 {
     pthread_mutex_lock(&sink.lock);
     sink.is_stopping = false;
+    sink.report_dropped = report_dropped;
     sink.is_running = pthread_create(&sink.thread, NULL, writer_main, NULL) == 0;
     bool is_running = sink.is_running;
     pthread_mutex_unlock(&sink.lock);

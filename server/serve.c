@@ -128,7 +128,7 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
         free_projections(&app);
         return 1;
     }
-    if (srv_log_sink_start() < 0)
+    if (srv_log_sink_start(srv_log_dropped) < 0)
         srv_log("warning", "log lines are written one at a time: no thread for the log writer");
     warn_about_open_tables(config);
     srv_log("info", "restable %s listening on http://%s:%d%s with %zu tables", RESTABLE_VERSION,

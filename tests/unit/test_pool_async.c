@@ -399,7 +399,7 @@ static void test_pool_pipeline_is_one_transaction(void **state)
 /* The pool pipelines up to 4 jobs on a busy connection before a job has to wait for one to
  * free up, so "every connection busy" means 4 sleepers on a pool of size 1. */
 #define SLEEPERS_TO_FILL_ONE_CONNECTION 4
-/* orm/pool_internal.h's POOL_STALL_MS, and a little more: a connection whose query has run this
+/* orm/pool_job.h's POOL_STALL_MS, and a little more: a connection whose query has run this
  * long takes no more pipelined jobs. */
 #define STALLED_AFTER_MS 80
 

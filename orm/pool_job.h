@@ -1,11 +1,13 @@
 /*
- * orm/pool_internal.h — private to orm/pool*.c: the pool's jobs, connections and shared state.
- * orm/pool.c owns the event loop, the wait queue and the public API; orm/pool_conn.c drives
- * one libpq connection (connect, send a job pipelined, read its results). Everything here
- * except the fields marked otherwise is touched by the loop thread only.
+ * orm/pool_job.h — private to orm/pool*.c: the pool's jobs, connections and shared state, and
+ * orm/pool_job.c's jobs and wait queues, which both the loop and the connections use (so
+ * neither .c file needs the other's). orm/pool.c owns the event loop and the public API;
+ * orm/pool_conn.c drives one libpq connection (connect, send a job pipelined, read its
+ * results). Everything here except the fields marked otherwise is touched by the loop thread
+ * only.
  */
-#ifndef RESTABLE_ORM_POOL_INTERNAL_H
-#define RESTABLE_ORM_POOL_INTERNAL_H
+#ifndef RESTABLE_ORM_POOL_JOB_H
+#define RESTABLE_ORM_POOL_JOB_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -175,8 +177,13 @@ struct orm_pool {
     atomic_ullong completed, failed, reconnects, cancels;
 };
 
+/* orm/pool_job.c — jobs and wait queues, used by the loop and the connections alike. */
+
 long long orm_pool_now_ms(void);
 
+/* A job owning a copy of the statements, so the caller's buffers may go right after submit. */
+struct pool_job *orm_pool_job_new(const struct orm_statement *statements, size_t count,
+                                  orm_result_cb callback, void *context);
 /* Runs the callback exactly once and frees the job. Never called with the mutex held. */
 void orm_pool_job_finish(struct orm_pool *pool, struct pool_job *job, struct orm_outcome *outcome);
 void orm_pool_job_fail(struct orm_pool *pool, struct pool_job *job, enum orm_status status,
@@ -188,6 +195,10 @@ struct pool_job *orm_pool_job_clone(const struct pool_job *job);
 /* Puts a job that was taken off the wait queue back in it, in deadline order (so before the
  * jobs submitted after it): it runs next, or fails at its own acquire deadline. */
 void orm_pool_requeue(struct orm_pool *pool, struct pool_job *job);
+/* Appends a job to a wait queue (the caller counts it in pool->queued). */
+void orm_pool_queue_push(struct pool_queue *queue, struct pool_job *job);
+/* Takes the oldest job off a wait queue (NULL: empty) and uncounts it from pool->queued. */
+struct pool_job *orm_pool_queue_pop(struct orm_pool *pool, struct pool_queue *queue);
 
 /* orm/pool_conn.c — all run on the loop thread. */
 
