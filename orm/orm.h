@@ -224,7 +224,9 @@ struct orm_pool_options {
     int queue_limit;          /* waiting queries beyond this fail at once; 0 = 4096 */
     /* Unnamed statements only (Parse + Bind + Execute every time, nothing prepared lives on
      * the connection): for PgBouncer in transaction mode, where the next transaction may run
-     * on another server connection. database.prepared_statements: false. */
+     * on another server connection. database.prepared_statements: false. Nothing is set on
+     * the session either: no "options" at connect (PgBouncer 1.18 refuses them), and every job
+     * starts with orm_transaction_settings_sql instead. */
     bool unnamed_statements_only;
 };
 
@@ -321,6 +323,10 @@ PGconn *orm_connect_sync(const char *url, struct rs_error *error);
 /* The libpq "options" value every connection uses: UTC, ISO dates, ISO 8601 intervals,
  * and statement_timeout when > 0. Caller frees. */
 char *orm_session_options(int statement_timeout_ms);
+/* The same settings as one statement, "SELECT set_config(..., true), ...", local to the
+ * transaction it runs in: what a pool behind a transaction pooler sends first in every job,
+ * since the next transaction may run on another server session. Caller frees. */
+char *orm_transaction_settings_sql(int statement_timeout_ms);
 
 /* ---- schema and migrations (orm/schema.c, orm/migrate.c) -------------------------------- */
 

@@ -278,6 +278,7 @@ static void pool_release(struct orm_pool *pool)
     free(pool->conns);
     free(pool->url);
     free(pool->session_options);
+    free(pool->transaction_settings_sql);
     free(pool);
 }
 
@@ -295,7 +296,11 @@ struct orm_pool *orm_pool_new(const struct orm_pool_options *options, struct rs_
     struct orm_pool *pool = xcalloc(1, sizeof *pool);
     pool->epoll_fd = pool->event_fd = -1;
     pool->url = xstrdup(options->url);
-    pool->session_options = orm_session_options(options->statement_timeout_ms);
+    if (options->unnamed_statements_only)
+        pool->transaction_settings_sql =
+            orm_transaction_settings_sql(options->statement_timeout_ms);
+    else
+        pool->session_options = orm_session_options(options->statement_timeout_ms);
     pool->size = options->size;
     pool->acquire_timeout_ms = options->acquire_timeout_ms;
     pool->statement_timeout_ms = options->statement_timeout_ms;
@@ -338,11 +343,26 @@ static void wake_loop(struct orm_pool *pool)
     }
 }
 
+/* The job for statements; behind a transaction pooler, with the session settings first (only
+ * the last statement's result reaches the callback, so the caller sees no difference). */
+static struct pool_job *new_job(struct orm_pool *pool, const struct orm_statement *statements,
+                                size_t statement_count, orm_result_cb callback, void *context)
+{
+    if (!pool->transaction_settings_sql || statement_count == 0)
+        return orm_pool_job_new(statements, statement_count, callback, context);
+    struct orm_statement *all = xcalloc(statement_count + 1, sizeof *all);
+    all[0] = (struct orm_statement){.sql = pool->transaction_settings_sql};
+    memcpy(all + 1, statements, statement_count * sizeof *all);
+    struct pool_job *job = orm_pool_job_new(all, statement_count + 1, callback, context);
+    free(all);
+    return job;
+}
+
 static void submit(struct orm_pool *pool, const struct orm_statement *statements,
                    size_t statement_count, int timeout_ms, bool needs_idle, bool is_read,
                    orm_result_cb callback, void *context)
 {
-    struct pool_job *job = orm_pool_job_new(statements, statement_count, callback, context);
+    struct pool_job *job = new_job(pool, statements, statement_count, callback, context);
     job->needs_idle = needs_idle;
     job->is_read = is_read;
     if (statement_count == 0) {

@@ -133,7 +133,8 @@ struct pool_conn {
 
 struct orm_pool {
     char *url;
-    char *session_options;
+    char *session_options;          /* libpq "options" at connect, or NULL behind a pooler */
+    char *transaction_settings_sql; /* the first statement of every job behind a pooler */
     int size;
     int acquire_timeout_ms;
     int statement_timeout_ms; /* 0: none */

@@ -112,6 +112,28 @@ class Server:
     def sql(self, statement):
         return psql(self.database_url, statement)
 
+    def serve_config_path(self):
+        """The config serve runs with. With RESTABLE_TEST_POOLER (a postgresql:// URL of a
+        PgBouncer in front of the test server: scripts/pgbouncer-up), serve reaches the same
+        database through it with database.prepared_statements false, while the CLI (migrations)
+        keeps the direct URL: the suite then proves the API through a transaction pooler."""
+        pooler = os.environ.get("RESTABLE_TEST_POOLER")
+        if not pooler:
+            return self.config_path
+        with open(self.config_path) as handle:
+            config = json.load(handle)
+        database = config.setdefault("database", {})
+        direct = urllib.parse.urlparse(database.get("url", self.database_url))
+        through = urllib.parse.urlparse(pooler)
+        user = f"{direct.username}@" if direct.username else ""
+        netloc = f"{user}{through.hostname}:{through.port}"
+        database["url"] = urllib.parse.urlunparse(direct._replace(netloc=netloc))
+        database.setdefault("prepared_statements", False)
+        path = os.path.join(self.directory, "restable-serve.json")
+        with open(path, "w") as handle:
+            json.dump(config, handle)
+        return path
+
     def start(self, wait_ready=True, output=None):
         """output: where the server's stdout and stderr go; by default the log file that
         read_log reads (subprocess.PIPE: a pipe in self.process.stdout)."""
@@ -120,7 +142,7 @@ class Server:
         if output is None:
             self.log = open(self.log_path, "w")
             output = self.log
-        self.process = subprocess.Popen([BINARY, "-c", self.config_path, "serve"],
+        self.process = subprocess.Popen([BINARY, "-c", self.serve_config_path(), "serve"],
                                         stdout=output, stderr=subprocess.STDOUT, env=full_env)
         deadline = time.time() + 20
         while time.time() < deadline:

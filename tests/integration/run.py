@@ -24,14 +24,15 @@ def main():
     parser.add_argument("--binary", required=True)
     parser.add_argument("--database-url", required=True)
     parser.add_argument("-k", default="")
-    parser.add_argument("-m", "--module", default="", help="run only modules containing this")
+    parser.add_argument("-m", "--module", default="",
+                        help="run only modules containing this (a comma-separated list: any of them)")
     args = parser.parse_args()
     harness.BINARY = os.path.abspath(args.binary)
     harness.DATABASE_URL = args.database_url
 
     passed, failed = 0, []
     for name in MODULES:
-        if args.module not in name:
+        if not any(part in name for part in args.module.split(",")):
             continue
         module = importlib.import_module(name)
         context = module.setup() if hasattr(module, "setup") else None

@@ -798,6 +798,44 @@ static void test_pool_unnamed_statements_only_prepares_nothing(void **state)
     orm_pool_free(pool);
 }
 
+/* Where a query's session settings come from: "client" is the options sent at connect,
+ * "session" a set_config in the query's own transaction. */
+static void assert_settings_source(bool unnamed_statements_only, const char *expected_source)
+{
+    struct orm_pool_options options = {.url = database_url(),
+                                       .size = 1,
+                                       .acquire_timeout_ms = 5000,
+                                       .statement_timeout_ms = 4000,
+                                       .unnamed_statements_only = unnamed_statements_only};
+    struct rs_error error = {0};
+    struct orm_pool *pool = orm_pool_new(&options, &error);
+    assert_non_null(pool);
+    struct orm_outcome outcome;
+    run(pool,
+        "SELECT current_setting('IntervalStyle') || ' ' || current_setting('TimeZone') || ' ' || "
+        "current_setting('statement_timeout') || ' ' || source FROM pg_settings "
+        "WHERE name = 'IntervalStyle'",
+        NULL, 0, &outcome);
+    assert_int_equal(outcome.status, ORM_OK);
+    char expected[64];
+    snprintf(expected, sizeof expected, "iso_8601 UTC 4s %s", expected_source);
+    assert_string_equal(PQgetvalue(outcome.result, 0, 0), expected);
+    PQclear(outcome.result);
+    orm_pool_free(pool);
+}
+
+/* Behind a transaction pooler the settings cannot live on the session (PgBouncer 1.18 refuses
+ * "options", and the next transaction may run on another server session): every query's
+ * transaction sets them itself. Directly, they are set once at connect. */
+static void test_pool_session_settings_per_transaction_behind_a_pooler(void **state)
+{
+    (void)state;
+    if (!database_url())
+        skip();
+    assert_settings_source(true, "session");
+    assert_settings_source(false, "client");
+}
+
 static void test_pool_null_parameters_bind_sql_null(void **state)
 {
     (void)state;
@@ -961,6 +999,7 @@ int main(void)
         cmocka_unit_test(test_pool_callback_may_submit_again),
         cmocka_unit_test(test_pool_prepared_statement_cache),
         cmocka_unit_test(test_pool_unnamed_statements_only_prepares_nothing),
+        cmocka_unit_test(test_pool_session_settings_per_transaction_behind_a_pooler),
         cmocka_unit_test(test_pool_null_parameters_bind_sql_null),
         /* last: it stops and restarts the cluster */
         cmocka_unit_test(test_pool_survives_database_restart),
