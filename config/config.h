@@ -192,6 +192,11 @@ struct cfg_config {
         int statement_timeout_ms; /* default 10000; 0 = none */
         bool prepared_statements; /* default true; false: unnamed statements only (PgBouncer in
                                    * transaction mode) */
+        /* streaming replicas that serve table reads (SPEC §7) */
+        char **replicas;
+        size_t replica_count;
+        int replica_pool_size;  /* default pool_size */
+        int replica_max_lag_ms; /* default 5000: further behind, out of the rotation */
     } database;
 
     struct {

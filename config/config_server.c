@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,12 +207,57 @@ void cfg_load_server(struct cfg_loader *loader, const json_t *root, struct cfg_c
 
 /* ---- database ---------------------------------------------------------------------------- */
 
+/* database.replicas: a list of non-empty URL strings, none the primary's own. */
+static void load_replicas(struct cfg_loader *loader, const json_t *database,
+                          struct cfg_config *config)
+{
+    const json_t *list = database ? json_object_get(database, "replicas") : NULL;
+    if (!list || json_is_null(list))
+        return;
+    if (!json_is_array(list)) {
+        char shown[80];
+        cfg_describe(list, shown, sizeof shown);
+        cfg_error(loader, "database.replicas", "expected a list of connection URLs, got %s", shown);
+        return;
+    }
+    config->database.replicas = rs_arena_calloc(loader->arena, json_array_size(list) + 1,
+                                                sizeof *config->database.replicas);
+    size_t index;
+    const json_t *item;
+    json_array_foreach(list, index, item)
+    {
+        char path[CFG_PATH_MAX];
+        snprintf(path, sizeof path, "database.replicas[%zu]", index);
+        const char *url = json_string_value(item);
+        if (!url || !*url) {
+            char shown[80];
+            cfg_describe(item, shown, sizeof shown);
+            cfg_error(loader, path, "expected a non-empty connection URL, got %s", shown);
+            continue;
+        }
+        if (config->database.url && strcmp(url, config->database.url) == 0) {
+            cfg_error(loader, path,
+                      "is the primary's own URL (database.url): a replica is "
+                      "another server");
+            continue;
+        }
+        config->database.replicas[config->database.replica_count++] =
+            rs_arena_strdup(loader->arena, url);
+    }
+}
+
 void cfg_load_database(struct cfg_loader *loader, const json_t *root, struct cfg_config *config)
 {
     const json_t *database = cfg_get_object(loader, root, "", "database");
-    static const char *const keys[] = {
-        "url", "pool_size", "acquire_timeout_ms", "statement_timeout_ms", "prepared_statements",
-        NULL};
+    static const char *const keys[] = {"url",
+                                       "pool_size",
+                                       "acquire_timeout_ms",
+                                       "statement_timeout_ms",
+                                       "prepared_statements",
+                                       "replicas",
+                                       "replica_pool_size",
+                                       "replica_max_lag_ms",
+                                       NULL};
     if (database)
         cfg_check_keys(loader, database, "database", keys);
     long long number;
@@ -229,6 +275,12 @@ void cfg_load_database(struct cfg_loader *loader, const json_t *root, struct cfg
     config->database.statement_timeout_ms = (int)number;
     cfg_get_bool(loader, database, "database", "prepared_statements", true,
                  &config->database.prepared_statements);
+    load_replicas(loader, database, config);
+    cfg_get_int(loader, database, "database", "replica_pool_size", 1, 1000,
+                config->database.pool_size, &number);
+    config->database.replica_pool_size = (int)number;
+    cfg_get_int(loader, database, "database", "replica_max_lag_ms", 0, INT_MAX, 5000, &number);
+    config->database.replica_max_lag_ms = (int)number;
 }
 
 /* ---- paths ------------------------------------------------------------------------------- */

@@ -12,6 +12,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "config/config.h"
@@ -301,6 +302,49 @@ struct orm_pool_stats {
     unsigned long long cancels; /* cancel requests sent for queries that ran too long */
 };
 void orm_pool_stats(struct orm_pool *pool, struct orm_pool_stats *stats);
+
+/* ---- streaming replicas (orm/replicas.c) ------------------------------------------------- */
+
+#define ORM_MAX_REPLICAS 16
+#define ORM_LSN_TEXT_MAX 20 /* "FFFFFFFF/FFFFFFFF" */
+
+struct orm_replicas_options {
+    struct orm_pool *primary; /* polled for its WAL position (the lag's yardstick) */
+    const char *const *urls;
+    size_t count;                 /* at most ORM_MAX_REPLICAS */
+    struct orm_pool_options pool; /* each replica's pool: these, with its own url */
+    int max_lag_ms;               /* further behind: out of the rotation */
+};
+
+/* What is known of a replica: up (probed lately, in recovery, a connection up), how far it has
+ * replayed, and how long ago the primary was first seen past that point. */
+struct orm_replica_view {
+    bool is_up;
+    long long lag_ms;
+    uint64_t replay_lsn;
+};
+
+struct orm_replicas;
+/* One pool per replica, and a poller thread probing them and the primary every 200 ms. */
+struct orm_replicas *orm_replicas_new(const struct orm_replicas_options *options,
+                                      struct rs_error *error);
+/* The pool a table read goes to: the next replica in turn that is up, lags at most
+ * max_lag_ms and (when wanted_lsn is not 0) has replayed that far; NULL: the primary.
+ * Thread-safe and never waits on the database. */
+struct orm_pool *orm_replicas_pick(struct orm_replicas *set, uint64_t wanted_lsn);
+/* The choice itself: the index of views to use, from start on in turn, or -1. */
+int orm_replica_choose(const struct orm_replica_view *views, size_t count, int max_lag_ms,
+                       uint64_t wanted_lsn, size_t start);
+size_t orm_replicas_count(const struct orm_replicas *set);
+void orm_replicas_stats(struct orm_replicas *set, size_t index, struct orm_replica_view *view);
+/* Stops the poller (no probe is submitted after it returns); the pools stay open. */
+void orm_replicas_stop(struct orm_replicas *set);
+/* Stops the poller and frees the replicas' pools (their waiting queries fail first). */
+void orm_replicas_free(struct orm_replicas *set);
+
+/* PostgreSQL's pg_lsn text ("16/B374D848") to a number and back. */
+int orm_lsn_parse(const char *text, uint64_t *out);
+void orm_lsn_format(uint64_t lsn, char out[ORM_LSN_TEXT_MAX]);
 
 /* Fails waiting queries with ORM_E_SHUTDOWN, waits for in-flight ones, closes connections,
  * joins the thread, frees. */

@@ -34,6 +34,7 @@ struct srv_watched;
 struct srv_app {
     const struct cfg_config *config;
     struct orm_pool *pool;
+    struct orm_replicas *replicas; /* database.replicas, or NULL */
     struct auth_verifier *verifier;
     struct MHD_Daemon *daemon;
     atomic_long in_flight;       /* requests started and not yet completed */
@@ -142,8 +143,12 @@ struct srv_request {
 
     struct sb body; /* grows by realloc while it arrives; freed with the arena */
     bool body_too_large;
-    bool did_suspend; /* written by the worker thread only */
-    bool is_chained;  /* a query callback submitted a follow-up query */
+    bool did_suspend;     /* written by the worker thread only */
+    bool is_chained;      /* a query callback submitted a follow-up query */
+    bool is_from_replica; /* its last query went to a replica: X-Restable-Source */
+    /* that query, kept to send to the primary if the replica fails under it */
+    const struct orm_statement *replica_statements;
+    size_t replica_statement_count;
     srv_query_done query_done;
     /* Set by a query callback that passes the request to another thread (the login's hashing
      * thread), which then answers and resumes it: dispatch.c makes the hand-off only once it
@@ -354,6 +359,7 @@ void srv_metrics_render(struct srv_app *app, struct sb *out);
 const char *srv_limit_name(enum srv_limit limit);
 /* Lock-free counters: a limit was hit; a query failed (by outcome, SQLSTATE class). */
 void srv_metrics_limit_hit(struct srv_app *app, enum srv_limit limit);
+void srv_metrics_replica_fallback(struct srv_app *app);
 void srv_metrics_db_failure(struct srv_app *app, const struct orm_outcome *outcome);
 
 /* ---- logging (server/log.c) -------------------------------------------------------------- */

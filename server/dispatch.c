@@ -24,9 +24,21 @@ void srv_request_resume(struct srv_request *request)
         atomic_store(&app->has_resumed, true);
 }
 
+static bool is_read(const struct srv_request *request);
+static void fetch_commit_lsn(struct srv_request *request);
+static bool is_replica_failure(const struct orm_outcome *outcome);
+static bool retry_on_primary(struct srv_request *request);
+
 static void query_finished(void *context, struct orm_outcome *outcome)
 {
     struct srv_request *request = context;
+    if (request->is_from_replica && is_replica_failure(outcome) && retry_on_primary(request)) {
+        if (outcome->result) {
+            PQclear(outcome->result);
+            outcome->result = NULL;
+        }
+        return;
+    }
     request->is_chained = false;
     request->hand_off = NULL;
     request->query_done(request, outcome);
@@ -40,8 +52,130 @@ static void query_finished(void *context, struct orm_outcome *outcome)
         hand_off(request->hand_off_argument); /* the last touch of the request here */
         return;
     }
+    if (!request->is_chained && request->app->replicas && request->route.table &&
+        !is_read(request) && request->status < 300)
+        fetch_commit_lsn(request);
     if (!request->is_chained)
         srv_request_resume(request);
+}
+
+/* ---- replicas (SPEC §7) -------------------------------------------------------------------- */
+
+static void commit_lsn_done(void *context, struct orm_outcome *outcome)
+{
+    struct srv_request *request = context;
+    request->is_chained = false;
+    if (outcome->status == ORM_OK && PQntuples(outcome->result) == 1)
+        srv_add_header(request, "X-Restable-LSN", PQgetvalue(outcome->result, 0, 0));
+    /* else the write stands and its answer goes out without the header: a read carrying no
+     * position may then miss the write on a lagging replica, as any read without one may */
+    if (outcome->result) {
+        PQclear(outcome->result);
+        outcome->result = NULL;
+    }
+    srv_request_resume(request);
+}
+
+/* A write's answer carries the WAL position its commit reached, read after the commit on the
+ * primary: everything up to the current insert position includes the commit record, so a
+ * replica that has replayed that far sees the write. With replicas only. */
+static void fetch_commit_lsn(struct srv_request *request)
+{
+    static const struct orm_statement lsn = {"SELECT pg_current_wal_insert_lsn()::text", NULL, 0};
+    struct srv_app *app = request->app;
+    pthread_rwlock_rdlock(&app->pool_lock);
+    if (!app->is_pool_closed) {
+        request->is_chained = true;
+        orm_pool_submit(app->pool, &lsn, 1, commit_lsn_done, request);
+    }
+    pthread_rwlock_unlock(&app->pool_lock);
+}
+
+/* A replica's read is kept (in the request's arena) until it is answered, so that a replica
+ * failing under it sends it to the primary instead of failing the request. */
+static void keep_for_primary(struct srv_request *request, const struct orm_statement *statements,
+                             size_t count)
+{
+    struct orm_statement *kept = rs_arena_alloc(&request->arena, count * sizeof *kept);
+    for (size_t i = 0; i < count; i++) {
+        const char **params =
+            rs_arena_alloc(&request->arena, (size_t)statements[i].param_count * sizeof *params + 1);
+        for (int p = 0; p < statements[i].param_count; p++)
+            params[p] = statements[i].params[p]
+                            ? rs_arena_strdup(&request->arena, statements[i].params[p])
+                            : NULL;
+        kept[i] = (struct orm_statement){rs_arena_strdup(&request->arena, statements[i].sql),
+                                         params, statements[i].param_count};
+    }
+    request->replica_statements = kept;
+    request->replica_statement_count = count;
+}
+
+/* What a replica, not the query, is to blame for: no connection, a lost one, a server shutting
+ * down or starting, or a query cancelled by a conflict with the WAL it replays. */
+static bool is_replica_failure(const struct orm_outcome *outcome)
+{
+    switch (outcome->status) {
+    case ORM_E_UNAVAILABLE:
+    case ORM_E_TIMEOUT:
+    case ORM_E_QUEUE_FULL:
+        return true;
+    case ORM_E_QUERY:
+        return strncmp(outcome->sqlstate, "08", 2) == 0 ||
+               strncmp(outcome->sqlstate, "57P", 3) == 0 ||
+               strcmp(outcome->sqlstate, "40001") == 0 || outcome->sqlstate[0] == '\0';
+    default:
+        return false;
+    }
+}
+
+static bool retry_on_primary(struct srv_request *request)
+{
+    struct srv_app *app = request->app;
+    pthread_rwlock_rdlock(&app->pool_lock);
+    bool is_open = !app->is_pool_closed;
+    if (is_open) {
+        request->is_from_replica = false;
+        srv_metrics_replica_fallback(app);
+        orm_pool_submit_read(app->pool, request->replica_statements,
+                             request->replica_statement_count, query_finished, request);
+    }
+    pthread_rwlock_unlock(&app->pool_lock);
+    return is_open;
+}
+
+/* The position a read asks for in X-Restable-LSN: 0 when it sends none, -1 after a 400. */
+static int wanted_lsn(struct srv_request *request, uint64_t *out)
+{
+    *out = 0;
+    const char *text =
+        MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, "X-Restable-LSN");
+    if (!text)
+        return 0;
+    if (orm_lsn_parse(text, out) == 0)
+        return 0;
+    srv_respond_error(request, 400, "X-Restable-LSN",
+                      "X-Restable-LSN must be a WAL position as a write's answer gave it "
+                      "(like 0/16B3748)");
+    return -1;
+}
+
+/* The pool a query goes to: a replica for a table route's read when one is fit, else the
+ * primary. NULL after a 400. */
+static struct orm_pool *pool_for(struct srv_request *request, int probe_timeout_ms)
+{
+    struct srv_app *app = request->app;
+    request->is_from_replica = false;
+    if (!app->replicas || probe_timeout_ms > 0 || !request->route.table || !is_read(request))
+        return app->pool;
+    uint64_t lsn;
+    if (wanted_lsn(request, &lsn) < 0)
+        return NULL;
+    struct orm_pool *replica = orm_replicas_pick(app->replicas, lsn);
+    if (!replica)
+        return app->pool;
+    request->is_from_replica = true;
+    return replica;
 }
 
 /* GET and HEAD only read (SPEC §3), so the pool may send their query again on another
@@ -66,6 +200,12 @@ static void run_query(struct srv_request *request, const struct orm_sql *sql, in
         srv_add_header(request, MHD_HTTP_HEADER_RETRY_AFTER, "1");
         return;
     }
+    /* like the 503 above: a 400 answered before anything is suspended or chained */
+    struct orm_pool *pool = pool_for(request, probe_timeout_ms);
+    if (!pool) {
+        pthread_rwlock_unlock(&app->pool_lock);
+        return;
+    }
     if (!request->did_suspend) {
         /* Only ever on the worker thread, inside the access handler, before the submit: the
          * callback may resume the connection as soon as the submit is made. */
@@ -88,13 +228,14 @@ static void run_query(struct srv_request *request, const struct orm_sql *sql, in
     }
     statements[count++] = (struct orm_statement){
         sb_text(&sql->text), (const char *const *)sql->params, (int)sql->param_count};
+    if (request->is_from_replica)
+        keep_for_primary(request, statements, count);
     if (probe_timeout_ms > 0)
-        orm_pool_submit_probe(app->pool, statements, count, probe_timeout_ms, query_finished,
-                              request);
+        orm_pool_submit_probe(pool, statements, count, probe_timeout_ms, query_finished, request);
     else if (is_read(request))
-        orm_pool_submit_read(app->pool, statements, count, query_finished, request);
+        orm_pool_submit_read(pool, statements, count, query_finished, request);
     else
-        orm_pool_submit(app->pool, statements, count, query_finished, request);
+        orm_pool_submit(pool, statements, count, query_finished, request);
     pthread_rwlock_unlock(&app->pool_lock);
 }
 
@@ -114,7 +255,11 @@ void srv_close_pool(struct srv_app *app)
     pthread_rwlock_wrlock(&app->pool_lock);
     app->is_pool_closed = true;
     pthread_rwlock_unlock(&app->pool_lock);
+    /* no probe after this; the primary's callbacks may still touch the replica set */
+    orm_replicas_stop(app->replicas);
     /* fails the queries still waiting (503) and runs every callback before it returns */
     orm_pool_free(app->pool);
     app->pool = NULL;
+    orm_replicas_free(app->replicas);
+    app->replicas = NULL;
 }

@@ -121,10 +121,10 @@ static enum MHD_Result queue_response(struct srv_request *request)
                           "internal error: no response was produced (request %s)",
                           request->request_id);
     srv_add_header(request, "X-Request-Id", request->request_id);
-    /* SPEC §7: every table response says which database answered it; without replicas (not
-     * built yet) that is always the primary */
+    /* SPEC §7: every table response says which database answered it */
     if (request->route.table)
-        srv_add_header(request, "X-Restable-Source", "primary");
+        srv_add_header(request, "X-Restable-Source",
+                       request->is_from_replica ? "replica" : "primary");
     if (atomic_load(&request->app->is_stopping))
         srv_add_header(request, MHD_HTTP_HEADER_CONNECTION, "close");
     srv_add_cors_headers(request);

@@ -32,6 +32,7 @@ struct srv_metrics {
     atomic_ullong count;
     atomic_ullong limit_hits[SRV_LIMIT_COUNT];
     atomic_ullong acquire_timeouts, queue_full, unavailable, statement_timeouts;
+    atomic_ullong replica_fallbacks;         /* reads a failing replica handed to the primary */
     atomic_ullong sqlstate_classes[36 * 36]; /* two characters of [0-9A-Z] */
 };
 
@@ -121,6 +122,38 @@ void srv_metrics_record(struct srv_app *app, const struct srv_request *request, 
     atomic_fetch_add(&metrics->duration_us_sum,
                      (unsigned long long)(duration_us > 0 ? duration_us : 0));
     atomic_fetch_add(&metrics->count, 1);
+}
+
+void srv_metrics_replica_fallback(struct srv_app *app)
+{
+    if (app->metrics)
+        atomic_fetch_add(&app->metrics->replica_fallbacks, 1);
+}
+
+/* Each replica's state as table reads see it, and the reads moved to the primary. */
+static void render_replicas(struct srv_app *app, struct sb *out)
+{
+    size_t count = orm_replicas_count(app->replicas);
+    if (count == 0)
+        return;
+    sb_append(out, "# HELP restable_replica_up Whether a replica takes table reads (probed, "
+                   "replaying, a connection up).\n# TYPE restable_replica_up gauge\n");
+    struct orm_replica_view views[ORM_MAX_REPLICAS];
+    for (size_t i = 0; i < count; i++) {
+        orm_replicas_stats(app->replicas, i, &views[i]);
+        sb_appendf(out, "restable_replica_up{replica=\"%zu\"} %d\n", i, views[i].is_up);
+    }
+    sb_append(out, "# HELP restable_replica_lag_seconds How long ago the primary was first seen "
+                   "past what the replica has replayed.\n"
+                   "# TYPE restable_replica_lag_seconds gauge\n");
+    for (size_t i = 0; i < count; i++)
+        sb_appendf(out, "restable_replica_lag_seconds{replica=\"%zu\"} %.3f\n", i,
+                   (double)views[i].lag_ms / 1000);
+    sb_appendf(out,
+               "# HELP restable_replica_fallbacks_total Reads a failing replica handed to the "
+               "primary.\n# TYPE restable_replica_fallbacks_total counter\n"
+               "restable_replica_fallbacks_total %llu\n",
+               atomic_load(&app->metrics->replica_fallbacks));
 }
 
 void srv_metrics_limit_hit(struct srv_app *app, enum srv_limit limit)
@@ -305,4 +338,5 @@ void srv_metrics_render(struct srv_app *app, struct sb *out)
                resident_kib() * 1024, open_fds(), RESTABLE_VERSION);
     render_failures(metrics, out);
     render_auth(app, out);
+    render_replicas(app, out);
 }

@@ -44,6 +44,7 @@ json_t *srv_openapi_empty_response(const char *description)
     json_t *response = json_pack("{s:s}", "description", description);
     srv_openapi_add_header(response, "X-Request-Id");
     srv_openapi_add_header(response, "X-Restable-Source");
+    srv_openapi_add_header(response, "X-Restable-LSN");
     return response;
 }
 
@@ -169,13 +170,18 @@ static json_t *header(const char *description, json_t *schema)
 static json_t *header_components(void)
 {
     return json_pack(
-        "{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "X-Request-Id",
+        "{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "X-Request-Id",
         header("the request's id, also in the log line: the client's own X-Request-Id when it is "
                "1-63 characters of A-Z a-z 0-9 - _ . :, otherwise a generated one",
                json_pack("{s:s,s:s}", "type", "string", "pattern", "^[A-Za-z0-9._:-]{1,63}$")),
         "X-Restable-Source",
         header("on the routes of a table: which database answered, primary or replica",
                json_pack("{s:s,s:[s,s]}", "type", "string", "enum", "primary", "replica")),
+        "X-Restable-LSN",
+        header(
+            "with database.replicas, on a table write's success: the WAL position its "
+            "commit reached; send it back on reads to see the write",
+            json_pack("{s:s,s:s}", "type", "string", "pattern", "^[0-9A-F]{1,8}/[0-9A-F]{1,8}$")),
         "Content-Range",
         header("with __range_header=true: the page's position and the total under the same "
                "filters, NAME first-last/total (zero-based, inclusive) or NAME */total past the "

@@ -215,6 +215,13 @@ static json_t *string_schema(void)
     return json_pack("{s:s}", "type", "string");
 }
 
+/* An optional request header of the given name. */
+static json_t *header_parameter(const char *name, const char *description)
+{
+    return json_pack("{s:s,s:s,s:s,s:b,s:o}", "name", name, "in", "header", "description",
+                     description, "required", 0, "schema", string_schema());
+}
+
 static json_t *boolean_schema(void)
 {
     return json_pack("{s:s}", "type", "boolean");
@@ -371,18 +378,21 @@ static void add_shared_parameters(json_t *components)
                                   "\"estimated\"",
                                   json_pack("{s:s,s:[s,s],s:s}", "type", "string", "enum", "exact",
                                             "estimated", "default", "exact")));
-    add_parameter(components, ignored, NULL,
-                  json_pack("{s:s,s:s,s:s,s:b,s:o}", "name", "If-None-Match", "in", "header",
-                            "description",
-                            "ETags the client holds (or *): when one matches (weak comparison) "
-                            "the answer is 304 without a body",
-                            "required", 0, "schema", string_schema()));
-    add_parameter(components, ignored, NULL,
-                  json_pack("{s:s,s:s,s:s,s:b,s:o}", "name", "If-Match", "in", "header",
-                            "description",
-                            "the row's ETag as read (or *): the write happens only if the row "
-                            "is still at that version, else 412 and nothing is written",
-                            "required", 0, "schema", string_schema()));
+    add_parameter(
+        components, ignored, NULL,
+        header_parameter("If-None-Match",
+                         "ETags the client holds (or *): when one matches (weak comparison) "
+                         "the answer is 304 without a body"));
+    add_parameter(
+        components, ignored, NULL,
+        header_parameter("X-Restable-LSN",
+                         "read your writes: the X-Restable-LSN a write answered; the read "
+                         "goes to a replica that has replayed that far, else the primary"));
+    add_parameter(
+        components, ignored, NULL,
+        header_parameter("If-Match",
+                         "the row's ETag as read (or *): the write happens only if the row "
+                         "is still at that version, else 412 and nothing is written"));
     add_parameter(components, ignored, NULL,
                   query_parameter("offset", "skip this many",
                                   json_pack("{s:s,s:i,s:i}", "type", "integer", "minimum", 0,
@@ -625,6 +635,7 @@ static void make_conditional_read(json_t *operation, json_t *ok)
         json_object_set_new(operation, "parameters", parameters);
     }
     json_array_append_new(parameters, srv_openapi_ref("parameters", "If-None-Match"));
+    json_array_append_new(parameters, srv_openapi_ref("parameters", "X-Restable-LSN"));
 }
 
 /* A one-row write that takes If-Match: 412, and 428 when the table requires it. */

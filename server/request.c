@@ -26,7 +26,7 @@ void srv_add_cors_headers(struct srv_request *request)
             srv_add_header(request, "Vary", "Origin");
             /* ETag: a browser client reads it to send If-Match / If-None-Match back */
             srv_add_header(request, "Access-Control-Expose-Headers",
-                           "Content-Range, ETag, X-Request-Id");
+                           "Content-Range, ETag, X-Request-Id, X-Restable-Source, X-Restable-LSN");
             return;
         }
     }
@@ -41,8 +41,9 @@ static void answer_options(struct srv_request *request)
     if (request->response &&
         MHD_get_response_header(request->response, "Access-Control-Allow-Origin")) {
         srv_add_header(request, "Access-Control-Allow-Methods", allowed);
-        srv_add_header(request, "Access-Control-Allow-Headers",
-                       "Authorization, Content-Type, Range, If-Match, If-None-Match");
+        srv_add_header(
+            request, "Access-Control-Allow-Headers",
+            "Authorization, Content-Type, Range, If-Match, If-None-Match, X-Restable-LSN");
         srv_add_header(request, "Access-Control-Max-Age", "600");
     }
 }

@@ -73,6 +73,32 @@ static void reload_keys(struct auth_verifier *verifier)
     auth_verifier_reload(verifier, &error);
 }
 
+/* database.replicas: a pool each, like the primary's but for its size (SPEC §7). */
+static int start_replicas(struct srv_app *app, const struct orm_pool_options *primary,
+                          struct rs_error *error)
+{
+    const struct cfg_config *config = app->config;
+    if (config->database.replica_count == 0)
+        return 0;
+    struct orm_replicas_options options = {
+        .primary = app->pool,
+        .urls = (const char *const *)config->database.replicas,
+        .count = config->database.replica_count,
+        .pool = *primary,
+        .max_lag_ms = config->database.replica_max_lag_ms,
+    };
+    options.pool.size = config->database.replica_pool_size;
+    app->replicas = orm_replicas_new(&options, error);
+    if (!app->replicas)
+        return -1;
+    srv_log("info",
+            "%zu replica(s), %d connections each: table reads go to them in turn while "
+            "they lag at most %d ms",
+            config->database.replica_count, config->database.replica_pool_size,
+            config->database.replica_max_lag_ms);
+    return 0;
+}
+
 int srv_cli_serve(const struct cfg_config *config, bool migrate)
 {
     /* Block the signals before any thread starts, so every thread inherits the mask and only
@@ -120,9 +146,11 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
         free_projections(&app);
         return 1;
     }
-    if (srv_http_start(&app, &error) < 0) {
+    if (start_replicas(&app, &options, &error) < 0 || srv_http_start(&app, &error) < 0) {
         fprintf(stderr, "restable: %s\n", error.message);
+        orm_replicas_stop(app.replicas); /* the primary's probe callbacks use the set */
         orm_pool_free(app.pool);
+        orm_replicas_free(app.replicas);
         auth_verifier_free(app.verifier);
         srv_metrics_free(app.metrics);
         free_projections(&app);

@@ -52,3 +52,23 @@ def test_variable_default_is_used():
     config = json.loads(json.dumps(MOVIES))
     config["database"] = {"url": "${RESTABLE_IT_UNSET_VARIABLE:-postgresql://x@127.0.0.1/x}"}
     expect(check(config).returncode == 0)
+
+
+def test_replicas_must_be_urls_other_than_the_primary():
+    config = json.loads(json.dumps(MOVIES))
+    primary = "postgresql://x@127.0.0.1/x"
+    config["database"] = {"url": primary, "replicas": [primary, "", 5],
+                          "replica_max_lag_ms": -1, "replica_pool_size": 0}
+    result = check(config)
+    expect(result.returncode == 1, result)
+    for expected in ("database.replicas[0]: is the primary's own URL",
+                     "database.replicas[1]: expected a non-empty connection URL",
+                     "database.replicas[2]: expected a non-empty connection URL, got 5",
+                     "database.replica_max_lag_ms", "database.replica_pool_size"):
+        expect(expected in result.stderr, (expected, result.stderr))
+    config["database"] = {"url": primary, "replicas": "postgresql://y@127.0.0.1/x"}
+    result = check(config)
+    expect("database.replicas: expected a list of connection URLs" in result.stderr,
+           result.stderr)
+    config["database"] = {"url": primary, "replicas": ["postgresql://y@127.0.0.2/x"]}
+    expect(check(config).returncode == 0)
