@@ -171,6 +171,27 @@ int orm_build_get(const struct orm_select *select, const char *pk_value, struct 
 int orm_build_count(const struct orm_select *select, struct orm_sql *out, struct rs_error *error);
 int orm_build_insert(const struct cfg_table *table, const struct orm_row *rows, size_t row_count,
                      struct orm_sql *out, struct rs_error *error);
+/* Most parameters one statement may bind (the protocol's limit). */
+#define ORM_MAX_PARAMS 65535
+/* The unique key an upsert names (POST /T/?__on_conflict=...). */
+struct orm_conflict {
+    const struct cfg_column *const *columns;
+    size_t column_count;
+};
+/* True when columns are exactly a unique key of table: its primary key or a unique column (the
+ * config declares no composite unique keys). */
+bool orm_is_unique_key(const struct cfg_table *table, const struct cfg_column *const *columns,
+                       size_t column_count);
+/* Bulk create (conflict NULL) and upsert (orm/query_insert.c): one INSERT ... VALUES, DEFAULT
+ * where a row leaves a column out; with conflict, ON CONFLICT (its columns) DO UPDATE SET the
+ * columns each row sent (never the primary key). An upsert row must send each conflict column
+ * that the database cannot fill (serial, a declared default), and not as null. One row, three
+ * columns: the JSON array of the rows in the order sent (rendered as list renders them), a JSON
+ * array of booleans in the same order (true: inserted, false: an existing row was updated), and
+ * the first row's version (as orm_build_get's). */
+int orm_build_insert_rows(const struct cfg_table *table, const struct orm_row *rows,
+                          size_t row_count, const struct orm_conflict *conflict,
+                          struct orm_sql *out, struct rs_error *error);
 /* Updates rows matching filters. With reset_missing, every writable column not assigned goes
  * back to its default (or NULL): the PUT semantics. */
 int orm_build_update(const struct cfg_table *table, const struct orm_row *set, bool reset_missing,

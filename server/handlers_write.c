@@ -1,6 +1,6 @@
 /*
- * server/handlers_write.c — the routes that change rows: create (one or many, one statement,
- * so one transaction), replace (PUT), patch, delete one, bulk delete and bulk update. Each
+ * server/handlers_write.c — the routes that change rows (create and upsert are in
+ * server/handlers_create.c): replace (PUT), patch, delete one, bulk delete and bulk update. Each
  * validates everything before SQL, then runs a single statement (UPDATE/DELETE ... RETURNING):
  * there is no check-then-act race. If-Match is part of that statement's WHERE, for the same
  * reason; PUT and PATCH answer the row's new ETag.
@@ -9,8 +9,6 @@
 #include <string.h>
 
 #include "server/validate.h"
-
-#define MAX_CREATE_ROWS 10000
 
 static void pass_through_done(struct srv_request *request, struct orm_outcome *outcome,
                               unsigned int status, const char *prefix, const char *suffix)
@@ -23,12 +21,7 @@ static void pass_through_done(struct srv_request *request, struct orm_outcome *o
     outcome->result = NULL;
 }
 
-static void create_done(struct srv_request *request, struct orm_outcome *outcome)
-{
-    pass_through_done(request, outcome, 201, NULL, NULL);
-}
-
-/* Single-row writes and create take no query parameters: say so rather than ignore them. */
+/* Single-row writes take no query parameters: say so rather than ignore them. */
 static bool has_query_parameters(struct srv_request *request)
 {
     if (request->arg_count == 0)
@@ -41,60 +34,6 @@ static bool has_query_parameters(struct srv_request *request)
 static void respond_invalid(struct srv_request *request, json_t *errors)
 {
     srv_respond_errors(request, 422, "the body did not validate", errors);
-}
-
-void srv_handle_create(struct srv_request *request)
-{
-    const struct cfg_table *table = request->route.table;
-    if (has_query_parameters(request))
-        return;
-    json_t *body = srv_parse_json_body(request);
-    if (!body)
-        return;
-    bool is_many = json_is_array(body);
-    size_t row_count = is_many ? json_array_size(body) : 1;
-    if (!is_many && !json_is_object(body)) {
-        srv_respond_error(request, 400, NULL,
-                          "the body must be a JSON object or an array of "
-                          "objects");
-        return;
-    }
-    if (row_count == 0 || row_count > MAX_CREATE_ROWS) {
-        srv_respond_error(request, 400, NULL, "send between 1 and %d rows", MAX_CREATE_ROWS);
-        return;
-    }
-    struct orm_row *rows = rs_arena_alloc(&request->arena, row_count * sizeof *rows);
-    json_t *errors = json_array();
-    for (size_t i = 0; i < row_count; i++) {
-        json_t *row = is_many ? json_array_get(body, i) : body;
-        size_t before = json_array_size(errors);
-        struct srv_row_values values;
-        srv_row_validate(&request->arena, table, row, SRV_WRITE_CREATE, NULL, &values, errors);
-        if (is_many) {
-            /* name the row: "2.rating" */
-            for (size_t e = before; e < json_array_size(errors); e++) {
-                json_t *error = json_array_get(errors, e);
-                char field[128];
-                snprintf(field, sizeof field, "%zu.%s", i,
-                         json_string_value(json_object_get(error, "field")));
-                json_object_set_new(error, "row", json_integer((json_int_t)i));
-                json_object_set_new(error, "field", json_string(field));
-            }
-        }
-        rows[i] = (struct orm_row){values.assignments, values.count};
-    }
-    if (json_array_size(errors) > 0) {
-        respond_invalid(request, errors);
-    } else {
-        json_decref(errors);
-        struct orm_sql sql = {0};
-        struct rs_error error = {0};
-        if (orm_build_insert(table, rows, row_count, &sql, &error) < 0)
-            srv_respond_rs_error(request, &error);
-        else
-            srv_run_query(request, &sql, create_done);
-        orm_sql_free(&sql);
-    }
 }
 
 /* A one-row write that changed nothing: the row is gone (404), or, when If-Match named

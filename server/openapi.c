@@ -91,11 +91,15 @@ static const struct {
      "If-Match named a version the row is no longer at: it changed since it was read, and "
      "nothing was written",
      NULL},
-    {"413", "PayloadTooLarge", "the body is larger than server.max_body_bytes", NULL},
+    {"413", "PayloadTooLarge",
+     "the body is larger than server.max_body_bytes, or a create sends more rows than the "
+     "table's max_page_size",
+     NULL},
     {"414", "URITooLong", "the URL is longer than server.limits.max_url_bytes", NULL},
     {"415", "UnsupportedMediaType", "the body is not application/json", NULL},
     {"422", "UnprocessableEntity",
-     "the body does not validate: errors lists every problem (with row for a create of many)",
+     "the body does not validate: errors lists every problem (a create of many names the row: "
+     "\"[3].rating\", with row: 3)",
      NULL},
     {"428", "PreconditionRequired",
      "the table's require_if_match is on and the write came without If-Match", NULL},

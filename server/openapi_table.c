@@ -653,6 +653,63 @@ static void make_conditional_write(json_t *operation, const struct cfg_table *ta
  * statement timeout); 503 is on every operation already. */
 #define DB_ERRORS "403", "504"
 
+/* {"rows": [...]} of an array create, and of an array upsert with "inserted" beside it */
+static json_t *created_rows_schema(const struct cfg_table *table)
+{
+    json_t *schema = rows_schema(table);
+    json_object_set_new(json_object_get(schema, "properties"), "inserted",
+                        json_pack("{s:s,s:s,s:{s:s}}", "description",
+                                  "upserts: per row, in the order sent, whether it was inserted "
+                                  "(true) or an existing row was updated (false)",
+                                  "type", "array", "items", "type", "boolean"));
+    return schema;
+}
+
+/* The unique keys __on_conflict may name: the primary key and each unique column. */
+static json_t *conflict_parameter(const struct cfg_table *table)
+{
+    json_t *keys = json_array();
+    for (size_t c = 0; c < table->column_count; c++)
+        if (table->columns[c].is_primary_key || table->columns[c].is_unique)
+            json_array_append_new(keys, json_string(table->columns[c].name));
+    return query_parameter(
+        "__on_conflict",
+        "upsert: insert each row, or, when a row with the same value of this unique key (the "
+        "primary key or a unique column) exists, update the columns the row sent; 201 when "
+        "inserted, 200 when updated (an array: 200 only when no row was inserted)",
+        json_pack("{s:s,s:o}", "type", "string", "enum", keys));
+}
+
+/* POST /T/: an object (201 [{"<pk>": ...}]), an array (201 {"rows": [...]}), or either with
+ * __on_conflict (the row, or {"rows", "inserted"}: 201 inserted, 200 updated). */
+static void add_create(json_t *item, const struct cfg_config *config, const struct cfg_table *table,
+                       const char *const *errors)
+{
+    char summary[300];
+    snprintf(summary, sizeof summary,
+             "create one row (an object: its new key) or many (an array of 1 to %d rows, all or "
+             "nothing: the rows in the order sent); with __on_conflict, insert or update",
+             table->max_page_size);
+    json_t *created = srv_openapi_response(
+        "created: the new key of an object; the rows of an array, in the order sent; the row "
+        "of an upsert that inserted",
+        json_pack("{s:[o,o,o]}", "anyOf", table_ref(table, "Keys"), created_rows_schema(table),
+                  table_ref(table, "")));
+    json_t *updated = srv_openapi_response(
+        "an upsert that inserted nothing: the row (an object) or the rows (an array) updated",
+        json_pack("{s:[o,o]}", "anyOf", table_ref(table, ""), created_rows_schema(table)));
+    srv_openapi_add_header(created, "ETag");
+    srv_openapi_add_header(updated, "ETag");
+    json_t *create = add_operation(item, "post", config, table, &table->write, "create", summary,
+                                   json_pack("{s:o,s:o}", "201", created, "200", updated), errors);
+    json_object_set_new(create, "parameters", json_pack("[o]", conflict_parameter(table)));
+    json_object_set_new(
+        create, "requestBody",
+        request_body(json_pack("{s:[o,{s:s,s:o,s:i,s:i}]}", "oneOf", table_ref(table, "Input"),
+                               "type", "array", "items", table_ref(table, "Input"), "minItems", 1,
+                               "maxItems", table->max_page_size)));
+}
+
 static void add_collection(json_t *paths, const struct cfg_config *config,
                            const struct cfg_table *table, const char *path,
                            const struct table_parameters *parameters)
@@ -669,17 +726,7 @@ static void add_collection(json_t *paths, const struct cfg_config *config,
     json_object_set_new(list, "parameters", copy_refs(parameters->list));
     make_conditional_read(list, page);
     if (!table->read_only) {
-        json_t *create = add_operation(
-            item, "post", config, table, &table->write, "create",
-            "create one row (an object) or many (an array, 1 to 10000 rows, all or nothing)",
-            json_pack("{s:o}", "201",
-                      srv_openapi_response("the new primary keys", table_ref(table, "Keys"))),
-            write_errors);
-        json_object_set_new(
-            create, "requestBody",
-            request_body(json_pack("{s:[o,{s:s,s:o,s:i,s:i}]}", "oneOf", table_ref(table, "Input"),
-                                   "type", "array", "items", table_ref(table, "Input"), "minItems",
-                                   1, "maxItems", 10000)));
+        add_create(item, config, table, write_errors);
         if (table->allow_bulk_delete) {
             json_t *bulk = add_operation(
                 item, "delete", config, table, &table->delete_, "bulk_delete",

@@ -238,6 +238,11 @@ void srv_respond_outcome_error(struct srv_request *request, const struct orm_out
     } else if (strcmp(state, "23514") == 0) {
         srv_respond_error(request, 422, column, "check constraint \"%s\" violated",
                           outcome->constraint);
+    } else if (strcmp(state, "21000") == 0) {
+        /* an upsert whose rows name one key twice (values equal but spelled differently) */
+        srv_respond_error(request, 422, NULL,
+                          "two rows of the request have the same __on_conflict key: one request "
+                          "can change a row only once");
     } else if (strncmp(state, "22", 2) == 0) {
         srv_respond_error(request, 422, column, "invalid value: %s", outcome->message);
     } else if (strcmp(state, "57014") == 0) {
@@ -250,7 +255,8 @@ void srv_respond_outcome_error(struct srv_request *request, const struct orm_out
     } else if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
                strcmp(state, "57P03") == 0) {
         srv_respond_error(request, 503, NULL, "the database is unavailable, try again shortly");
-    } else if (strcmp(state, "42P01") == 0 || strcmp(state, "42703") == 0) {
+    } else if (strcmp(state, "42P01") == 0 || strcmp(state, "42703") == 0 ||
+               strcmp(state, "42P10") == 0) {
         srv_log("error", "request %s: schema out of date: %s (run restable migrations forwards)",
                 request->request_id, outcome->message);
         srv_respond_error(request, 500, NULL,

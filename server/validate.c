@@ -73,9 +73,9 @@ int srv_row_validate(struct rs_arena *arena, const struct cfg_table *table, json
              * anything else would move the row or fight the sequence. */
             bool same_as_path = path_pk && text && strcmp(text, path_pk) == 0;
             if (!same_as_path) {
-                if (mode != SRV_WRITE_CREATE)
+                if (mode != SRV_WRITE_CREATE && mode != SRV_WRITE_UPSERT)
                     add_error(errors, column->name, "the primary key cannot be changed");
-                else if (is_serial(column))
+                else if (is_serial(column) && mode == SRV_WRITE_CREATE)
                     add_error(errors, column->name, "the primary key is assigned by the database");
                 else
                     goto assign;
@@ -89,7 +89,7 @@ int srv_row_validate(struct rs_arena *arena, const struct cfg_table *table, json
     if (mode != SRV_WRITE_PATCH) {
         for (size_t i = 0; i < table->column_count; i++) {
             const struct cfg_column *column = &table->columns[i];
-            if (column->is_primary_key && mode != SRV_WRITE_CREATE)
+            if (column->is_primary_key && mode != SRV_WRITE_CREATE && mode != SRV_WRITE_UPSERT)
                 continue;
             if (is_required(column) && !json_object_get(object, column->name))
                 add_error(errors, column->name, "required");

@@ -6,7 +6,8 @@
 
 #include "server/app.h"
 
-enum srv_write_mode { SRV_WRITE_CREATE, SRV_WRITE_REPLACE, SRV_WRITE_PATCH };
+/* UPSERT: as CREATE, but a serial primary key may be sent (it names the row to update). */
+enum srv_write_mode { SRV_WRITE_CREATE, SRV_WRITE_UPSERT, SRV_WRITE_REPLACE, SRV_WRITE_PATCH };
 
 /* A validated row: the assignments and the texts they point to are in the validator's arena. */
 struct srv_row_values {

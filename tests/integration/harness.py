@@ -202,6 +202,22 @@ class Server:
         return code
 
 
+def serve_as_non_owner(server):
+    """Points the server's config at restable_it_app, a role that does not own the tables (so
+    row-level security applies to it) and holds every privilege on them. Call after creating
+    the tables (Server() migrates) and before start()."""
+    server.sql("DO $$ BEGIN CREATE ROLE restable_it_app LOGIN; EXCEPTION WHEN duplicate_object "
+               "THEN NULL; END $$")
+    server.sql("GRANT ALL ON ALL TABLES IN SCHEMA public TO restable_it_app; "
+               "GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO restable_it_app")
+    parsed = urllib.parse.urlparse(server.database_url)
+    app_url = urllib.parse.urlunparse(parsed._replace(netloc=f"restable_it_app@{parsed.hostname}:"
+                                                             f"{parsed.port}"))
+    server.config["database"]["url"] = app_url
+    with open(server.config_path, "w") as handle:
+        json.dump(server.config, handle)
+
+
 def wait_until(server, count_sql, seconds=10):
     """Polls count_sql (a SELECT count(*)) until it is not 0."""
     deadline = time.time() + seconds

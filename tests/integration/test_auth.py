@@ -5,9 +5,8 @@ import hashlib
 import hmac
 import json
 import time
-import urllib.parse
 
-from harness import Server, expect, expect_error, expect_status
+from harness import Server, expect, expect_error, expect_status, serve_as_non_owner
 
 SECRET = "integration-test-secret-that-is-long-enough-0123456789"
 
@@ -61,22 +60,13 @@ def bearer(token):
 def setup():
     server = Server(CONFIG)
     # The server connects as a role that is not the tables' owner, so RLS applies to it.
-    server.sql("DO $$ BEGIN CREATE ROLE restable_it_app LOGIN; EXCEPTION WHEN duplicate_object "
-               "THEN NULL; END $$")
-    server.sql("GRANT ALL ON ALL TABLES IN SCHEMA public TO restable_it_app; "
-               "GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO restable_it_app")
+    serve_as_non_owner(server)
     server.sql("ALTER TABLE note ENABLE ROW LEVEL SECURITY; "
                "CREATE POLICY note_owner ON note USING "
                "(owner = current_setting('request.jwt.claims', true)::json->>'sub') "
                "WITH CHECK (owner = current_setting('request.jwt.claims', true)::json->>'sub')")
     server.sql("INSERT INTO note (owner, body) VALUES ('alice', 'a1'), ('alice', 'a2'), "
                "('bob', 'b1'); INSERT INTO movie (name) VALUES ('Heat')")
-    parsed = urllib.parse.urlparse(server.database_url)
-    app_url = urllib.parse.urlunparse(parsed._replace(netloc=f"restable_it_app@{parsed.hostname}:"
-                                                             f"{parsed.port}"))
-    server.config["database"]["url"] = app_url
-    with open(server.config_path, "w") as handle:
-        json.dump(server.config, handle)
     return server.start()
 
 

@@ -38,7 +38,9 @@ def test_create_one_returns_201_with_new_key(server):
 def test_create_many_in_one_transaction(server):
     response = create(server, [{"name": "A1"}, {"name": "A2", "rating": 3}])
     expect_status(response, 201)
-    expect(len(response.json) == 2 and response.json[0]["id"] < response.json[1]["id"])
+    rows = response.json["rows"]  # an array answers the full rows, in the order sent (SPEC §5)
+    expect(len(rows) == 2 and rows[0]["id"] < rows[1]["id"], rows)
+    expect(rows[0]["name"] == "A1" and rows[1]["rating"] == 3, rows)
     before = server.sql("SELECT count(*) FROM movie")
     response = create(server, [{"name": "B1"}, {"name": "B2", "director": 999}])
     expect_error(response, 409, field="director", contains="movie_director_fkey")
@@ -158,7 +160,7 @@ def test_bulk_delete_not_allowed_is_405(server):
 
 
 def test_bulk_update_by_ids(server):
-    ids = [row["id"] for row in create(server, [{"name": "bu1"}, {"name": "bu2"}]).json]
+    ids = [row["id"] for row in create(server, [{"name": "bu1"}, {"name": "bu2"}]).json["rows"]]
     response = server.request("PATCH", f"/movie/?__ids={ids[0]},{ids[1]}", body={"rating": 4})
     expect_status(response, 200)
     expect(sorted(row["rating"] for row in response.json["rows"]) == [4, 4], response.json)

@@ -904,6 +904,125 @@ static void test_insert_rejects_bad_rows(void **state)
                    "city", "unknown column");
 }
 
+/* ---- bulk create and upsert (orm/query_insert.c) ---- */
+
+#define INSERT_ROWS_RETURNING " RETURNING t0.*, t0.xmin AS \"#v\", (t0.xmax = 0) AS \"#new\")"
+#define STUDIO_PAIRED " FROM ins t0 JOIN \"#k\" k ON k.\"#k0\" = t0.\"id\""
+
+static void test_insert_rows_pairs_generated_keys_with_the_order_sent(void **state)
+{
+    (void)state;
+    struct orm_assignment first[] = {{&studio_columns[S_NAME], "Pixar"}};
+    struct orm_assignment second[] = {{&studio_columns[S_CITY], "Tokyo"},
+                                      {&studio_columns[S_NAME], "Ghibli"}};
+    struct orm_row rows[] = {{first, 1}, {second, 2}};
+    struct orm_sql sql = {0};
+    struct rs_error error = {0};
+    assert_int_equal(orm_build_insert_rows(&studio, rows, 2, NULL, &sql, &error), 0);
+    expect_sql(&sql,
+               "WITH \"#k\"(\"#o\", \"#k0\") AS MATERIALIZED (VALUES (1, "
+               "nextval(pg_get_serial_sequence($1, $2))::integer), (2, "
+               "nextval(pg_get_serial_sequence($1, $2))::integer)), ins AS (INSERT INTO "
+               "\"studio\" AS t0 (\"id\", \"name\", \"city\") VALUES ((SELECT \"#k0\" FROM "
+               "\"#k\" WHERE \"#o\" = 1), $3::varchar, DEFAULT), ((SELECT \"#k0\" FROM \"#k\" "
+               "WHERE \"#o\" = 2), $4::varchar, $5::text)" INSERT_ROWS_RETURNING
+               " SELECT (SELECT coalesce(json_agg(r ORDER BY s.\"#n\"), '[]')::text FROM (SELECT "
+               "t0.\"id\" AS \"id\", t0.\"name\" AS \"name\", t0.\"city\" AS \"city\", "
+               "row_number() OVER (ORDER BY k.\"#o\") AS \"#n\"" STUDIO_PAIRED
+               ") s CROSS JOIN LATERAL (SELECT s.\"id\", s.\"name\", s.\"city\") r), (SELECT "
+               "json_agg(t0.\"#new\" ORDER BY k.\"#o\")" STUDIO_PAIRED
+               ")::text, (SELECT t0.\"#v\"::text" STUDIO_PAIRED " WHERE k.\"#o\" = 1)",
+               5, "\"studio\"", "id", "Pixar", "Ghibli", "Tokyo");
+}
+
+static void test_upsert_updates_what_each_row_sent(void **state)
+{
+    (void)state;
+    const struct cfg_column *key[] = {&director_columns[D_NAME]};
+    struct orm_conflict conflict = {key, 1};
+    struct orm_assignment first[] = {{&director_columns[D_NAME], "Lucas"},
+                                     {&director_columns[D_STUDIO], "1"}};
+    struct orm_assignment second[] = {{&director_columns[D_NAME], "Varda"}};
+    struct orm_row rows[] = {{first, 2}, {second, 1}};
+    struct orm_sql sql = {0};
+    struct rs_error error = {0};
+    assert_int_equal(orm_build_insert_rows(&director, rows, 2, &conflict, &sql, &error), 0);
+    /* the answer is the same as above, paired on the conflict key: only the INSERT differs */
+    char *answer = strstr(sql.text.data, " SELECT (SELECT");
+    assert_non_null(answer);
+    assert_non_null(strstr(answer, " FROM ins t0 JOIN \"#k\" k ON k.\"#k0\" = t0.\"name\") s "));
+    *answer = '\0';
+    expect_sql(&sql,
+               "WITH \"#k\"(\"#o\", \"#k0\", \"#s2\") AS MATERIALIZED (VALUES (1, "
+               "$1::varchar, true), (2, $2::varchar, false)), ins AS (INSERT INTO \"director\" "
+               "AS t0 (\"name\", \"studio\") VALUES ($1::varchar, $3::integer), ($2::varchar, "
+               "DEFAULT) ON CONFLICT (\"name\") DO UPDATE SET \"studio\" = CASE WHEN (SELECT "
+               "k.\"#s2\" FROM \"#k\" k WHERE k.\"#k0\" = EXCLUDED.\"name\") THEN "
+               "EXCLUDED.\"studio\" ELSE t0.\"studio\" END" INSERT_ROWS_RETURNING,
+               3, "Lucas", "Varda", "1");
+}
+
+static void test_upsert_of_keys_only_still_returns_the_row(void **state)
+{
+    (void)state;
+    movie_columns[M_UID].is_unique = true;
+    const struct cfg_column *key[] = {&movie_columns[M_UID]};
+    struct orm_conflict conflict = {key, 1};
+    struct orm_assignment sent[] = {
+        {&movie_columns[M_UID], "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}};
+    struct orm_row rows[] = {{sent, 1}, {NULL, 0}};
+    struct orm_sql sql = {0};
+    struct rs_error error = {0};
+    assert_int_equal(orm_build_insert_rows(&movie, rows, 2, &conflict, &sql, &error), 0);
+    movie_columns[M_UID].is_unique = false;
+    /* the second row's key is the column's declared default, drawn once in "#k" */
+    char *answer = strstr(sql.text.data, " SELECT (SELECT");
+    assert_non_null(answer);
+    *answer = '\0';
+    expect_sql(&sql,
+               "WITH \"#k\"(\"#o\", \"#k0\") AS MATERIALIZED (VALUES (1, $1::uuid), (2, "
+               "(gen_random_uuid())::uuid)), ins AS (INSERT INTO \"movie\" AS t0 (\"uid\") VALUES "
+               "($1::uuid), ((SELECT \"#k0\" FROM \"#k\" WHERE \"#o\" = 2)) ON CONFLICT (\"uid\") "
+               "DO UPDATE SET \"uid\" = EXCLUDED.\"uid\"" INSERT_ROWS_RETURNING,
+               1, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+}
+
+static void test_insert_rows_rejects_what_cannot_be_paired(void **state)
+{
+    (void)state;
+    struct orm_sql sql = {0};
+    struct rs_error error = {0};
+    const struct cfg_column *not_unique[] = {&movie_columns[M_RATING]};
+    struct orm_conflict conflict = {not_unique, 1};
+    struct orm_assignment name[] = {{&movie_columns[M_NAME], "A"}};
+    struct orm_row row = {name, 1};
+    expect_failure(orm_build_insert_rows(&movie, &row, 1, &conflict, &sql, &error), &sql, &error,
+                   RS_INVALID, "", "not the primary key or a unique column");
+    const struct cfg_column *two[] = {&director_columns[D_ID], &director_columns[D_NAME]};
+    conflict = (struct orm_conflict){two, 2};
+    expect_failure(orm_build_insert_rows(&director, &row, 1, &conflict, &sql, &error), &sql, &error,
+                   RS_INVALID, "", "not the primary key or a unique column");
+    const struct cfg_column *by_name[] = {&director_columns[D_NAME]};
+    conflict = (struct orm_conflict){by_name, 1};
+    struct orm_row empty = {NULL, 0};
+    expect_failure(orm_build_insert_rows(&director, &empty, 1, &conflict, &sql, &error), &sql,
+                   &error, RS_UNPROCESSABLE, "name", "required");
+    struct orm_assignment null_name[] = {{&director_columns[D_NAME], NULL}};
+    row = (struct orm_row){null_name, 1};
+    expect_failure(orm_build_insert_rows(&director, &row, 1, &conflict, &sql, &error), &sql, &error,
+                   RS_UNPROCESSABLE, "name", "may not be null");
+    struct orm_assignment twice[] = {{&studio_columns[S_NAME], "A"},
+                                     {&studio_columns[S_NAME], "B"}};
+    row = (struct orm_row){twice, 2};
+    expect_failure(orm_build_insert_rows(&studio, &row, 1, NULL, &sql, &error), &sql, &error,
+                   RS_INVALID, "name", "assigned twice");
+    row = (struct orm_row){name, 1};
+    expect_failure(orm_build_insert_rows(&studio, &row, 1, NULL, &sql, &error), &sql, &error,
+                   RS_INVALID, "", "another table");
+    expect_failure(orm_build_insert_rows(&studio, NULL, 0, NULL, &sql, &error), &sql, &error,
+                   RS_INVALID, "", "no rows");
+}
+
 #define UPDATE_TAIL                                                                                \
     " RETURNING t0.*) SELECT coalesce(json_agg(r ORDER BY s.\"#n\"), '[]')::text FROM "            \
     "(SELECT " MOVIE_EXPRS                                                                         \
@@ -1787,6 +1906,10 @@ int main(void)
         cmocka_unit_test(test_insert_rows_with_different_columns_fill_defaults),
         cmocka_unit_test(test_insert_rows_without_values_use_defaults),
         cmocka_unit_test(test_insert_rejects_bad_rows),
+        cmocka_unit_test(test_insert_rows_pairs_generated_keys_with_the_order_sent),
+        cmocka_unit_test(test_upsert_updates_what_each_row_sent),
+        cmocka_unit_test(test_upsert_of_keys_only_still_returns_the_row),
+        cmocka_unit_test(test_insert_rows_rejects_what_cannot_be_paired),
         cmocka_unit_test(test_update_patch_sets_given_columns_in_table_order),
         cmocka_unit_test(test_update_put_resets_missing_columns),
         cmocka_unit_test(test_update_rejects_primary_key_and_empty_patch),

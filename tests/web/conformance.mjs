@@ -159,7 +159,9 @@ function keyPropertyOf(collection) {
     const create = raw.paths[collection]?.post;
     const created = create && deref(create.responses["201"]);
     const schema = created && deref(created.content["application/json"].schema);
-    const items = deref(schema?.items);
+    // an object's create answers its new key ([{"<pk>": ...}]), one of the 201's shapes
+    const keys = (schema?.anyOf || [schema]).map(deref).find((shape) => shape?.type === "array");
+    const items = deref(keys?.items);
     return items ? Object.keys(items.properties)[0] : null;
 }
 

@@ -28,16 +28,29 @@ function check(condition: boolean, message: string): void {
     console.log(`ok: ${message}`);
 }
 
+// POST answers a union (an object's new key, an array's rows, an upsert's row): narrow it.
+function newKey<T>(data: readonly (T & { id: number })[] | object | undefined): number {
+    if (!Array.isArray(data) || data.length !== 1)
+        throw new Error(`expected [{"id": N}], got ${JSON.stringify(data)}`);
+    return (data[0] as { id: number }).id;
+}
+
 // create: one director, then a movie that references it
 const director = await client.POST("/director/", { body: { name: `Typed ${Date.now()}` } });
 check(director.response.status === 201 && director.data !== undefined, `created a director (${director.response.status})`);
-const directorId: number = director.data![0]!.id;
+const directorId: number = newKey(director.data);
+
+// create many: an array answers the full rows, in the order sent
+const many = await client.POST("/director/", { body: [{ name: `Typed A ${Date.now()}` }, { name: `Typed B ${Date.now()}` }] });
+const manyRows = many.data !== undefined && "rows" in many.data ? many.data.rows : [];
+check(many.response.status === 201 && manyRows.length === 2 && manyRows[0]!.name!.startsWith("Typed A"),
+      `created two directors in order (${many.response.status})`);
 
 const input: MovieInput = { name: "Typed Movie", rating: 7, director: directorId, tags: ["typed"],
                             genre: "drama", release_date: "2024-02-29" };
 const created = await client.POST("/movie/", { body: input });
 check(created.response.status === 201 && created.data !== undefined, `created a movie (${created.response.status})`);
-const movieId: number = created.data![0]!.id;
+const movieId: number = newKey(created.data);
 
 // @ts-expect-error rating is an integer, not a string
 const wrongType: MovieInput = { name: "x", rating: "seven" };
