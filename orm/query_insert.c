@@ -24,10 +24,10 @@ struct insert_plan {
     const struct orm_assignment **cells;
     const struct cfg_column **keys; /* the pairing key: conflict columns, else the primary key */
     size_t key_count;
-    int *key_params;      /* per row, per key: the sent value's parameter number, 0 = generated */
-    bool *is_used;        /* per column: some row sends it, or it is a key */
-    bool *is_partial;     /* per column: some rows send it and others do not */
-    int *sequence_params; /* per key: the parameters naming its sequence, bound once (0: not yet) */
+    int *key_params;    /* per row, per key: the sent value's parameter number, 0 = generated */
+    bool *is_used;      /* per column: some row sends it, or it is a key */
+    bool *is_partial;   /* per column: some rows send it and others do not */
+    bool *is_generated; /* per key: some row does not send it (the database draws it) */
     bool upsert;
 };
 
@@ -97,9 +97,9 @@ static int plan_row(struct insert_plan *plan, size_t r, const struct orm_row *ro
 
 /* A key column a row does not send must be one the database can fill (serial or a declared
  * default); a sent key may not be null (null never matches, so the row could not be paired). */
-static int check_key_cells(const struct insert_plan *plan, const struct cfg_column *key,
-                           struct rs_error *error)
+static int check_key_cells(struct insert_plan *plan, size_t k, struct rs_error *error)
 {
+    const struct cfg_column *key = plan->keys[k];
     struct sb probe = {0};
     bool can_generate = is_serial(key) || orm_schema_default_sql(key, &probe);
     sb_free(&probe);
@@ -115,6 +115,7 @@ static int check_key_cells(const struct insert_plan *plan, const struct cfg_colu
                          key->name);
             return -1;
         }
+        plan->is_generated[k] = plan->is_generated[k] || !sent;
     }
     return 0;
 }
@@ -130,7 +131,7 @@ static int plan_columns(struct insert_plan *plan, struct rs_error *error)
         plan->is_partial[c] = sent > 0 && sent < plan->row_count;
     }
     for (size_t k = 0; k < plan->key_count; k++)
-        if (check_key_cells(plan, plan->keys[k], error) < 0)
+        if (check_key_cells(plan, k, error) < 0)
             return -1;
     return 0;
 }
@@ -142,7 +143,7 @@ static void plan_free(struct insert_plan *plan)
     free(plan->key_params);
     free(plan->is_used);
     free(plan->is_partial);
-    free(plan->sequence_params);
+    free(plan->is_generated);
 }
 
 static int plan_make(struct insert_plan *plan, const struct cfg_table *table,
@@ -157,7 +158,7 @@ static int plan_make(struct insert_plan *plan, const struct cfg_table *table,
     plan->key_count = conflict ? conflict->column_count : 1;
     plan->keys = xcalloc(plan->key_count, sizeof *plan->keys);
     plan->key_params = xcalloc(row_count * plan->key_count, sizeof *plan->key_params);
-    plan->sequence_params = xcalloc(plan->key_count * 2, sizeof *plan->sequence_params);
+    plan->is_generated = xcalloc(plan->key_count, sizeof *plan->is_generated);
     if (conflict)
         memcpy(plan->keys, conflict->columns, plan->key_count * sizeof *plan->keys);
     else
@@ -170,62 +171,95 @@ static int plan_make(struct insert_plan *plan, const struct cfg_table *table,
 
 /* ---- text ----------------------------------------------------------------------------------- */
 
-/* A key the row does not send: the sequence's next value (serial), else the declared default.
- * The sequence is named by two parameters, bound the first time a row needs them. */
-static void append_generated_key(struct orm_build *build, struct insert_plan *plan, size_t k,
-                                 struct sb *out)
+/* The key k of "#k": the row's own (v."#k<k>"), or, where a row sends none, the sequence's next
+ * value (serial: the sequence is looked up once, in q) or the column's declared default. */
+static void append_key_value(const struct insert_plan *plan, size_t k, struct sb *out)
 {
     const struct cfg_column *key = plan->keys[k];
-    int *params = &plan->sequence_params[2 * k];
-    if (is_serial(key) && params[0] == 0) {
-        struct sb quoted = {0};
-        orm_quote_identifier(&quoted, plan->table->name);
-        params[0] = orm_sql_bind(build->sql, sb_text(&quoted));
-        params[1] = orm_sql_bind(build->sql, key->name);
-        sb_free(&quoted);
+    if (!plan->is_generated[k]) {
+        sb_appendf(out, ", v.\"#k%zu\"", k);
+        return;
     }
+    sb_appendf(out, ", coalesce(v.\"#k%zu\", ", k);
     if (is_serial(key)) {
-        sb_appendf(out, "nextval(pg_get_serial_sequence($%d, $%d))", params[0], params[1]);
+        sb_appendf(out, "nextval(q.\"#q%zu\")", k);
     } else {
         sb_append_char(out, '(');
         orm_schema_default_sql(key, out);
         sb_append_char(out, ')');
     }
-    sb_appendf(out, "::%s", orm_column_cast(key));
+    sb_appendf(out, "::%s)", orm_column_cast(key));
 }
 
-/* "#k"("#o", "#k0"..., "#s<c>"...): each row's number, its key, and (upserts) whether it sent
- * each column that only some rows send. Materialized: a generated key is drawn once. */
+/* " CROSS JOIN (SELECT pg_get_serial_sequence('"t"', 'c')::regclass AS "#q0", ...) q" for the
+ * serial keys some row does not send: one catalog lookup per statement, not one per row. */
+static void append_sequences(struct orm_build *build, const struct insert_plan *plan,
+                             struct sb *out)
+{
+    const char *separator = " CROSS JOIN (SELECT ";
+    for (size_t k = 0; k < plan->key_count; k++) {
+        if (!plan->is_generated[k] || !is_serial(plan->keys[k]))
+            continue;
+        struct sb quoted = {0};
+        orm_quote_identifier(&quoted, plan->table->name);
+        int table_number = orm_sql_bind(build->sql, sb_text(&quoted));
+        sb_free(&quoted);
+        sb_appendf(out, "%spg_get_serial_sequence($%d, $%d)::regclass AS \"#q%zu\"", separator,
+                   table_number, orm_sql_bind(build->sql, plan->keys[k]->name), k);
+        separator = ", ";
+    }
+    if (*separator == ',')
+        sb_append(out, ") q");
+}
+
+/* ("#o", "#k0"..., "#s<c>"...): the names of "#k"'s columns and of its VALUES. */
+static void append_keys_columns(const struct insert_plan *plan, struct sb *out)
+{
+    sb_append(out, "(\"#o\"");
+    for (size_t k = 0; k < plan->key_count; k++)
+        sb_appendf(out, ", \"#k%zu\"", k);
+    for (size_t c = 0; c < plan->table->column_count; c++)
+        if (needs_sent_flag(plan, c))
+            sb_appendf(out, ", \"#s%zu\"", c);
+    sb_append_char(out, ')');
+}
+
+/* "#k": each row's number, its key, and (upserts) whether it sent each column that only some
+ * rows send. Materialized: a generated key is drawn once. The VALUES hold what rows sent
+ * (NULL: a key to generate, since a sent key is never null). */
 static void append_keys_cte(struct orm_build *build, struct insert_plan *plan, struct sb *out)
 {
     const struct cfg_table *table = plan->table;
-    sb_append(out, "WITH \"#k\"(\"#o\"");
+    sb_append(out, "WITH \"#k\"");
+    append_keys_columns(plan, out);
+    sb_append(out, " AS MATERIALIZED (SELECT v.\"#o\"");
     for (size_t k = 0; k < plan->key_count; k++)
-        sb_appendf(out, ", \"#k%zu\"", k);
+        append_key_value(plan, k, out);
     for (size_t c = 0; c < table->column_count; c++)
         if (needs_sent_flag(plan, c))
-            sb_appendf(out, ", \"#s%zu\"", c);
-    sb_append(out, ") AS MATERIALIZED (VALUES ");
+            sb_appendf(out, ", v.\"#s%zu\"", c);
+    sb_append(out, " FROM (VALUES ");
     for (size_t r = 0; r < plan->row_count; r++) {
         sb_appendf(out, r ? ", (%zu" : "(%zu", r + 1);
         for (size_t k = 0; k < plan->key_count; k++) {
             const struct cfg_column *key = plan->keys[k];
             const struct orm_assignment *sent = cell(plan, r, column_index(table, key));
-            sb_append(out, ", ");
-            if (!sent) {
-                append_generated_key(build, plan, k, out);
-                continue;
-            }
-            int number = orm_sql_bind(build->sql, sent->value);
+            int number = sent ? orm_sql_bind(build->sql, sent->value) : 0;
             plan->key_params[r * plan->key_count + k] = number;
-            sb_appendf(out, "$%d::%s", number, orm_column_cast(key));
+            if (number)
+                sb_appendf(out, ", $%d::%s", number, orm_column_cast(key));
+            else
+                sb_appendf(out, ", NULL::%s", orm_column_cast(key));
         }
         for (size_t c = 0; c < table->column_count; c++)
             if (needs_sent_flag(plan, c))
                 sb_append(out, cell(plan, r, c) ? ", true" : ", false");
         sb_append_char(out, ')');
     }
-    sb_append(out, ")");
+    sb_append(out, ") v");
+    append_keys_columns(plan, out);
+    append_sequences(build, plan, out);
+    sb_append_char(out, ')');
 }
 
 static void append_cell(struct orm_build *build, const struct insert_plan *plan, size_t r, size_t c,

@@ -920,9 +920,10 @@ static void test_insert_rows_pairs_generated_keys_with_the_order_sent(void **sta
     struct rs_error error = {0};
     assert_int_equal(orm_build_insert_rows(&studio, rows, 2, NULL, &sql, &error), 0);
     expect_sql(&sql,
-               "WITH \"#k\"(\"#o\", \"#k0\") AS MATERIALIZED (VALUES (1, "
-               "nextval(pg_get_serial_sequence($1, $2))::integer), (2, "
-               "nextval(pg_get_serial_sequence($1, $2))::integer)), ins AS (INSERT INTO "
+               "WITH \"#k\"(\"#o\", \"#k0\") AS MATERIALIZED (SELECT v.\"#o\", "
+               "coalesce(v.\"#k0\", nextval(q.\"#q0\")::integer) FROM (VALUES (1, NULL::integer), "
+               "(2, NULL::integer)) v(\"#o\", \"#k0\") CROSS JOIN (SELECT "
+               "pg_get_serial_sequence($1, $2)::regclass AS \"#q0\") q), ins AS (INSERT INTO "
                "\"studio\" AS t0 (\"id\", \"name\", \"city\") VALUES ((SELECT \"#k0\" FROM "
                "\"#k\" WHERE \"#o\" = 1), $3::varchar, DEFAULT), ((SELECT \"#k0\" FROM \"#k\" "
                "WHERE \"#o\" = 2), $4::varchar, $5::text)" INSERT_ROWS_RETURNING
@@ -953,8 +954,9 @@ static void test_upsert_updates_what_each_row_sent(void **state)
     assert_non_null(strstr(answer, " FROM ins t0 JOIN \"#k\" k ON k.\"#k0\" = t0.\"name\") s "));
     *answer = '\0';
     expect_sql(&sql,
-               "WITH \"#k\"(\"#o\", \"#k0\", \"#s2\") AS MATERIALIZED (VALUES (1, "
-               "$1::varchar, true), (2, $2::varchar, false)), ins AS (INSERT INTO \"director\" "
+               "WITH \"#k\"(\"#o\", \"#k0\", \"#s2\") AS MATERIALIZED (SELECT v.\"#o\", "
+               "v.\"#k0\", v.\"#s2\" FROM (VALUES (1, $1::varchar, true), (2, $2::varchar, false)) "
+               "v(\"#o\", \"#k0\", \"#s2\")), ins AS (INSERT INTO \"director\" "
                "AS t0 (\"name\", \"studio\") VALUES ($1::varchar, $3::integer), ($2::varchar, "
                "DEFAULT) ON CONFLICT (\"name\") DO UPDATE SET \"studio\" = CASE WHEN (SELECT "
                "k.\"#s2\" FROM \"#k\" k WHERE k.\"#k0\" = EXCLUDED.\"name\") THEN "
@@ -979,12 +981,14 @@ static void test_upsert_of_keys_only_still_returns_the_row(void **state)
     char *answer = strstr(sql.text.data, " SELECT (SELECT");
     assert_non_null(answer);
     *answer = '\0';
-    expect_sql(&sql,
-               "WITH \"#k\"(\"#o\", \"#k0\") AS MATERIALIZED (VALUES (1, $1::uuid), (2, "
-               "(gen_random_uuid())::uuid)), ins AS (INSERT INTO \"movie\" AS t0 (\"uid\") VALUES "
-               "($1::uuid), ((SELECT \"#k0\" FROM \"#k\" WHERE \"#o\" = 2)) ON CONFLICT (\"uid\") "
-               "DO UPDATE SET \"uid\" = EXCLUDED.\"uid\"" INSERT_ROWS_RETURNING,
-               1, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+    expect_sql(
+        &sql,
+        "WITH \"#k\"(\"#o\", \"#k0\") AS MATERIALIZED (SELECT v.\"#o\", "
+        "coalesce(v.\"#k0\", (gen_random_uuid())::uuid) FROM (VALUES (1, $1::uuid), (2, "
+        "NULL::uuid)) v(\"#o\", \"#k0\")), ins AS (INSERT INTO \"movie\" AS t0 (\"uid\") VALUES "
+        "($1::uuid), ((SELECT \"#k0\" FROM \"#k\" WHERE \"#o\" = 2)) ON CONFLICT (\"uid\") "
+        "DO UPDATE SET \"uid\" = EXCLUDED.\"uid\"" INSERT_ROWS_RETURNING,
+        1, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
 }
 
 static void test_insert_rows_rejects_what_cannot_be_paired(void **state)
