@@ -29,6 +29,12 @@ CONFIG = {
                 "hits": {"type": "integer", "default": 0},
             },
         },
+        "ticket": {
+            "columns": {
+                "code": {"type": "uuid", "default": "uuid4", "primary_key": True},
+                "seat": {"type": "varchar", "length": 10},
+            },
+        },
         "tally": {"columns": {"n": {"type": "integer"}}, "read_only": True},
         "guarded": {
             "columns": {"name": {"type": "varchar", "length": 40, "unique": True}},
@@ -89,6 +95,23 @@ def test_array_order_holds_when_keys_are_sent_out_of_order(server):
     expect_status(response, 201)
     expect([row["slug"] for row in response.json["rows"]] == slugs, response.json)
     expect([row["title"] for row in response.json["rows"]] == ["M", "C", "X", "A"])
+
+
+def test_keys_the_database_draws_keep_the_order(server):
+    # a uuid primary key with a default: drawn once per row in the statement, then paired
+    seats = [f"S{i}" for i in range(8)]
+    response = post(server, "/ticket/", [{"seat": seat} for seat in seats])
+    expect_status(response, 201)
+    rows = response.json["rows"]
+    expect([row["seat"] for row in rows] == seats and len({row["code"] for row in rows}) == 8, rows)
+    for row in rows:
+        expect(server.get(f"/ticket/{row['code']}/").json["seat"] == row["seat"], row)
+    # an upsert row without the key inserts with a fresh one; one with it updates
+    response = post(server, "/ticket/?__on_conflict=code",
+                    [{"seat": "new"}, {"code": rows[0]["code"], "seat": "moved"}])
+    expect_status(response, 201)
+    expect(response.json["inserted"] == [True, False], response.json)
+    expect(response.json["rows"][1] == {"code": rows[0]["code"], "seat": "moved"}, response.json)
 
 
 def test_rows_may_send_different_columns(server):
