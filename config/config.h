@@ -96,6 +96,7 @@ struct cfg_column {
     json_t *choices;    /* owned JSON array of allowed values, or NULL */
     char *help_text;    /* or NULL */
     char *renamed_from; /* the column's previous name, for migrations; or NULL */
+    bool is_searchable; /* "search": true (text/varchar): a GIN index, col__match=search */
 };
 
 enum cfg_policy_kind { CFG_POLICY_PUBLIC, CFG_POLICY_AUTHENTICATED, CFG_POLICY_GRANTS };
@@ -123,6 +124,8 @@ struct cfg_table {
     bool require_if_match; /* PUT/PATCH/DELETE /T/{pk}/ without If-Match: 428 */
     /* __count=estimated counts exactly below this many planned rows; default 100000 */
     long long count_exact_below;
+    /* the text search configuration (regconfig) of its searchable columns; default "simple" */
+    char *search_language;
     struct cfg_policy read, write, delete_; /* resolved: the table's own, else auth.default */
 };
 

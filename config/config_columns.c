@@ -9,9 +9,9 @@
 #include "config/config_internal.h"
 
 static const char *const column_keys[] = {
-    "type",      "null",      "default", "unique",    "index",        "primary_key",
-    "length",    "precision", "scale",   "of",        "references",   "on_delete",
-    "on_update", "choices",   "secret",  "help_text", "renamed_from", NULL,
+    "type",      "null",      "default",      "unique",     "index",     "primary_key", "length",
+    "precision", "scale",     "of",           "references", "on_delete", "on_update",   "choices",
+    "secret",    "help_text", "renamed_from", "search",     NULL,
 };
 
 static void check_name(struct cfg_loader *loader, const char *path, const char *name)
@@ -231,6 +231,11 @@ static void check_constraints(struct cfg_loader *loader, const char *path,
         cfg_path_key(child, path, "index");
         cfg_error(loader, child, "json columns cannot be indexed (use jsonb)");
     }
+    cfg_path_key(child, path, "search");
+    if (column->is_searchable && column->type != CFG_TYPE_TEXT && column->type != CFG_TYPE_VARCHAR)
+        cfg_error(loader, child, "does not apply to %s columns (only text and varchar)", type);
+    else if (column->is_searchable && column->is_secret)
+        cfg_error(loader, child, "a secret column cannot be searched");
 }
 
 static void release_json(void *value)
@@ -306,6 +311,7 @@ void cfg_load_column(struct cfg_loader *loader, const char *path, const char *na
     column->is_index_off = json_is_false(json_object_get(spec, "index"));
     cfg_get_bool(loader, spec, path, "primary_key", false, &column->is_primary_key);
     cfg_get_bool(loader, spec, path, "secret", false, &column->is_secret);
+    cfg_get_bool(loader, spec, path, "search", false, &column->is_searchable);
     column->help_text =
         cfg_get_string(loader, spec, path, "help_text", NULL, CFG_NULLABLE | CFG_EMPTY_OK);
     load_renamed_from(loader, path, spec, name, column);

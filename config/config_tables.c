@@ -143,6 +143,23 @@ static void check_renames(struct cfg_loader *loader, const char *path,
     }
 }
 
+/* "search_language": a text search configuration's name, written into SQL as a literal
+ * ('english'::regconfig), so only the identifier spelling is let in. Whether the database has
+ * it is known only there: migrations check it, and a search answers 500 until it does. */
+static void load_search_language(struct cfg_loader *loader, const char *path, const json_t *spec,
+                                 struct cfg_table *table)
+{
+    table->search_language = cfg_get_string(loader, spec, path, "search_language", "simple", 0);
+    if (table->search_language && !cfg_name_is_valid(table->search_language)) {
+        char child[CFG_PATH_MAX];
+        cfg_path_key(child, path, "search_language");
+        cfg_error(loader, child,
+                  "invalid text search configuration \"%s\" (use [a-z_][a-z0-9_]{0,62}: "
+                  "simple, english, german...)",
+                  table->search_language);
+    }
+}
+
 static void load_table(struct cfg_loader *loader, const char *name, const json_t *spec,
                        struct cfg_table *table, const struct cfg_config *config)
 {
@@ -163,10 +180,20 @@ static void load_table(struct cfg_loader *loader, const char *name, const json_t
             cfg_policy_copy(loader->arena, policies[i], defaults[i]);
         return;
     }
-    static const char *const keys[] = {
-        "columns",           "readable",          "page_size", "max_page_size", "read_only",
-        "allow_bulk_delete", "allow_bulk_update", "max_joins", "auth",          "renamed_from",
-        "require_if_match",  "count_exact_below", NULL};
+    static const char *const keys[] = {"columns",
+                                       "readable",
+                                       "page_size",
+                                       "max_page_size",
+                                       "read_only",
+                                       "allow_bulk_delete",
+                                       "allow_bulk_update",
+                                       "max_joins",
+                                       "auth",
+                                       "renamed_from",
+                                       "require_if_match",
+                                       "count_exact_below",
+                                       "search_language",
+                                       NULL};
     cfg_check_keys(loader, spec, path, keys);
     long long page_size, max_page_size, max_joins;
     bool is_ok = cfg_get_int(loader, spec, path, "page_size", 1, 1000000, 15, &page_size) == 0;
@@ -193,6 +220,7 @@ static void load_table(struct cfg_loader *loader, const char *name, const json_t
     cfg_get_int(loader, spec, path, "count_exact_below", 0, 1000000000000LL, 100000,
                 &count_exact_below);
     table->count_exact_below = count_exact_below;
+    load_search_language(loader, path, spec, table);
 
     const json_t *auth = cfg_get_object(loader, spec, path, "auth");
     static const char *const actions[] = {"read", "write", "delete", NULL};

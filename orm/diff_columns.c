@@ -304,7 +304,10 @@ static void drop_column(struct orm_plan *plan, const struct cfg_table *table,
     }
     for (size_t i = 0; i < live->index_count; i++) {
         const struct orm_live_index *index = &live->indexes[i];
-        if (index->is_simple && index->column && strcmp(index->column, column->name) == 0) {
+        bool is_its_own =
+            (index->is_simple && index->column && strcmp(index->column, column->name) == 0) ||
+            (index->search_column && strcmp(index->search_column, column->name) == 0);
+        if (is_its_own) {
             sb_append(&backwards, index->definition);
             sb_append(&backwards, ";\n");
         }

@@ -1,8 +1,9 @@
 /*
- * orm/diff_constraints.c — the constraints of one column that exists: unique, index, foreign
- * key (target and both actions) and the choices check. Only one-column constraints and
- * plain one-column btree indexes are compared; anything wider was made by hand and is left
- * alone. A live constraint is dropped under its live name; a new one gets restable's name.
+ * orm/diff_constraints.c — the constraints of one column that exists: unique, index, the
+ * full-text search index (and its language), foreign key (target and both actions) and the
+ * choices check. Only one-column constraints, plain one-column btree indexes and search
+ * indexes are compared; anything wider was made by hand and is left alone. A live constraint
+ * is dropped under its live name; a new one gets restable's name.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,20 @@ static void add_declared_constraint(struct orm_plan *plan, enum orm_phase phase,
     orm_schema_object_name(&backwards, names->table->name, names->column->name, suffix);
     sb_append(&backwards, ";\n");
     add_pair(plan, phase, description, &forwards, &backwards);
+}
+
+/* CREATE INDEX (append writes the statement); backwards drops it by restable's name. */
+static void
+add_declared_index(struct orm_plan *plan, const struct column_names *names, const char *suffix,
+                   void (*append)(const struct cfg_table *, const struct cfg_column *, struct sb *),
+                   const char *description)
+{
+    struct sb forwards = {0}, backwards = {0};
+    append(names->table, names->column, &forwards);
+    sb_append(&backwards, "DROP INDEX ");
+    orm_schema_object_name(&backwards, names->table->name, names->column->name, suffix);
+    sb_append(&backwards, ";\n");
+    add_pair(plan, ORM_PHASE_ADD_CONSTRAINTS, description, &forwards, &backwards);
 }
 
 /* A constraint or index kept through a rename of its table or column: when it has
@@ -148,16 +163,49 @@ static void diff_index(struct orm_plan *plan, const struct column_names *names)
     sb_appendf(&description, "%s.%s: declared %s, database %s", names->table->name,
                names->column->name, is_wanted ? "indexed" : "not indexed",
                is_wanted ? "not indexed" : "indexed");
-    if (is_wanted) {
-        struct sb forwards = {0}, backwards = {0};
-        orm_schema_index(names->table, names->column, &forwards);
-        sb_append(&backwards, "DROP INDEX ");
-        orm_schema_object_name(&backwards, names->table->name, names->column->name, "idx");
-        sb_append(&backwards, ";\n");
-        add_pair(plan, ORM_PHASE_ADD_CONSTRAINTS, sb_text(&description), &forwards, &backwards);
-    } else {
+    if (is_wanted)
+        add_declared_index(plan, names, "idx", orm_schema_index, sb_text(&description));
+    else
         drop_live_index(plan, index, sb_text(&description));
+    sb_free(&description);
+}
+
+static void describe_search(struct sb *out, const char *language)
+{
+    if (language)
+        sb_appendf(out, "search (%s)", language);
+    else
+        sb_append(out, "no search");
+}
+
+/* The GIN index of a searchable column, in the table's search_language: another language is
+ * another index (dropped and made again: no data is lost). */
+static void diff_search(struct orm_plan *plan, const struct column_names *names)
+{
+    const char *wanted = names->column->is_searchable ? names->table->search_language : NULL;
+    if (names->column->is_searchable && !wanted)
+        wanted = "simple";
+    const struct orm_live_index *index =
+        orm_live_search_index_find(names->live, names->live_column);
+    const char *live = index ? index->search_language : NULL;
+    if (wanted && live && strcmp(wanted, live) == 0) {
+        rename_kept(plan, names, index->name, "search", true);
+        return;
     }
+    if (!wanted && !live)
+        return;
+    struct sb description = {0};
+    sb_appendf(&description, "%s.%s: declared ", names->table->name, names->column->name);
+    describe_search(&description, wanted);
+    sb_append(&description, ", database ");
+    describe_search(&description, live);
+    const char *described = sb_text(&description);
+    if (index) {
+        drop_live_index(plan, index, described);
+        described = NULL;
+    }
+    if (wanted)
+        add_declared_index(plan, names, "search", orm_schema_search_index, described);
     sb_free(&description);
 }
 
@@ -305,6 +353,7 @@ void orm_diff_column_constraints(struct orm_plan *plan, const struct cfg_table *
         .table = table, .column = column, .live = live, .live_column = live_column};
     diff_unique(plan, &names);
     diff_index(plan, &names);
+    diff_search(plan, &names);
     diff_foreign_key(plan, &names);
     diff_choices(plan, &names);
 }

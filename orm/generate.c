@@ -2,7 +2,8 @@
  * orm/generate.c — `restable schema generate [--tables a,b]`: reads an existing database's
  * tables (orm/introspect.c) and prints a config "tables" object declaring them: types with
  * their lengths and precision, nullability, defaults, primary keys, unique columns, indexes,
- * foreign keys with both actions, and choices read back from choices checks. Fed back into
+ * foreign keys with both actions, choices read back from choices checks, and full-text search
+ * indexes ("search": true, the table's search_language). Fed back into
  * `migrations check`, the output shows no drift for everything the config can express; what
  * it cannot (a type with no restable equivalent, a two-column key) is reported on stderr.
  *
@@ -168,6 +169,10 @@ static json_t *column_spec(PGconn *conn, const struct orm_live_table *table,
         json_object_set_new(spec, "null", json_true());
     set_default(conn, spec, table->name, column->name, column, strcmp(column->type, "bytea") == 0);
     set_choices(spec, table, column->name);
+    const char *type = json_string_value(json_object_get(spec, "type"));
+    if (orm_live_search_index_find(table, column->name) && type &&
+        (strcmp(type, "text") == 0 || strcmp(type, "varchar") == 0))
+        json_object_set_new(spec, "search", json_true());
     return spec;
 }
 
@@ -205,6 +210,26 @@ static bool is_listed(const char *list, const char *name)
     return false;
 }
 
+/* A table has one search_language: the language of its first search index ("simple" is the
+ * default and left out); a column whose index has another one is reported. */
+static void set_search_language(json_t *spec, const struct orm_live_table *table)
+{
+    const char *language = NULL;
+    for (size_t i = 0; i < table->index_count; i++) {
+        const struct orm_live_index *index = &table->indexes[i];
+        if (!index->search_language)
+            continue;
+        if (!language)
+            language = index->search_language;
+        else if (strcmp(language, index->search_language) != 0)
+            fprintf(stderr,
+                    "restable: %s.%s: searched in %s, but a table has one search_language (%s)\n",
+                    table->name, index->search_column, index->search_language, language);
+    }
+    if (language && strcmp(language, "simple") != 0)
+        json_object_set_new(spec, "search_language", json_string(language));
+}
+
 static json_t *table_spec(PGconn *conn, const struct orm_live_table *table, const char *tables)
 {
     json_t *columns = json_object();
@@ -219,7 +244,9 @@ static json_t *table_spec(PGconn *conn, const struct orm_live_table *table, cons
                     table->name, table->columns[c].name, references);
         json_object_set_new(columns, table->columns[c].name, spec);
     }
-    return json_pack("{s:o}", "columns", columns);
+    json_t *spec = json_pack("{s:o}", "columns", columns);
+    set_search_language(spec, table);
+    return spec;
 }
 
 int orm_schema_generate(PGconn *conn, const char *tables, FILE *out, struct rs_error *error)

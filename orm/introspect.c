@@ -1,8 +1,9 @@
 /*
  * orm/introspect.c — reads the live schema from pg_catalog on a blocking connection: the
  * tables of current_schema(), their columns (type, nullability, default), their constraints
- * (primary key, unique, foreign key, check) and the indexes no constraint owns, into the
- * structs migrate_diff.c compares with the declaration.
+ * (primary key, unique, foreign key, check) and the indexes no constraint owns (a full-text
+ * search index read back into its column and language), into the structs the diff
+ * (orm/diff_*.c) compares with the declaration.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,9 @@ static const char indexes_sql[] =
     " AND a.attnum = x.indkey[0]), "
     "x.indnatts = 1 AND x.indkey[0] <> 0 AND x.indpred IS NULL AND x.indexprs IS NULL "
     "AND am.amname = 'btree', "
-    "x.indisunique, pg_get_indexdef(x.indexrelid) "
+    "x.indisunique, pg_get_indexdef(x.indexrelid), "
+    "CASE WHEN am.amname = 'gin' AND x.indnatts = 1 AND x.indkey[0] = 0 AND x.indpred IS NULL "
+    "THEN pg_get_indexdef(x.indexrelid, 1, false) END "
     "FROM pg_catalog.pg_index x "
     "JOIN pg_catalog.pg_class c ON c.oid = x.indrelid "
     "JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid "
@@ -155,6 +158,11 @@ static void read_indexes(const PGresult *result, struct orm_live_schema *schema)
         index->is_simple = strcmp(PQgetvalue(result, row, 3), "t") == 0;
         index->is_unique = strcmp(PQgetvalue(result, row, 4), "t") == 0;
         index->definition = xstrdup(PQgetvalue(result, row, 5));
+        index->search_column = index->search_language = NULL;
+        if (!PQgetisnull(result, row, 6) &&
+            !orm_search_expression_parse(PQgetvalue(result, row, 6), &index->search_column,
+                                         &index->search_language))
+            index->search_column = index->search_language = NULL;
     }
 }
 
@@ -259,6 +267,8 @@ void orm_live_schema_free(struct orm_live_schema *schema)
             free(table->indexes[i].name);
             free(table->indexes[i].column);
             free(table->indexes[i].definition);
+            free(table->indexes[i].search_column);
+            free(table->indexes[i].search_language);
         }
         free(table->columns);
         free(table->constraints);
@@ -306,6 +316,17 @@ const struct orm_live_index *orm_live_index_find(const struct orm_live_table *ta
         const struct orm_live_index *index = &table->indexes[i];
         if (index->is_simple && index->is_unique == is_unique && index->column &&
             strcmp(index->column, column) == 0)
+            return index;
+    }
+    return NULL;
+}
+
+const struct orm_live_index *orm_live_search_index_find(const struct orm_live_table *table,
+                                                        const char *column)
+{
+    for (size_t i = 0; i < table->index_count; i++) {
+        const struct orm_live_index *index = &table->indexes[i];
+        if (index->search_column && strcmp(index->search_column, column) == 0)
             return index;
     }
     return NULL;

@@ -42,6 +42,10 @@ struct orm_live_index {
     bool is_simple; /* one plain column, btree, no predicate: what "index": true makes */
     bool is_unique;
     char *definition; /* pg_get_indexdef(): the CREATE INDEX statement */
+    /* a full-text search index (GIN on to_tsvector('<language>'::regconfig, <column>), no
+     * predicate: what "search": true makes): its column and language; else both NULL */
+    char *search_column;
+    char *search_language;
 };
 
 struct orm_live_table {
@@ -77,6 +81,10 @@ const struct orm_live_constraint *orm_live_constraint_find(const struct orm_live
 /* The first simple index on column (unique or not, as asked), or NULL. */
 const struct orm_live_index *orm_live_index_find(const struct orm_live_table *table,
                                                  const char *column, bool is_unique);
+
+/* The first full-text search index on column, or NULL. */
+const struct orm_live_index *orm_live_search_index_find(const struct orm_live_table *table,
+                                                        const char *column);
 
 /* ---- the declared defaults as PostgreSQL prints them (orm/probe.c) ------------------------- */
 

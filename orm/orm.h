@@ -66,7 +66,15 @@ enum orm_operator {
     ORM_OP_NOT_NULL,
 };
 
-enum orm_match { ORM_MATCH_CONTAINS, ORM_MATCH_EXACT, ORM_MATCH_STARTS, ORM_MATCH_ENDS };
+/* SEARCH: full-text search of a "search": true column, one value (a websearch_to_tsquery
+ * query in the table's search_language), operator EQUAL only. */
+enum orm_match {
+    ORM_MATCH_CONTAINS,
+    ORM_MATCH_EXACT,
+    ORM_MATCH_STARTS,
+    ORM_MATCH_ENDS,
+    ORM_MATCH_SEARCH,
+};
 
 /* One condition on a column of the base table. values are PostgreSQL texts from
  * orm_value_from_text; a NULL entry means "IS NULL". With several values the condition holds

@@ -3,7 +3,8 @@
  * as 'abc' comes back from pg_get_expr() as 'abc'::character varying: instead of imitating
  * PostgreSQL's deparser, the declared tables are created as temporary tables in a
  * transaction that is rolled back, and their defaults read back. Declared and live text then
- * compare as strings.
+ * compare as strings. First, each search_language is looked up: one the database lacks stops
+ * `migrations new --auto`, `check` and `forwards` with a message naming it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -58,10 +59,42 @@ static int fail(PGconn *conn, PGresult *result, const char *what, struct rs_erro
     return -1;
 }
 
+/* A search_language the database lacks would fail the migration that makes the table's
+ * search indexes, and every search after it: said here, before anything is written. */
+static int check_search_languages(PGconn *conn, const struct orm_declared *declared,
+                                  struct rs_error *error)
+{
+    static const char sql[] = "SELECT 1 FROM pg_catalog.pg_ts_config WHERE cfgname = $1 "
+                              "AND pg_catalog.pg_ts_config_is_visible(oid)";
+    for (size_t t = 0; t < declared->table_count; t++) {
+        const struct cfg_table *table = declared->tables[t];
+        bool is_searched = false;
+        for (size_t c = 0; c < table->column_count; c++)
+            is_searched |= table->columns[c].is_searchable;
+        if (!is_searched || !table->search_language)
+            continue;
+        const char *params[1] = {table->search_language};
+        PGresult *result = PQexecParams(conn, sql, 1, NULL, params, NULL, NULL, 0);
+        bool is_known = PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) == 1;
+        PQclear(result);
+        if (!is_known) {
+            rs_error_set(error, RS_FAILED, NULL,
+                         "tables.%s.search_language: the database has no text search "
+                         "configuration \"%s\" (SELECT cfgname FROM pg_ts_config lists those "
+                         "it has)",
+                         table->name, table->search_language);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int orm_probe_read(PGconn *conn, const struct orm_declared *declared, struct orm_probe *probe,
                    struct rs_error *error)
 {
     memset(probe, 0, sizeof *probe);
+    if (check_search_languages(conn, declared, error) < 0)
+        return -1;
     probe->table_count = declared->table_count;
     probe->tables = xcalloc(declared->table_count, sizeof *probe->tables);
     for (size_t t = 0; t < declared->table_count; t++) {

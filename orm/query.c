@@ -17,6 +17,7 @@
 
 #include "orm/orm_internal_query.h"
 #include "orm/orm_internal_types.h"
+#include "orm/schema_internal.h"
 
 /* ---- the statement container ------------------------------------------------------------- */
 
@@ -228,6 +229,25 @@ static int filter_error(struct rs_error *error, const struct cfg_column *column,
     return -1;
 }
 
+/* to_tsvector('<language>'::regconfig, <column>) @@ websearch_to_tsquery(same language, $n):
+ * the expression of the column's GIN index (orm/search.c), so the planner can use it. */
+static int append_search(struct orm_build *build, const struct cfg_table *table,
+                         const struct orm_filter *filter, struct sb *out, struct rs_error *error)
+{
+    const struct cfg_column *column = filter->column;
+    if (!column->is_searchable)
+        return filter_error(error, column, "not a \"search\": true column");
+    if (filter->op != ORM_OP_EQUAL || filter->value_count != 1 || !filter->values ||
+        !filter->values[0])
+        return filter_error(error, column, "a search takes one query and no operator");
+    orm_search_vector_open(out, table->search_language);
+    orm_build_column_ref(build, out, 0, column);
+    sb_append(out, ") @@ websearch_to_tsquery(");
+    orm_search_language(out, table->search_language);
+    sb_appendf(out, ", $%d::text)", orm_sql_bind(build->sql, filter->values[0]));
+    return 0;
+}
+
 static int append_filter(struct orm_build *build, const struct cfg_table *table,
                          const struct orm_filter *filter, struct sb *out, struct rs_error *error)
 {
@@ -238,6 +258,8 @@ static int append_filter(struct orm_build *build, const struct cfg_table *table,
         return -1;
     }
     char message[128];
+    if (filter->match == ORM_MATCH_SEARCH)
+        return append_search(build, table, filter, out, error);
     if (filter->op == ORM_OP_IS_NULL || filter->op == ORM_OP_NOT_NULL) {
         orm_build_column_ref(build, out, 0, column);
         sb_append(out, filter->op == ORM_OP_IS_NULL ? " IS NULL" : " IS NOT NULL");

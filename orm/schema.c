@@ -180,16 +180,26 @@ void orm_schema_choices(const struct cfg_table *table, const struct cfg_column *
     orm_schema_choices_check(column, out);
 }
 
+void orm_schema_create_index(const struct cfg_table *table, const struct cfg_column *column,
+                             const char *suffix, const char *method, const char *key,
+                             struct sb *out)
+{
+    sb_append(out, "CREATE INDEX ");
+    orm_schema_object_name(out, table->name, column->name, suffix);
+    sb_append(out, " ON ");
+    orm_quote_identifier(out, table->name);
+    if (method)
+        sb_appendf(out, " USING %s", method);
+    sb_appendf(out, " (%s);\n", key);
+}
+
 void orm_schema_index(const struct cfg_table *table, const struct cfg_column *column,
                       struct sb *out)
 {
-    sb_append(out, "CREATE INDEX ");
-    orm_schema_object_name(out, table->name, column->name, "idx");
-    sb_append(out, " ON ");
-    orm_quote_identifier(out, table->name);
-    sb_append(out, " (");
-    orm_quote_identifier(out, column->name);
-    sb_append(out, ");\n");
+    struct sb key = {0};
+    orm_quote_identifier(&key, column->name);
+    orm_schema_create_index(table, column, "idx", NULL, sb_text(&key), out);
+    sb_free(&key);
 }
 
 void orm_schema_alter_table(const struct cfg_table *table, struct sb *out)
@@ -253,9 +263,12 @@ static void append_create_table(const struct orm_declared *declared, const bool 
         }
     }
     sb_append(out, "\n);\n");
-    for (size_t c = 0; c < table->column_count; c++)
+    for (size_t c = 0; c < table->column_count; c++) {
         if (orm_schema_column_is_indexed(&table->columns[c]))
             orm_schema_index(table, &table->columns[c], out);
+        if (table->columns[c].is_searchable)
+            orm_schema_search_index(table, &table->columns[c], out);
+    }
 }
 
 size_t orm_schema_create_tables(const struct orm_declared *declared, const bool *is_missing,
@@ -362,6 +375,8 @@ void orm_schema_add_column(const struct cfg_table *table, const struct cfg_colum
     }
     if (orm_schema_column_is_indexed(column))
         orm_schema_index(table, column, forwards);
+    if (column->is_searchable)
+        orm_schema_search_index(table, column, forwards);
     if (backwards) {
         orm_schema_alter_table(table, backwards);
         sb_append(backwards, "DROP COLUMN ");

@@ -3,7 +3,8 @@
  * tables restable itself needs, in foreign-key dependency order) and the DDL pieces that
  * `schema sql`, `migrations new --auto` and `migrations check` share. Constraint and index
  * names are fixed here, so 409 messages and drift checks can rely on them:
- *   "<table>_pkey", "<table>_<column>_key", "<table>_<column>_fkey", "<table>_<column>_idx".
+ *   "<table>_pkey", "<table>_<column>_key", "<table>_<column>_fkey", "<table>_<column>_idx",
+ *   "<table>_<column>_search" (the GIN index of a searchable column).
  */
 #ifndef RESTABLE_ORM_SCHEMA_INTERNAL_H
 #define RESTABLE_ORM_SCHEMA_INTERNAL_H
@@ -88,6 +89,23 @@ void orm_schema_foreign_key(const struct cfg_table *table, const struct cfg_colu
 void orm_schema_index(const struct cfg_table *table, const struct cfg_column *column,
                       struct sb *out);
 void orm_schema_alter_table(const struct cfg_table *table, struct sb *out);
+/* CREATE INDEX "t_c_<suffix>" ON "t" [USING method] (key);\n (method may be NULL). */
+void orm_schema_create_index(const struct cfg_table *table, const struct cfg_column *column,
+                             const char *suffix, const char *method, const char *key,
+                             struct sb *out);
+
+/* Full-text search (orm/search.c): the expression the GIN index of a "search": true column and
+ * the col__match=search filter share, to_tsvector('<language>'::regconfig, <column>).
+ *   orm_search_language      'english'::regconfig
+ *   orm_search_vector_open   to_tsvector('english'::regconfig,   (the caller adds column and ")")
+ *   orm_schema_search_index  CREATE INDEX "t_c_search" ON "t" USING gin (to_tsvector(...));\n */
+void orm_search_language(struct sb *out, const char *language);
+void orm_search_vector_open(struct sb *out, const char *language);
+void orm_schema_search_index(const struct cfg_table *table, const struct cfg_column *column,
+                             struct sb *out);
+/* Reads an index's key expression as pg_get_indexdef() prints it back into the column and the
+ * language (both allocated, caller frees); false when it is not that expression. */
+bool orm_search_expression_parse(const char *expression, char **column, char **language);
 
 /* Appends the statements creating the tables for which is_missing[i] is true (NULL: all of
  * them), each with its indexes, in declared order. A foreign key to a table that exists

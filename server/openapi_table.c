@@ -227,6 +227,27 @@ static json_t *boolean_schema(void)
     return json_pack("{s:s}", "type", "boolean");
 }
 
+/* col__match: the text match modes, and search on a "search": true column. */
+static json_t *match_parameter(const struct cfg_table *table, const struct cfg_column *column)
+{
+    char name[96], description[400];
+    snprintf(name, sizeof name, "%s__match", column->name);
+    json_t *modes = json_pack("[s,s,s,s]", "contains", "exact", "starts", "ends");
+    if (column->is_searchable) {
+        json_array_append_new(modes, json_string("search"));
+        snprintf(description, sizeof description,
+                 "how text matches: contains (default), exact (case-sensitive), starts, ends, "
+                 "or search: full-text search in %s with PostgreSQL's websearch_to_tsquery "
+                 "(words, \"exact phrase\", -word, or; one query, no operator but e)",
+                 table->search_language ? table->search_language : "simple");
+    } else {
+        snprintf(description, sizeof description,
+                 "how text matches: contains (default), exact (case-sensitive), starts, ends");
+    }
+    return query_parameter(name, description,
+                           json_pack("{s:s,s:o}", "type", "string", "enum", modes));
+}
+
 /* The filters of a table: col, col__operator and, on text columns, col__match. */
 static json_t *filter_parameters(json_t *components, const struct cfg_table *table)
 {
@@ -239,11 +260,14 @@ static json_t *filter_parameters(json_t *components, const struct cfg_table *tab
         char description[400];
         snprintf(description, sizeof description,
                  "filter on %s (%s): %s; repeat for any of several values (col[]=v is the "
-                 "same); the value null matches NULL",
+                 "same); the value null matches NULL%s",
                  column->name, cfg_type_name(column->type),
                  column->type == CFG_TYPE_ARRAY ? "rows whose array contains the value"
                  : is_text                      ? "case-insensitive contains, see __match"
-                                                : "equals, see __operator");
+                                                : "equals, see __operator",
+                 column->is_searchable ? " (with __match=search: one full-text query, in "
+                                         "which null is a word like any other)"
+                                       : "");
         add_parameter(
             components, list, table->name,
             repeated_parameter(column->name, description, filter_value_schema(column, true)));
@@ -256,15 +280,8 @@ static json_t *filter_parameters(json_t *components, const struct cfg_table *tab
                             "(is_null and not_null need no value)",
                             json_pack("{s:s,s:[s,s,s,s,s,s,s,s]}", "type", "string", "enum", "e",
                                       "ne", "lt", "lte", "gt", "gte", "is_null", "not_null")));
-        if (is_text) {
-            snprintf(name, sizeof name, "%s__match", column->name);
-            add_parameter(components, list, table->name,
-                          query_parameter(name,
-                                          "how text matches: contains (default), exact "
-                                          "(case-sensitive), starts, ends",
-                                          json_pack("{s:s,s:[s,s,s,s]}", "type", "string", "enum",
-                                                    "contains", "exact", "starts", "ends")));
-        }
+        if (is_text)
+            add_parameter(components, list, table->name, match_parameter(table, column));
     }
     return list;
 }

@@ -307,14 +307,52 @@ static int parse_operator(const char *text, enum orm_operator *op)
 
 static int parse_match(const char *text, enum orm_match *match)
 {
-    static const char *names[] = {"contains", "exact", "starts", "ends"};
-    for (int i = 0; i < 4; i++) {
+    static const char *names[] = {"contains", "exact", "starts", "ends", "search"};
+    for (int i = 0; i < 5; i++) {
         if (strcmp(text, names[i]) == 0) {
             *match = (enum orm_match)i;
             return 0;
         }
     }
     return -1;
+}
+
+/* col=<query>&col__match=search on a "search": true column: one query, taken as it is ("null"
+ * included: it is a word to search for here), and no operator but e. */
+static int build_search(struct srv_request *request, struct srv_list_params *parsed,
+                        const struct column_args *args)
+{
+    const char *name = args->column->name;
+    char key[96];
+    snprintf(key, sizeof key, "%s__match", name);
+    if (!args->column->is_searchable) {
+        srv_respond_error(request, 400, key,
+                          "%s: %s is not a search column (its config needs \"search\": true)", key,
+                          name);
+        return -1;
+    }
+    if (args->operator_text && strcmp(args->operator_text, "e") != 0) {
+        snprintf(key, sizeof key, "%s__operator", name);
+        srv_respond_error(request, 400, key, "%s: a search takes no operator (only e)", key);
+        return -1;
+    }
+    if (args->value_count != 1) {
+        srv_respond_error(request, 400, name,
+                          "%s: a search takes one query (%zu given); write \"a or b\" in one "
+                          "query instead",
+                          name, args->value_count);
+        return -1;
+    }
+    char **values = new_value_list(request, 1);
+    values[0] = (char *)args->values[0]; /* the request's already */
+    parsed->filters[parsed->filter_count++] = (struct orm_filter){
+        .column = args->column,
+        .op = ORM_OP_EQUAL,
+        .match = ORM_MATCH_SEARCH,
+        .values = values,
+        .value_count = 1,
+    };
+    return 0;
 }
 
 static int build_filter(struct srv_request *request, struct srv_list_params *parsed,
@@ -342,11 +380,13 @@ static int build_filter(struct srv_request *request, struct srv_list_params *par
         if (parse_match(args->match_text, &match) < 0) {
             srv_respond_error(request, 400, key,
                               "%s: unknown match \"%s\" (use contains, "
-                              "exact, starts or ends)",
+                              "exact, starts, ends or search)",
                               key, args->match_text);
             return -1;
         }
     }
+    if (match == ORM_MATCH_SEARCH)
+        return build_search(request, parsed, args);
     struct orm_filter filter = {.column = column, .op = op, .match = match};
     if (op == ORM_OP_IS_NULL || op == ORM_OP_NOT_NULL) {
         parsed->filters[parsed->filter_count++] = filter;

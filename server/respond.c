@@ -256,7 +256,9 @@ void srv_respond_outcome_error(struct srv_request *request, const struct orm_out
                strcmp(state, "57P03") == 0) {
         srv_respond_error(request, 503, NULL, "the database is unavailable, try again shortly");
     } else if (strcmp(state, "42P01") == 0 || strcmp(state, "42703") == 0 ||
-               strcmp(state, "42P10") == 0) {
+               strcmp(state, "42P10") == 0 || strcmp(state, "42704") == 0) {
+        /* a missing table, column, unique key (42P10: ON CONFLICT) or object (42704: a
+         * search_language the database lacks) */
         srv_log("error", "request %s: schema out of date: %s (run restable migrations forwards)",
                 request->request_id, outcome->message);
         srv_respond_error(request, 500, NULL,

@@ -57,9 +57,9 @@ def config():
         "max_joins": 2,
         "auth": {"read": "authenticated"},
     }
-    conf["tables"]["kind"] = {"columns": {
+    conf["tables"]["kind"] = {"search_language": "english", "columns": {
         "code": {"type": "varchar", "length": 20, "primary_key": True},
-        "label": {"type": "text"},
+        "label": {"type": "text", "search": True},
     }}
     return conf
 
@@ -213,6 +213,9 @@ def test_filters_are_typed_per_column_with_operators(context):
            {"lt", "lte", "gt", "gte", "e", "ne", "is_null", "not_null"}, params["rating__operator"])
     expect(set(params["name__match"]["schema"]["enum"]) == {"contains", "exact", "starts", "ends"})
     expect("rating__match" not in params, "only text columns have __match")
+    searched = parameters(context["doc"], "/kind/", "get")["label__match"]
+    expect(searched["schema"]["enum"] == ["contains", "exact", "starts", "ends", "search"] and
+           "search: full-text search in english" in searched["description"], searched)
     expect("api_key" not in params, "a secret column must not be offered as a filter")
 
 

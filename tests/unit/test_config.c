@@ -534,6 +534,27 @@ static const struct broken_case broken_cases[] = {
      WITH_COLUMN("{'type': 'json', 'unique': true, 'index': true}"),
      {E("tables.t.columns.c.unique: json columns cannot be unique (use jsonb)"),
       E("tables.t.columns.c.index: json columns cannot be indexed (use jsonb)")}},
+    {"search_applies_to_text_and_varchar_only",
+     WITH_COLUMN("{'type': 'integer', 'search': true}"),
+     {E("tables.t.columns.c.search: does not apply to integer columns (only text and varchar)")}},
+    {"search_does_not_apply_to_email_or_arrays",
+     WITH_COLUMNS("{'a': {'type': 'email', 'search': true}, "
+                  "'b': {'type': 'array', 'of': 'text', 'search': true}}"),
+     {E("tables.t.columns.a.search: does not apply to email columns (only text and varchar)"),
+      E("tables.t.columns.b.search: does not apply to array columns (only text and varchar)")}},
+    {"search_cannot_be_secret",
+     WITH_COLUMN("{'type': 'text', 'search': true, 'secret': true}"),
+     {E("tables.t.columns.c.search: a secret column cannot be searched")}},
+    {"search_must_be_a_boolean",
+     WITH_COLUMN("{'type': 'text', 'search': 'yes'}"),
+     {E("tables.t.columns.c.search: expected true or false, got 'yes'")}},
+    {"search_language_must_be_a_name",
+     "{" DB ", 'tables': {'t': {'search_language': 'english; drop', 'columns': {}}}}",
+     {E("tables.t.search_language: invalid text search configuration 'english; drop' (use "
+        "[a-z_][a-z0-9_]{0,62}: simple, english, german...)")}},
+    {"search_language_must_be_a_string",
+     "{" DB ", 'tables': {'t': {'search_language': 1, 'columns': {}}}}",
+     {E("tables.t.search_language: expected a non-empty string, got 1")}},
     {"one_primary_key_per_table",
      WITH_COLUMNS("{'a': {'type': 'uuid', 'primary_key': true}, "
                   "'b': {'type': 'integer', 'primary_key': true}}"),
@@ -1331,6 +1352,23 @@ static void test_load_reads_renames_and_index_off(void **state)
     cfg_free(config);
 }
 
+static void test_load_reads_search(void **state)
+{
+    (void)state;
+    struct cfg_config *config =
+        load_ok("{" DB ", 'tables': {'a': {'columns': {'t': {'type': 'text'}}}, "
+                "'b': {'search_language': 'english', 'columns': {"
+                "'t': {'type': 'text', 'search': true}, 'v': {'type': 'varchar', 'search': true}, "
+                "'n': {'type': 'text'}}}}}");
+    assert_string_equal(cfg_table_find(config, "a")->search_language, "simple");
+    assert_string_equal(cfg_table_find(config, "b")->search_language, "english");
+    assert_false(column_of(config, "a", "t")->is_searchable);
+    assert_true(column_of(config, "b", "t")->is_searchable);
+    assert_true(column_of(config, "b", "v")->is_searchable);
+    assert_false(column_of(config, "b", "n")->is_searchable);
+    cfg_free(config);
+}
+
 static void test_load_rejects_every_reserved_table_name(void **state)
 {
     (void)state;
@@ -1780,6 +1818,7 @@ int main(void)
         T(test_summary_lists_flags_and_grants),
         T(test_load_reads_top_level_metrics_public),
         T(test_load_reads_renames_and_index_off),
+        T(test_load_reads_search),
         T(test_load_rejects_every_reserved_table_name),
         T(test_load_substitutes_set_variable),
         T(test_load_uses_default_of_unset_variable),

@@ -59,6 +59,23 @@ static void live_constraint(struct orm_live_table *table, const char *name, char
     };
 }
 
+/* A full-text search index on column, as orm/introspect.c reads it back. */
+static void live_search_index(struct orm_live_table *table, const char *name, const char *column,
+                              const char *language)
+{
+    table->indexes = realloc(table->indexes, (table->index_count + 1) * sizeof *table->indexes);
+    char definition[256];
+    snprintf(definition, sizeof definition,
+             "CREATE INDEX %s ON public.%s USING gin (to_tsvector('%s'::regconfig, (%s)::text))",
+             name, table->name, language, column);
+    table->indexes[table->index_count++] = (struct orm_live_index){
+        .name = strdup(name),
+        .definition = strdup(definition),
+        .search_column = strdup(column),
+        .search_language = strdup(language),
+    };
+}
+
 /* director (id serial, name varchar(100) unique) and movie (id serial, title varchar(50),
  * rating integer null), as restable would have made them. */
 static void live_base(struct orm_live_schema *schema)
@@ -79,7 +96,7 @@ static const char base_config[] =
     "{\"database\": {\"url\": \"postgresql://t@127.0.0.1/t\"}, \"tables\": {"
     " \"director\": {\"columns\": {\"name\": {\"type\": \"varchar\", \"length\": 100,"
     "  \"unique\": true}}},"
-    " \"movie\": {\"columns\": {%s}}}}";
+    " \"movie\": {%s\"columns\": {%s}}}}";
 
 static const char base_movie_columns[] = "\"title\": {\"type\": \"varchar\", \"length\": 50},"
                                          "\"rating\": {\"type\": \"integer\", \"null\": true}";
@@ -99,12 +116,12 @@ struct result {
 
 /* Loads the config (movie's columns given), diffs it against live_base plus whatever extra
  * adds, with no declared defaults, and renders it. */
-static void run(struct result *r, const char *movie_columns,
-                void (*extra)(struct orm_live_schema *), bool allow_destructive)
+static void run_with(struct result *r, const char *movie_options, const char *movie_columns,
+                     void (*extra)(struct orm_live_schema *), bool allow_destructive)
 {
     memset(r, 0, sizeof *r);
     char text[4096];
-    snprintf(text, sizeof text, base_config, movie_columns);
+    snprintf(text, sizeof text, base_config, movie_options, movie_columns);
     struct cfg_errors errors = {0};
     r->config = cfg_load_string(text, "test.json", &errors);
     if (!r->config) {
@@ -129,6 +146,12 @@ static void run(struct result *r, const char *movie_columns,
     FILE *out = open_memstream(&r->drift, &size);
     orm_plan_describe(&r->plan, out);
     fclose(out);
+}
+
+static void run(struct result *r, const char *movie_columns,
+                void (*extra)(struct orm_live_schema *), bool allow_destructive)
+{
+    run_with(r, "", movie_columns, extra, allow_destructive);
 }
 
 static void done(struct result *r)
@@ -306,6 +329,115 @@ static void test_nullability_and_unique_each_describe_once(void **state)
     done(&r);
 }
 
+static const char searched_columns[] =
+    "\"title\": {\"type\": \"varchar\", \"length\": 50, \"search\": true},"
+    "\"rating\": {\"type\": \"integer\", \"null\": true}";
+
+static void extra_simple_search(struct orm_live_schema *schema)
+{
+    live_search_index(&schema->tables[1], "movie_title_search", "title", "simple");
+}
+
+static void extra_english_search(struct orm_live_schema *schema)
+{
+    live_search_index(&schema->tables[1], "movie_title_search", "title", "english");
+}
+
+static void test_search_index_is_created_dropped_and_kept(void **state)
+{
+    (void)state;
+    struct result r;
+    run(&r, searched_columns, NULL, false);
+    assert_string_equal(sb_text(&r.forwards),
+                        "CREATE INDEX \"movie_title_search\" ON \"movie\" USING gin "
+                        "(to_tsvector('simple'::regconfig, \"title\"));\n");
+    assert_string_equal(sb_text(&r.backwards), "DROP INDEX \"movie_title_search\";\n");
+    assert_string_equal(r.drift,
+                        "drift: movie.title: declared search (simple), database no search\n");
+    done(&r);
+
+    run(&r, base_movie_columns, extra_simple_search, false);
+    assert_int_equal(r.held_back, 0); /* an index holds no data */
+    assert_string_equal(sb_text(&r.forwards), "DROP INDEX \"movie_title_search\";\n");
+    assert_string_equal(sb_text(&r.backwards),
+                        "CREATE INDEX movie_title_search ON public.movie USING gin "
+                        "(to_tsvector('simple'::regconfig, (title)::text));\n");
+    assert_string_equal(r.drift,
+                        "drift: movie.title: declared no search, database search (simple)\n");
+    done(&r);
+
+    run(&r, searched_columns, extra_simple_search, false);
+    assert_string_equal(sb_text(&r.forwards), "");
+    assert_string_equal(r.drift, "");
+    done(&r);
+    run_with(&r, "\"search_language\": \"english\", ", searched_columns, extra_english_search,
+             false);
+    assert_string_equal(sb_text(&r.forwards), "");
+    done(&r);
+}
+
+static void test_search_language_change_remakes_the_index(void **state)
+{
+    (void)state;
+    struct result r;
+    run_with(&r, "\"search_language\": \"english\", ", searched_columns, extra_simple_search,
+             false);
+    assert_before(sb_text(&r.forwards), "DROP INDEX \"movie_title_search\";\n",
+                  "CREATE INDEX \"movie_title_search\" ON \"movie\" USING gin "
+                  "(to_tsvector('english'::regconfig, \"title\"));\n");
+    assert_before(sb_text(&r.backwards), "DROP INDEX \"movie_title_search\";\n",
+                  "CREATE INDEX movie_title_search ON public.movie USING gin "
+                  "(to_tsvector('simple'::regconfig, (title)::text));\n");
+    assert_string_equal(
+        r.drift, "drift: movie.title: declared search (english), database search (simple)\n");
+    done(&r);
+}
+
+static void test_search_index_follows_a_renamed_column(void **state)
+{
+    (void)state;
+    struct result r;
+    run(&r,
+        "\"name\": {\"type\": \"varchar\", \"length\": 50, \"renamed_from\": \"title\", "
+        "\"search\": true}, \"rating\": {\"type\": \"integer\", \"null\": true}",
+        extra_simple_search, false);
+    assert_string_equal(sb_text(&r.forwards),
+                        "ALTER TABLE \"movie\" RENAME COLUMN \"title\" TO \"name\";\n"
+                        "ALTER INDEX \"movie_title_search\" RENAME TO \"movie_name_search\";\n");
+    done(&r);
+}
+
+static void test_search_expression_is_read_back(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *expression, *column, *language;
+    } cases[] = {
+        {"to_tsvector('english'::regconfig, title)", "title", "english"},
+        {"to_tsvector('simple'::regconfig, (title)::text)", "title", "simple"},
+        {"to_tsvector('simple'::regconfig, \"select\")", "select", "simple"},
+        {"to_tsvector('simple'::regconfig, (\"a\"\"b\")::text)", "a\"b", "simple"},
+        {"to_tsvector(title)", NULL, NULL},
+        {"to_tsvector('simple'::regconfig, title || body)", NULL, NULL},
+        {"to_tsvector('simple'::regconfig, lower(title))", NULL, NULL},
+        {"to_tsvector(''::regconfig, title)", NULL, NULL},
+        {"to_tsvector('simple'::regconfig, (title)::text", NULL, NULL},
+        {"to_tsvector('simple'::regconfig, \"title)", NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *column = NULL, *language = NULL;
+        bool is_read = orm_search_expression_parse(cases[i].expression, &column, &language);
+        if (is_read != (cases[i].column != NULL))
+            fail_msg("%s: read %d", cases[i].expression, is_read);
+        if (is_read) {
+            assert_string_equal(column, cases[i].column);
+            assert_string_equal(language, cases[i].language);
+        }
+        free(column);
+        free(language);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +447,10 @@ int main(void)
         cmocka_unit_test(test_rename_column_is_not_drop_and_add),
         cmocka_unit_test(test_undeclared_tables_are_dropped_but_not_restables_own),
         cmocka_unit_test(test_nullability_and_unique_each_describe_once),
+        cmocka_unit_test(test_search_index_is_created_dropped_and_kept),
+        cmocka_unit_test(test_search_language_change_remakes_the_index),
+        cmocka_unit_test(test_search_index_follows_a_renamed_column),
+        cmocka_unit_test(test_search_expression_is_read_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

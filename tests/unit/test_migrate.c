@@ -1011,6 +1011,40 @@ static void test_auto_adds_a_column_declared_later(void **state)
     capture_free(&capture);
 }
 
+static void test_auto_adds_a_searchable_column_with_its_gin_index(void **state)
+{
+    struct fixture *f = *state;
+    NEED_DATABASE(f);
+    declare_movies(f);
+    free(new_auto(f, "initial"));
+    forwards_ok(f, NULL, "applied ");
+    struct cfg_column *plot = add_column(&f->tables[0], "plot", CFG_TYPE_TEXT);
+    plot->is_nullable = true;
+    plot->is_searchable = true;
+    f->tables[0].search_language = "english";
+    char *path = new_auto(f, "plot");
+    char *text = read_file(path);
+    assert_non_null(strstr(text, "-- +forwards\n"
+                                 "ALTER TABLE \"movie\" ADD COLUMN \"plot\" text;\n"
+                                 "CREATE INDEX \"movie_plot_search\" ON \"movie\" USING gin "
+                                 "(to_tsvector('english'::regconfig, \"plot\"));\n"));
+    free(text);
+    free(path);
+    forwards_ok(f, NULL, " plot\n");
+    assert_query(f->conn, "SELECT indexdef FROM pg_indexes WHERE indexname = 'movie_plot_search'",
+                 "CREATE INDEX movie_plot_search ON public.movie USING gin "
+                 "(to_tsvector('english'::regconfig, plot))");
+    struct capture capture = {0};
+    assert_int_equal(check(f, &capture), 0);
+    capture_free(&capture);
+    f->tables[0].search_language = "simple";
+    assert_int_equal(check(f, &capture), 1);
+    assert_non_null(strstr(capture.text, "drift: movie.plot: declared search (simple), database "
+                                         "search (english)"));
+    capture_free(&capture);
+    f->tables[0].search_language = NULL;
+}
+
 static void test_check_reports_type_and_nullability_drift(void **state)
 {
     struct fixture *f = *state;
@@ -1192,6 +1226,7 @@ int main(void)
         TEST(test_backwards_drops_the_tables_and_the_record),
         TEST(test_broken_migration_rolls_back_and_names_the_file),
         TEST(test_auto_adds_a_column_declared_later),
+        TEST(test_auto_adds_a_searchable_column_with_its_gin_index),
         TEST(test_check_reports_type_and_nullability_drift),
         TEST(test_forwards_to_stops_there_and_rejects_an_unknown_id),
         TEST(test_missing_file_warns_forwards_and_stops_backwards),

@@ -125,6 +125,7 @@ static int fixture_setup(void **state)
     m[M_RUNTIME].is_nullable = true;
     m[M_SUMMARY] = column_make("summary", CFG_TYPE_TEXT);
     m[M_SUMMARY].is_nullable = true;
+    m[M_SUMMARY].is_searchable = true;
     movie = (struct cfg_table){.name = "movie",
                                .columns = movie_columns,
                                .column_count = M_COUNT,
@@ -573,6 +574,39 @@ static void test_text_filter_match_modes_escape_wildcards(void **state)
     expect_where(&filter, "t0.\"summary\" ILIKE ANY($1::text[])", "{\"%x\\\"y%\",\"%z%\"}");
     filter.match = ORM_MATCH_EXACT;
     expect_where(&filter, "t0.\"summary\" = ANY($1::text[])", "{\"x\\\"y\",\"z\"}");
+}
+
+static void test_search_filter_is_the_index_expression(void **state)
+{
+    (void)state;
+    char *query[] = {"rebel -empire \"new hope\""};
+    struct orm_filter filter = filter_of(M_SUMMARY, ORM_OP_EQUAL, query, 1);
+    filter.match = ORM_MATCH_SEARCH;
+    /* no search_language: simple */
+    expect_where(&filter,
+                 "to_tsvector('simple'::regconfig, t0.\"summary\") @@ "
+                 "websearch_to_tsquery('simple'::regconfig, $1::text)",
+                 query[0]);
+    movie.search_language = "english";
+    expect_where(&filter,
+                 "to_tsvector('english'::regconfig, t0.\"summary\") @@ "
+                 "websearch_to_tsquery('english'::regconfig, $1::text)",
+                 query[0]);
+    movie.search_language = NULL;
+    filter = filter_of(M_NAME, ORM_OP_EQUAL, query, 1);
+    filter.match = ORM_MATCH_SEARCH;
+    expect_filter_error(&filter, "name", "not a \"search\": true column");
+    char *two[] = {"a", "b"};
+    filter = filter_of(M_SUMMARY, ORM_OP_EQUAL, two, 2);
+    filter.match = ORM_MATCH_SEARCH;
+    expect_filter_error(&filter, "summary", "a search takes one query and no operator");
+    filter = filter_of(M_SUMMARY, ORM_OP_NOT_EQUAL, query, 1);
+    filter.match = ORM_MATCH_SEARCH;
+    expect_filter_error(&filter, "summary", "a search takes one query and no operator");
+    char *none[] = {NULL};
+    filter = filter_of(M_SUMMARY, ORM_OP_EQUAL, none, 1);
+    filter.match = ORM_MATCH_SEARCH;
+    expect_filter_error(&filter, "summary", "a search takes one query and no operator");
 }
 
 static void test_text_filter_other_operators_compare_plainly(void **state)
@@ -1895,6 +1929,7 @@ int main(void)
         cmocka_unit_test(test_filter_is_null_and_not_null),
         cmocka_unit_test(test_filter_null_among_values),
         cmocka_unit_test(test_text_filter_match_modes_escape_wildcards),
+        cmocka_unit_test(test_search_filter_is_the_index_expression),
         cmocka_unit_test(test_text_filter_other_operators_compare_plainly),
         cmocka_unit_test(test_array_filter_contains_and_overlaps),
         cmocka_unit_test(test_filter_errors),
