@@ -173,7 +173,7 @@ json_t *auth_json_pointer_get(const json_t *document, const char *pointer);
  * an object. */
 int auth_json_pointer_set(json_t *document, const char *pointer, json_t *value);
 
-/* ---- log (verifier.c) ---------------------------------------------------------------------- */
+/* ---- log (auth_log.c) ---------------------------------------------------------------------- */
 
 void auth_log(const char *level, const char *format, ...) __attribute__((format(printf, 2, 3)));
 

@@ -1,37 +1,14 @@
 /*
  * auth/verifier.c — builds and tears down the verifier: the static keys of the config, the
  * jwks_file (read at start, again on SIGHUP), the jwks_url's refresher, the cache and the
- * clock; its statistics for /metrics; and where auth's few log lines go.
+ * clock; and its statistics for /metrics.
  */
 #include <curl/curl.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "auth/auth_internal.h"
-
-static void (*log_sink)(const char *level, const char *message);
-
-void auth_set_log(void (*log)(const char *level, const char *message))
-{
-    log_sink = log;
-}
-
-void auth_log(const char *level, const char *format, ...)
-{
-    struct sb message = {0};
-    va_list args;
-    va_start(args, format);
-    sb_vappendf(&message, format, args);
-    va_end(args);
-    if (log_sink)
-        log_sink(level, sb_text(&message));
-    else
-        fprintf(stderr, "restable: %s: %s\n", level, sb_text(&message));
-    sb_free(&message);
-}
 
 static long system_clock(void *context)
 {

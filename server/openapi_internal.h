@@ -1,6 +1,7 @@
 /*
  * server/openapi_internal.h — private to the OpenAPI builder (server/openapi*.c): the small
- * JSON helpers the document's parts share. Everything returns a new reference.
+ * JSON helpers the document's parts share (server/openapi_build.c). Everything returns a new
+ * reference.
  */
 #ifndef RESTABLE_SERVER_OPENAPI_INTERNAL_H
 #define RESTABLE_SERVER_OPENAPI_INTERNAL_H
@@ -30,6 +31,9 @@ void srv_openapi_add_any_request_errors(json_t *responses);
  * without a JWT key (then every presented token is refused). */
 void srv_openapi_apply_policy(json_t *operation, const struct cfg_config *config,
                               const struct cfg_policy *policy);
+/* components/responses: every error status restable answers, each with the header it always
+ * carries and the limit behind it (413, 414, 431). */
+json_t *srv_openapi_error_components(const struct cfg_config *config);
 /* An operation {"operationId", "summary", "tags": [tag], "responses"} — steals responses;
  * the errors any request can get are added. */
 json_t *srv_openapi_operation(const char *id_prefix, const char *table, const char *summary,
