@@ -82,11 +82,7 @@ bool cfg_load_policy(struct cfg_loader *loader, const struct cfg_config *config,
         cfg_error(loader, child, "grants go in a list: [\"%s\"]", text);
         return true;
     } else if (text) {
-        const char *near = cfg_suggest(text, kinds);
-        cfg_describe(value, shown, sizeof shown);
-        if (near)
-            cfg_error(loader, child, "unknown policy %s (did you mean \"%s\"?)", shown, near);
-        else
+        if (!cfg_report_near_choice(loader, child, value, "policy", kinds, shown, sizeof shown))
             cfg_error(loader, child,
                       "unknown policy %s (use \"public\", \"authenticated\" or a "
                       "list of \"scope:NAME\" / \"role:NAME\" grants)",

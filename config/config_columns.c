@@ -167,11 +167,7 @@ static void load_action(struct cfg_loader *loader, const char *path, const json_
             cfg_error(loader, child, "\"set default\" needs a \"default\" on the column");
         return;
     }
-    const char *near = text ? cfg_suggest(text, actions) : NULL;
-    cfg_describe(value, shown, sizeof shown);
-    if (near)
-        cfg_error(loader, child, "unknown action %s (did you mean \"%s\"?)", shown, near);
-    else
+    if (!cfg_report_near_choice(loader, child, value, "action", actions, shown, sizeof shown))
         cfg_error(loader, child,
                   "expected \"cascade\", \"restrict\", \"set null\", \"set "
                   "default\" or \"no action\", got %s",

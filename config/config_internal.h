@@ -50,6 +50,12 @@ const char *cfg_suggest(const char *word, const char *const *candidates);
 /* Reports every key of object not in allowed (NULL-terminated), with a suggestion. */
 void cfg_check_keys(struct cfg_loader *loader, const json_t *object, const char *path,
                     const char *const *allowed);
+/* value, at path, is none of candidates (NULL-terminated): when one is near, reports "unknown
+ * WHAT VALUE (did you mean "NEAR"?)" and returns true; otherwise returns false and the caller
+ * says what it expected. Either way shown gets value as cfg_describe writes it. */
+bool cfg_report_near_choice(struct cfg_loader *loader, const char *path, const json_t *value,
+                            const char *what, const char *const *candidates, char *shown,
+                            size_t size);
 /* Reports an unknown type name at path, with a suggestion or the list of types. */
 void cfg_report_unknown_type(struct cfg_loader *loader, const char *path, const char *name);
 

@@ -128,6 +128,18 @@ void cfg_check_keys(struct cfg_loader *loader, const json_t *object, const char 
     }
 }
 
+bool cfg_report_near_choice(struct cfg_loader *loader, const char *path, const json_t *value,
+                            const char *what, const char *const *candidates, char *shown,
+                            size_t size)
+{
+    const char *text = json_string_value(value);
+    const char *near = text ? cfg_suggest(text, candidates) : NULL;
+    cfg_describe(value, shown, size);
+    if (near)
+        cfg_error(loader, path, "unknown %s %s (did you mean \"%s\"?)", what, shown, near);
+    return near != NULL;
+}
+
 void cfg_report_unknown_type(struct cfg_loader *loader, const char *path, const char *name)
 {
     const char *names[CFG_TYPE_COUNT + 1];

@@ -69,25 +69,21 @@ void orm_live_drop_constraint(const char *table, const char *name, struct sb *ou
 
 void orm_live_create_table(const struct orm_live_table *table, struct sb *out)
 {
-    sb_append(out, "CREATE TABLE ");
-    orm_quote_identifier(out, table->name);
-    sb_append(out, " (");
-    const char *separator = "\n    ";
+    orm_schema_create_table_open(out, table->name);
+    bool is_first = true;
     for (size_t c = 0; c < table->column_count; c++) {
-        sb_append(out, separator);
+        orm_schema_table_item(out, &is_first);
         orm_live_column_sql(&table->columns[c], out);
-        separator = ",\n    ";
     }
     for (size_t k = 0; k < table->constraint_count; k++) {
         const struct orm_live_constraint *constraint = &table->constraints[k];
         if (constraint->kind == 'f')
             continue; /* added once every table they may point at exists */
-        sb_append(out, separator);
+        orm_schema_table_item(out, &is_first);
         sb_append(out, "CONSTRAINT ");
         orm_quote_identifier(out, constraint->name);
         sb_append_char(out, ' ');
         sb_append(out, constraint->definition);
-        separator = ",\n    ";
     }
     sb_append(out, "\n);\n");
     for (size_t i = 0; i < table->index_count; i++) {

@@ -209,6 +209,19 @@ void orm_schema_alter_table(const struct cfg_table *table, struct sb *out)
     sb_append_char(out, ' ');
 }
 
+void orm_schema_create_table_open(struct sb *out, const char *name)
+{
+    sb_append(out, "CREATE TABLE ");
+    orm_quote_identifier(out, name);
+    sb_append(out, " (");
+}
+
+void orm_schema_table_item(struct sb *out, bool *is_first)
+{
+    sb_append(out, *is_first ? "\n    " : ",\n    ");
+    *is_first = false;
+}
+
 /* A foreign key goes inside CREATE TABLE unless its target is created later (a cycle). */
 static bool is_deferred(const struct orm_declared *declared, const bool *is_missing, size_t index,
                         const struct cfg_column *column)
@@ -223,17 +236,14 @@ static void append_create_table(const struct orm_declared *declared, const bool 
                                 size_t index, struct sb *out)
 {
     const struct cfg_table *table = declared->tables[index];
-    sb_append(out, "CREATE TABLE ");
-    orm_quote_identifier(out, table->name);
-    sb_append(out, " (");
-    const char *separator = "\n    ";
+    orm_schema_create_table_open(out, table->name);
+    bool is_first = true;
     for (size_t c = 0; c < table->column_count; c++) {
-        sb_append(out, separator);
+        orm_schema_table_item(out, &is_first);
         orm_schema_column_sql(&table->columns[c], out);
-        separator = ",\n    ";
     }
     if (table->column_count > 0) {
-        sb_append(out, separator);
+        orm_schema_table_item(out, &is_first);
         sb_append(out, "CONSTRAINT ");
         orm_schema_object_name(out, table->name, NULL, "pkey");
         sb_append(out, " PRIMARY KEY (");
@@ -243,14 +253,14 @@ static void append_create_table(const struct orm_declared *declared, const bool 
     for (size_t c = 0; c < table->column_count; c++) {
         const struct cfg_column *column = &table->columns[c];
         if (column->is_unique && !column->is_primary_key) {
-            sb_append(out, separator);
+            orm_schema_table_item(out, &is_first);
             orm_schema_unique(table, column, out);
         }
     }
     for (size_t c = 0; c < table->column_count; c++) {
         const struct cfg_column *column = &table->columns[c];
         if (column->choices) {
-            sb_append(out, separator);
+            orm_schema_table_item(out, &is_first);
             orm_schema_choices(table, column, out);
         }
     }
@@ -258,7 +268,7 @@ static void append_create_table(const struct orm_declared *declared, const bool 
         const struct cfg_column *column = &table->columns[c];
         if (column->type == CFG_TYPE_FOREIGN_KEY &&
             !is_deferred(declared, is_missing, index, column)) {
-            sb_append(out, separator);
+            orm_schema_table_item(out, &is_first);
             orm_schema_foreign_key(table, column, out);
         }
     }

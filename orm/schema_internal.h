@@ -34,6 +34,13 @@ void orm_declared_free(struct orm_declared *declared);
 /* Position of the table named name in declared->tables, or -1. */
 long orm_declared_find(const struct orm_declared *declared, const char *name);
 
+/* Opens a CREATE TABLE: CREATE TABLE "name" (. Each item of its list (column, constraint)
+ * then starts with orm_schema_table_item, is_first set to true before the first. */
+void orm_schema_create_table_open(struct sb *out, const char *name);
+/* Starts an item of a CREATE TABLE's list on a line of its own, after a comma unless it is
+ * the first. */
+void orm_schema_table_item(struct sb *out, bool *is_first);
+
 /* Appends a SQL string literal: 'text' with embedded quotes doubled. */
 void orm_schema_quote_literal(struct sb *out, const char *text);
 

@@ -45,6 +45,20 @@ static const char *next_tag(const char *p, bool *weak, const char **start, size_
     return p;
 }
 
+/* The next tag of the list at *p, and *p moved past it and the commas and blanks after it.
+ * Returns 1 with the tag, 0 at the end of the list, -1 when the list is malformed. */
+static int next_in_list(const char **p, bool *weak, const char **start, size_t *length)
+{
+    if (!**p)
+        return 0;
+    *p = next_tag(*p, weak, start, length);
+    if (!*p)
+        return -1;
+    while (**p == ',' || **p == ' ' || **p == '\t')
+        (*p)++;
+    return 1;
+}
+
 static bool is_star(const char *header)
 {
     while (*header == ' ' || *header == '\t')
@@ -78,18 +92,13 @@ bool srv_if_none_match_hits(const struct srv_request *request, const char *etag)
     opaque_of(etag, &ours, &our_length);
     /* weak comparison (If-None-Match): W/ is ignored on both sides */
     const char *p = header;
-    while (*p) {
-        bool weak;
-        const char *start;
-        size_t length;
-        p = next_tag(p, &weak, &start, &length);
-        if (!p)
-            return false; /* a malformed list matches nothing: the full answer is safe */
+    bool weak;
+    const char *start;
+    size_t length;
+    /* a malformed list matches nothing: the full answer is safe */
+    while (next_in_list(&p, &weak, &start, &length) > 0)
         if (length == our_length && memcmp(start, ours, length) == 0)
             return true;
-        while (*p == ',' || *p == ' ' || *p == '\t')
-            p++;
-    }
     return false;
 }
 
@@ -108,21 +117,17 @@ int srv_if_match_parse(struct srv_request *request, struct srv_if_match *parsed)
     const char **versions = rs_arena_alloc(&request->arena, capacity * sizeof *versions);
     size_t count = 0;
     const char *p = header;
-    while (*p) {
-        bool weak;
-        const char *start;
-        size_t length;
-        p = next_tag(p, &weak, &start, &length);
-        if (!p || count == capacity) {
-            srv_respond_error(request, 400, NULL,
-                              "If-Match must be * or a list of entity tags (\"...\")");
-            return -1;
-        }
-        /* strong comparison: a weak tag never matches a row; keep it out */
-        if (!weak)
+    bool weak;
+    const char *start;
+    size_t length;
+    int found;
+    while ((found = next_in_list(&p, &weak, &start, &length)) > 0 && count < capacity)
+        if (!weak) /* strong comparison: a weak tag never matches a row; keep it out */
             versions[count++] = rs_arena_strndup(&request->arena, start, length);
-        while (*p == ',' || *p == ' ' || *p == '\t')
-            p++;
+    if (found != 0) {
+        srv_respond_error(request, 400, NULL,
+                          "If-Match must be * or a list of entity tags (\"...\")");
+        return -1;
     }
     if (count == 0) {
         /* only weak tags (or none): nothing can match, yet the row's existence still decides
