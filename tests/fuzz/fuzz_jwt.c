@@ -95,18 +95,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void base64url_append(struct sb *out, const unsigned char *data, size_t length)
 {
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    for (size_t i = 0; i < length; i += 3) {
-        unsigned long group = (unsigned long)data[i] << 16;
-        if (i + 1 < length)
-            group |= (unsigned long)data[i + 1] << 8;
-        if (i + 2 < length)
-            group |= data[i + 2];
-        size_t chars = i + 2 < length ? 4 : i + 1 < length ? 3 : 2;
-        for (size_t c = 0; c < chars; c++)
-            sb_append_char(out, alphabet[(group >> (18 - 6 * c)) & 63]);
-    }
+    char *text = rs_base64_encode(data, length, RS_BASE64_URL);
+    sb_append(out, text);
+    free(text);
 }
 
 /* The JWS signature of input with the verifier's key, in JOSE form; 0 bytes when it fails. */

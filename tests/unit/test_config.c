@@ -54,17 +54,92 @@ static struct cfg_config *load(const char *single_quoted, struct cfg_errors *err
     return config;
 }
 
+/* A load that must have succeeded: prints its errors when it did not; frees them. */
+static void expect_loaded(const struct cfg_config *config, struct cfg_errors *errors)
+{
+    for (size_t i = 0; i < errors->count; i++)
+        print_message("unexpected: %s\n", errors->messages[i]);
+    assert_int_equal(errors->count, 0);
+    assert_non_null(config);
+    cfg_errors_free(errors);
+}
+
 /* Loads a config that must be valid, printing its errors when it is not. */
 static struct cfg_config *load_ok(const char *single_quoted)
 {
     struct cfg_errors errors;
     struct cfg_config *config = load(single_quoted, &errors);
-    for (size_t i = 0; i < errors.count; i++)
-        print_message("unexpected: %s\n", errors.messages[i]);
-    assert_int_equal(errors.count, 0);
-    assert_non_null(config);
-    cfg_errors_free(&errors);
+    expect_loaded(config, &errors);
     return config;
+}
+
+/* Writes text to a new file at path. */
+static void write_text(const char *path, const char *text)
+{
+    FILE *file = fopen(path, "w");
+    assert_non_null(file);
+    fputs(text, file);
+    assert_int_equal(fclose(file), 0);
+}
+
+/* Writes a config, written with ' for ", to a new file at path. */
+static void write_config(const char *path, const char *single_quoted)
+{
+    char *text = quoted(single_quoted);
+    write_text(path, text);
+    free(text);
+}
+
+/* What cfg_print_summary prints for config. Caller frees. */
+static char *summary_of(const struct cfg_config *config)
+{
+    char *summary = NULL;
+    size_t length = 0;
+    FILE *out = open_memstream(&summary, &length);
+    assert_non_null(out);
+    cfg_print_summary(config, out);
+    assert_int_equal(fclose(out), 0);
+    return summary;
+}
+
+/* The server section's defaults beside its origins (a config without a server section). */
+static void expect_default_server(const struct cfg_config *config)
+{
+    assert_string_equal(config->server.host, "0.0.0.0");
+    assert_int_equal(config->server.port, 8080);
+    assert_int_equal(config->server.threads, 0);
+    assert_int_equal(config->server.max_body_bytes, 1048576);
+    assert_string_equal(config->server.base_path, "/");
+}
+
+/* A table's defaults: paging, joins, no read-only, no bulk writes, no readable column. */
+static void expect_default_table(const struct cfg_table *table)
+{
+    assert_int_equal(table->page_size, 15);
+    assert_int_equal(table->max_page_size, 1000);
+    assert_int_equal(table->max_joins, 0);
+    assert_false(table->read_only);
+    assert_false(table->allow_bulk_delete);
+    assert_false(table->allow_bulk_update);
+    assert_null(table->readable);
+}
+
+/* The database pool's and auth's defaults (a config with only the database url). */
+static void expect_default_database_and_auth(const struct cfg_config *config)
+{
+    assert_int_equal(config->database.pool_size, 8);
+    assert_int_equal(config->database.acquire_timeout_ms, 5000);
+    assert_int_equal(config->database.statement_timeout_ms, 10000);
+    assert_int_equal(config->auth.algorithm, CFG_JWT_NONE);
+    assert_null(config->auth.secret);
+    assert_null(config->auth.public_key_file);
+    assert_null(config->auth.issuer);
+    assert_null(config->auth.audience);
+    assert_int_equal(config->auth.leeway_s, 30);
+    assert_false(config->auth.login_enabled);
+    assert_int_equal(config->auth.login_ttl_s, 3600);
+    assert_int_equal(config->auth.login_rate_per_minute, 10);
+    assert_int_equal(config->auth.password_iterations, 600000);
 }
 
 /* Loads a config that must fail with exactly these messages (NULL-terminated), in order. */
@@ -807,11 +882,7 @@ static void test_spec_example_loads_with_its_values(void **state)
     setenv("JWT_SECRET", SECRET, 1);
     struct cfg_config *config = load_ok(spec_example);
     assert_string_equal(config->path, "restable.json");
-    assert_string_equal(config->server.host, "0.0.0.0");
-    assert_int_equal(config->server.port, 8080);
-    assert_int_equal(config->server.threads, 0);
-    assert_int_equal(config->server.max_body_bytes, 1048576);
-    assert_string_equal(config->server.base_path, "/");
+    expect_default_server(config);
     assert_int_equal(config->server.cors_origin_count, 1);
     assert_string_equal(config->server.cors_origins[0], "https://app.example.com");
     assert_string_equal(config->database.url, "postgresql://app@localhost:5432/app");
@@ -867,12 +938,7 @@ static void test_spec_example_loads_with_its_values(void **state)
     assert_int_equal(director->write.kind, CFG_POLICY_AUTHENTICATED);
     assert_int_equal(director->delete_.kind, CFG_POLICY_AUTHENTICATED);
 
-    char *expected = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&expected, &size);
-    assert_non_null(out);
-    cfg_print_summary(config, out);
-    fclose(out);
+    char *expected = summary_of(config);
     assert_string_equal(expected,
                         "director: 2 columns, primary key id (serial), 0 foreign keys, read public "
                         "/ write authenticated / delete authenticated\n"
@@ -888,24 +954,9 @@ static void test_minimal_config_gets_every_default(void **state)
 {
     (void)state;
     struct cfg_config *config = load_ok(WITH_COLUMN("{'type': 'email'}"));
-    assert_string_equal(config->server.host, "0.0.0.0");
-    assert_int_equal(config->server.port, 8080);
-    assert_int_equal(config->server.threads, 0);
-    assert_int_equal(config->server.max_body_bytes, 1048576);
-    assert_string_equal(config->server.base_path, "/");
+    expect_default_server(config);
     assert_int_equal(config->server.cors_origin_count, 0);
-    assert_int_equal(config->database.pool_size, 8);
-    assert_int_equal(config->database.acquire_timeout_ms, 5000);
-    assert_int_equal(config->database.statement_timeout_ms, 10000);
-    assert_int_equal(config->auth.algorithm, CFG_JWT_NONE);
-    assert_null(config->auth.secret);
-    assert_null(config->auth.issuer);
-    assert_null(config->auth.audience);
-    assert_int_equal(config->auth.leeway_s, 30);
-    assert_false(config->auth.login_enabled);
-    assert_int_equal(config->auth.login_ttl_s, 3600);
-    assert_int_equal(config->auth.login_rate_per_minute, 10);
-    assert_int_equal(config->auth.password_iterations, 600000);
+    expect_default_database_and_auth(config);
     /* no key: everything is public */
     assert_int_equal(config->auth.default_read.kind, CFG_POLICY_PUBLIC);
     assert_int_equal(config->auth.default_write.kind, CFG_POLICY_PUBLIC);
@@ -918,13 +969,7 @@ static void test_minimal_config_gets_every_default(void **state)
     free(cwd);
 
     const struct cfg_table *table = &config->tables[0];
-    assert_int_equal(table->page_size, 15);
-    assert_int_equal(table->max_page_size, 1000);
-    assert_int_equal(table->max_joins, 0);
-    assert_false(table->read_only);
-    assert_false(table->allow_bulk_delete);
-    assert_false(table->allow_bulk_update);
-    assert_null(table->readable);
+    expect_default_table(table);
     assert_int_equal(table->write.kind, CFG_POLICY_PUBLIC);
     const struct cfg_column *column = cfg_column_find(table, "c");
     assert_int_equal(column->length, 255); /* email's default length */
@@ -1099,19 +1144,11 @@ static void test_public_key_file_resolves_against_the_config_folder(void **state
     snprintf(keys, sizeof keys, "%s/keys", folder);
     assert_int_equal(mkdir(keys, 0700), 0);
     snprintf(key, sizeof key, "%s/keys/public.pem", folder);
-    FILE *file = fopen(key, "w");
-    assert_non_null(file);
-    fputs("-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n", file);
-    fclose(file);
+    write_text(key, "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n");
     snprintf(config_path, sizeof config_path, "%s/restable.json", folder);
-    file = fopen(config_path, "w");
-    assert_non_null(file);
-    char *text = quoted("{" DB ", 'auth': {'jwt': {'algorithm': 'ES256', "
-                        "'public_key_file': 'keys/public.pem'}}, 'migrations_dir': './db/',"
-                        " 'tables': {'t': {'columns': {}}}}");
-    fputs(text, file);
-    free(text);
-    fclose(file);
+    write_config(config_path, "{" DB ", 'auth': {'jwt': {'algorithm': 'ES256', "
+                              "'public_key_file': 'keys/public.pem'}}, 'migrations_dir': './db/',"
+                              " 'tables': {'t': {'columns': {}}}}");
 
     struct cfg_errors errors;
     struct cfg_config *config = cfg_load(config_path, &errors);
@@ -1126,13 +1163,8 @@ static void test_public_key_file_resolves_against_the_config_folder(void **state
     cfg_free(config);
 
     /* a key file that is missing, and one that is not PEM, name the resolved path */
-    file = fopen(config_path, "w");
-    assert_non_null(file);
-    text = quoted("{" DB ", 'auth': {'jwt': {'algorithm': 'RS256', 'public_key_file': "
-                  "'keys/missing.pem'}}, 'tables': {'t': {'columns': {}}}}");
-    fputs(text, file);
-    free(text);
-    fclose(file);
+    write_config(config_path, "{" DB ", 'auth': {'jwt': {'algorithm': 'RS256', 'public_key_file': "
+                              "'keys/missing.pem'}}, 'tables': {'t': {'columns': {}}}}");
     assert_null(cfg_load(config_path, &errors));
     assert_int_equal(errors.count, 1);
     char expected[600];
@@ -1144,13 +1176,8 @@ static void test_public_key_file_resolves_against_the_config_folder(void **state
     cfg_errors_free(&errors);
 
     assert_int_equal(rename(config_path, key), 0); /* now the "key" is a JSON file */
-    file = fopen(config_path, "w");
-    assert_non_null(file);
-    text = quoted("{" DB ", 'auth': {'jwt': {'algorithm': 'RS256', 'public_key_file': "
-                  "'keys/public.pem'}}, 'tables': {'t': {'columns': {}}}}");
-    fputs(text, file);
-    free(text);
-    fclose(file);
+    write_config(config_path, "{" DB ", 'auth': {'jwt': {'algorithm': 'RS256', 'public_key_file': "
+                              "'keys/public.pem'}}, 'tables': {'t': {'columns': {}}}}");
     assert_null(cfg_load(config_path, &errors));
     assert_int_equal(errors.count, 1);
     snprintf(expected, sizeof expected,
@@ -1310,12 +1337,7 @@ static void test_summary_lists_flags_and_grants(void **state)
                 "{'code': {'type': 'text', 'primary_key': true}}, 'read_only': true, "
                 "'allow_bulk_delete': true, 'allow_bulk_update': true, 'auth': {'read': "
                 "['role:a', 'scope:b']}}}}");
-    char *text = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&text, &size);
-    assert_non_null(out);
-    cfg_print_summary(config, out);
-    fclose(out);
+    char *text = summary_of(config);
     assert_string_equal(text, "s: 1 column, primary key code (text), 0 foreign keys, read "
                               "[role:a, scope:b] / write authenticated / delete authenticated; "
                               "read-only, bulk delete, bulk update\n");
@@ -1459,18 +1481,16 @@ static void test_load_database_url_may_come_from_environment_only(void **state)
 static void test_load_rejects_bad_restable_port(void **state)
 {
     (void)state;
-    setenv("RESTABLE_PORT", "eighty", 1);
-    expect_errors("{" DB ", 'tables': {" TABLE_T "}}",
-                  (const char *const[]){E("server.port: environment variable RESTABLE_PORT: "
-                                          "expected an integer between 1 and 65535, got "
-                                          "'eighty'"),
-                                        NULL});
-    setenv("RESTABLE_PORT", "65536", 1);
-    expect_errors("{" DB ", 'tables': {" TABLE_T "}}",
-                  (const char *const[]){E("server.port: environment variable RESTABLE_PORT: "
-                                          "expected an integer between 1 and 65535, got "
-                                          "'65536'"),
-                                        NULL});
+    const char *ports[] = {"eighty", "65536"};
+    for (size_t i = 0; i < 2; i++) {
+        setenv("RESTABLE_PORT", ports[i], 1);
+        char message[200];
+        snprintf(message, sizeof message,
+                 E("server.port: environment variable RESTABLE_PORT: expected an integer "
+                   "between 1 and 65535, got '%s'"),
+                 ports[i]);
+        expect_errors("{" DB ", 'tables': {" TABLE_T "}}", (const char *const[]){message, NULL});
+    }
     clear_environment(NULL);
 }
 
@@ -1518,25 +1538,9 @@ static void test_load_applies_every_default(void **state)
     (void)state;
     struct cfg_config *config = load_ok("{" DB ", 'tables': {" TABLE_T "}}");
     assert_string_equal(config->path, "restable.json");
-    assert_string_equal(config->server.host, "0.0.0.0");
-    assert_int_equal(config->server.port, 8080);
-    assert_int_equal(config->server.threads, 0);
-    assert_int_equal(config->server.max_body_bytes, 1048576);
-    assert_string_equal(config->server.base_path, "/");
+    expect_default_server(config);
     assert_int_equal(config->server.cors_origin_count, 0);
-    assert_int_equal(config->database.pool_size, 8);
-    assert_int_equal(config->database.acquire_timeout_ms, 5000);
-    assert_int_equal(config->database.statement_timeout_ms, 10000);
-    assert_int_equal(config->auth.algorithm, CFG_JWT_NONE);
-    assert_null(config->auth.secret);
-    assert_null(config->auth.public_key_file);
-    assert_null(config->auth.issuer);
-    assert_null(config->auth.audience);
-    assert_int_equal(config->auth.leeway_s, 30);
-    assert_false(config->auth.login_enabled);
-    assert_int_equal(config->auth.login_ttl_s, 3600);
-    assert_int_equal(config->auth.login_rate_per_minute, 10);
-    assert_int_equal(config->auth.password_iterations, 600000);
+    expect_default_database_and_auth(config);
     /* no file behind the name: the folder is the working directory */
     char *cwd = getcwd(NULL, 0);
     assert_non_null(cwd);
@@ -1545,13 +1549,7 @@ static void test_load_applies_every_default(void **state)
     free(cwd);
     assert_string_equal(config->migrations_dir, expected);
     const struct cfg_table *table = cfg_table_find(config, "t");
-    assert_int_equal(table->page_size, 15);
-    assert_int_equal(table->max_page_size, 1000);
-    assert_int_equal(table->max_joins, 0);
-    assert_false(table->read_only);
-    assert_false(table->allow_bulk_delete);
-    assert_false(table->allow_bulk_update);
-    assert_null(table->readable);
+    expect_default_table(table);
     const struct cfg_column *column = cfg_column_find(table, "a");
     assert_false(column->is_nullable);
     assert_false(column->is_unique);
@@ -1585,25 +1583,17 @@ static void test_load_resolves_migrations_dir_against_config_folder(void **state
     assert_non_null(real);
     char path[512], expected[512];
     snprintf(path, sizeof path, "%s/restable.json", folder);
-    FILE *file = fopen(path, "w");
-    assert_non_null(file);
-    fputs("{\"database\": {\"url\": \"postgresql://x\"}, \"migrations_dir\": \"db/migrations\","
-          " \"tables\": {\"t\": {\"columns\": {}}}}",
-          file);
-    assert_int_equal(fclose(file), 0);
+    write_text(path, "{\"database\": {\"url\": \"postgresql://x\"}, \"migrations_dir\": "
+                     "\"db/migrations\", \"tables\": {\"t\": {\"columns\": {}}}}");
 
     struct cfg_errors errors;
     struct cfg_config *config = cfg_load(path, &errors);
-    for (size_t i = 0; i < errors.count; i++)
-        print_message("unexpected: %s\n", errors.messages[i]);
-    assert_non_null(config);
-    assert_int_equal(errors.count, 0);
+    expect_loaded(config, &errors);
     snprintf(expected, sizeof expected, "%s/db/migrations", real);
     assert_string_equal(config->migrations_dir, expected);
     assert_string_equal(config->directory, real);
     assert_string_equal(config->path, path);
     cfg_free(config);
-    cfg_errors_free(&errors);
 
     assert_int_equal(unlink(path), 0);
     assert_int_equal(rmdir(folder), 0);
@@ -1756,12 +1746,7 @@ static void test_print_summary_one_line_per_table(void **state)
         " 'b': {'columns': {'code': {'type': 'uuid', 'primary_key': true}, 'x': {'type': "
         "'foreign_key', 'references': 'a'}, 'y': {'type': 'foreign_key', 'references': 'a'}},"
         " 'auth': {'delete': ['role:admin', 'scope:b']}}}}");
-    char *text = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&text, &size);
-    assert_non_null(out);
-    cfg_print_summary(config, out);
-    assert_int_equal(fclose(out), 0);
+    char *text = summary_of(config);
     assert_string_equal(text,
                         "a: 2 columns, primary key id (serial), 0 foreign keys, read public / "
                         "write authenticated / delete authenticated; read-only, bulk update\n"

@@ -103,6 +103,18 @@ static void declare_movies(struct fixture *f)
     api_key->is_secret = true;
 }
 
+/* Tables a and b that reference each other (and b itself): a cycle of foreign keys. */
+static void declare_cycle(struct fixture *f)
+{
+    struct cfg_table *a = add_table(f, "a");
+    struct cfg_table *b = add_table(f, "b");
+    add_id(a);
+    add_id(b);
+    add_reference(a, "b", b)->is_nullable = true;
+    add_reference(b, "a", a)->is_nullable = true;
+    add_reference(b, "parent", b)->is_nullable = true;
+}
+
 static void free_fixture_json(struct fixture *f)
 {
     for (size_t t = 0; t < MAX_TABLES; t++)
@@ -340,6 +352,13 @@ static void forwards_ok(struct fixture *f, const struct orm_forwards_options *op
     capture_free(&capture);
 }
 
+/* Writes the automatic migration of what is declared (named name) and applies it. */
+static void migrate_all(struct fixture *f, const char *name)
+{
+    free(new_auto(f, name));
+    forwards_ok(f, NULL, "applied ");
+}
+
 /* ---- DDL, no database -------------------------------------------------------------------- */
 
 static void assert_ddl(const struct cfg_column *column, const char *expected)
@@ -465,13 +484,7 @@ static void test_schema_sql_creates_referenced_tables_first(void **state)
 static void test_schema_sql_adds_cyclic_foreign_keys_after_the_tables(void **state)
 {
     struct fixture *f = *state;
-    struct cfg_table *a = add_table(f, "a");
-    struct cfg_table *b = add_table(f, "b");
-    add_id(a);
-    add_id(b);
-    add_reference(a, "b", b)->is_nullable = true;
-    add_reference(b, "a", a)->is_nullable = true;
-    add_reference(b, "parent", b)->is_nullable = true;
+    declare_cycle(f);
     struct sb sql = {0};
     orm_schema_create_sql(&f->config, &sql);
     const char *text = sb_text(&sql);
@@ -769,6 +782,14 @@ static int check(struct fixture *f, struct capture *capture)
     return status;
 }
 
+/* `migrations check` finds the database as declared. */
+static void expect_no_drift(struct fixture *f)
+{
+    struct capture capture = {0};
+    assert_int_equal(check(f, &capture), 0);
+    capture_free(&capture);
+}
+
 static void test_auto_migration_round_trip(void **state)
 {
     struct fixture *f = *state;
@@ -817,8 +838,7 @@ static void test_created_schema_matches_the_declaration(void **state)
     struct fixture *f = *state;
     NEED_DATABASE(f);
     declare_movies(f);
-    free(new_auto(f, "initial"));
-    forwards_ok(f, NULL, "applied ");
+    migrate_all(f, "initial");
     static const char columns_sql[] =
         "SELECT string_agg(format('%s %s %s %s', a.attname, format_type(a.atttypid, "
         "a.atttypmod), CASE WHEN a.attnotnull THEN 'not-null' ELSE 'null' END, "
@@ -867,8 +887,7 @@ static void test_every_type_and_default_is_valid_sql(void **state)
     struct fixture *f = *state;
     NEED_DATABASE(f);
     declare_defaults(f);
-    free(new_auto(f, "defaults"));
-    forwards_ok(f, NULL, "applied ");
+    migrate_all(f, "defaults");
     exec_ok(f->conn, "INSERT INTO defaults DEFAULT VALUES");
     assert_query(f->conn,
                  "SELECT concat_ws('|', quote, note, mail, small, big, flag, price, ratio, score, "
@@ -878,9 +897,7 @@ static void test_every_type_and_default_is_valid_sql(void **state)
                  "it's \\n||a@b.example|-3|9007199254740993|t|1.25|0.1|2|t|"
                  "2024-01-02 03:04:05+00|t|t|PT1H30M|t|[1,\"x\"]|{\"it's\": null}|hi|"
                  "{\"a,b\",\"say \\\"hi\\\"\",\"NULL\",NULL,o'k}|{1,2}|-1|12.50|7|{}");
-    struct capture capture = {0};
-    assert_int_equal(check(f, &capture), 0);
-    capture_free(&capture);
+    expect_no_drift(f);
 }
 
 static void test_preview_changes_nothing(void **state)
@@ -914,8 +931,7 @@ static void test_backwards_drops_the_tables_and_the_record(void **state)
     struct fixture *f = *state;
     NEED_DATABASE(f);
     declare_movies(f);
-    free(new_auto(f, "initial"));
-    forwards_ok(f, NULL, "applied ");
+    migrate_all(f, "initial");
     struct capture capture = {0};
     struct rs_error error = {0};
     assert_int_equal(
@@ -980,8 +996,7 @@ static void test_auto_adds_a_column_declared_later(void **state)
     struct fixture *f = *state;
     NEED_DATABASE(f);
     declare_movies(f);
-    free(new_auto(f, "initial"));
-    forwards_ok(f, NULL, "applied ");
+    migrate_all(f, "initial");
     exec_ok(f->conn, "INSERT INTO movie (name, tags, api_key) VALUES ('Ran', '{}', 'k')");
     struct cfg_column *genre = add_column(&f->tables[0], "genre", CFG_TYPE_VARCHAR);
     genre->length = 20;
@@ -1050,8 +1065,7 @@ static void test_check_reports_type_and_nullability_drift(void **state)
     struct fixture *f = *state;
     NEED_DATABASE(f);
     declare_movies(f);
-    free(new_auto(f, "initial"));
-    forwards_ok(f, NULL, "applied ");
+    migrate_all(f, "initial");
     exec_ok(f->conn, "ALTER TABLE movie ALTER rating TYPE bigint, ALTER name DROP NOT NULL, "
                      "ADD COLUMN stray text; ALTER TABLE director ALTER id DROP DEFAULT");
     struct capture capture = {0};
@@ -1153,15 +1167,8 @@ static void test_cyclic_tables_migrate_both_ways(void **state)
 {
     struct fixture *f = *state;
     NEED_DATABASE(f);
-    struct cfg_table *a = add_table(f, "a");
-    struct cfg_table *b = add_table(f, "b");
-    add_id(a);
-    add_id(b);
-    add_reference(a, "b", b)->is_nullable = true;
-    add_reference(b, "a", a)->is_nullable = true;
-    add_reference(b, "parent", b)->is_nullable = true;
-    free(new_auto(f, "cycle"));
-    forwards_ok(f, NULL, "applied ");
+    declare_cycle(f);
+    migrate_all(f, "cycle");
     assert_query(f->conn, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'", "3");
     struct rs_error error = {0};
     assert_int_equal(orm_migrations_backwards(
@@ -1178,16 +1185,13 @@ static void test_login_adds_the_user_table(void **state)
     NEED_DATABASE(f);
     declare_movies(f);
     f->config.auth.login_enabled = true;
-    free(new_auto(f, "initial"));
-    forwards_ok(f, NULL, "applied ");
+    migrate_all(f, "initial");
     exec_ok(f->conn, "INSERT INTO restable_user (username, password_hash) VALUES ('ann', 'x')");
     assert_query(f->conn,
                  "SELECT roles::text || ' ' || (created_at IS NOT NULL) "
                  "FROM restable_user",
                  "{} true");
-    struct capture capture = {0};
-    assert_int_equal(check(f, &capture), 0);
-    capture_free(&capture);
+    expect_no_drift(f);
 }
 
 static void test_object_names_match_the_ones_postgresql_makes_up(void **state)

@@ -24,34 +24,11 @@
 #include <unistd.h>
 
 #include "orm/orm.h"
-
-static const char *database_url(void)
-{
-    const char *url = getenv("RESTABLE_TEST_DATABASE_URL");
-    return url && *url ? url : NULL;
-}
-
-static long long now_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
+#include "tests/unit/test_pool_helpers.h"
 
 static struct orm_pool *pool_open(const char *url, int size)
 {
-    struct orm_pool_options options = {.url = url, .size = size, .acquire_timeout_ms = 5000};
-    struct rs_error error = {0};
-    struct orm_pool *pool = orm_pool_new(&options, &error);
-    assert_non_null(pool);
-    return pool;
-}
-
-static void run(struct orm_pool *pool, const char *sql, const char *const *params, int count,
-                struct orm_outcome *outcome)
-{
-    struct orm_statement statement = {sql, params, count};
-    orm_pool_run_sync(pool, &statement, 1, outcome);
+    return pool_open_url(url, size, 5000, 0, 0);
 }
 
 struct record {
@@ -123,11 +100,7 @@ static void test_pool_runs_with_an_acquire_timeout_of_zero(void **state)
     while (!orm_pool_is_ready(pool) && now_ms() < deadline)
         usleep(5000);
     assert_true(orm_pool_is_ready(pool));
-    struct orm_outcome outcome;
-    run(pool, "SELECT 3", NULL, 0, &outcome);
-    assert_int_equal(outcome.status, ORM_OK);
-    assert_string_equal(PQgetvalue(outcome.result, 0, 0), "3");
-    PQclear(outcome.result);
+    expect_first_value(pool, "SELECT 3", NULL, 0, "3");
     orm_pool_free(pool);
 }
 
@@ -139,9 +112,7 @@ static void test_pool_free_gives_up_on_a_long_query(void **state)
     if (!database_url())
         skip();
     struct orm_pool *pool = pool_open(database_url(), 1);
-    struct orm_outcome outcome;
-    run(pool, "SELECT 1", NULL, 0, &outcome);
-    PQclear(outcome.result);
+    expect_first_value(pool, "SELECT 1", NULL, 0, "1");
     struct record record = {.lock = PTHREAD_MUTEX_INITIALIZER};
     struct orm_statement sleep_statement = {"SELECT pg_sleep(9)", NULL, 0};
     orm_pool_submit(pool, &sleep_statement, 1, record_callback, &record);
@@ -162,10 +133,7 @@ static void test_pool_job_behind_an_aborted_prepare_still_runs(void **state)
     if (!database_url())
         skip();
     struct orm_pool *pool = pool_open(database_url(), 1);
-    struct orm_outcome outcome;
-    run(pool, "SELECT 1", NULL, 0, &outcome);
-    assert_int_equal(outcome.status, ORM_OK);
-    PQclear(outcome.result);
+    expect_first_value(pool, "SELECT 1", NULL, 0, "1");
 
     const char *param[] = {"x"};
     const char *shared_sql = "SELECT 'behind ' || $1::text";
@@ -184,16 +152,10 @@ static void test_pool_job_behind_an_aborted_prepare_still_runs(void **state)
     assert_string_equal(records[1].value, "behind x");
 
     /* and the text is prepared (once) when it next runs */
-    run(pool, shared_sql, param, 1, &outcome);
-    assert_int_equal(outcome.status, ORM_OK);
-    assert_string_equal(PQgetvalue(outcome.result, 0, 0), "behind x");
-    PQclear(outcome.result);
+    expect_first_value(pool, shared_sql, param, 1, "behind x");
     const char *check[] = {shared_sql};
-    run(pool, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", check, 1,
-        &outcome);
-    assert_int_equal(outcome.status, ORM_OK);
-    assert_string_equal(PQgetvalue(outcome.result, 0, 0), "1");
-    PQclear(outcome.result);
+    expect_first_value(pool, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1",
+                       check, 1, "1");
     orm_pool_free(pool);
 }
 
@@ -249,24 +211,14 @@ static void test_pool_connects_when_the_first_host_refuses(void **state)
         skip();
     const char *port = strrchr(url, ':'); /* ":PORT/database" of pg-up's URL */
     assert_non_null(port);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&address, sizeof address), 0);
-    socklen_t length = sizeof address;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&address, &length), 0);
-    close(fd); /* nothing listens there now */
+    int unused = unused_port(); /* nothing listens there */
     char two_hosts[512];
-    snprintf(two_hosts, sizeof two_hosts, "postgresql://postgres@127.0.0.1:%d,127.0.0.1%s",
-             ntohs(address.sin_port), port);
+    snprintf(two_hosts, sizeof two_hosts, "postgresql://postgres@127.0.0.1:%d,127.0.0.1%s", unused,
+             port);
 
     struct orm_pool *pool = pool_open(two_hosts, 2);
     long long started = now_ms();
-    struct orm_outcome outcome;
-    run(pool, "SELECT 5", NULL, 0, &outcome);
-    assert_int_equal(outcome.status, ORM_OK);
-    assert_string_equal(PQgetvalue(outcome.result, 0, 0), "5");
-    PQclear(outcome.result);
+    expect_first_value(pool, "SELECT 5", NULL, 0, "5");
     assert_true(now_ms() - started < 3000);
     long long deadline = now_ms() + 3000;
     struct orm_pool_stats stats;

@@ -28,46 +28,13 @@
 #include <unistd.h>
 
 #include "orm/orm.h"
+#include "tests/unit/test_pool_helpers.h"
 
 #define WAIT_MS 20000
-
-static const char *database_url(void)
-{
-    const char *url = getenv("RESTABLE_TEST_DATABASE_URL");
-    return url && *url ? url : NULL;
-}
-
-static long long now_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
-static struct orm_pool *pool_open_url(const char *url, int size, int acquire_ms, int statement_ms,
-                                      int queue_limit)
-{
-    struct orm_pool_options options = {.url = url,
-                                       .size = size,
-                                       .acquire_timeout_ms = acquire_ms,
-                                       .statement_timeout_ms = statement_ms,
-                                       .queue_limit = queue_limit};
-    struct rs_error error = {0};
-    struct orm_pool *pool = orm_pool_new(&options, &error);
-    assert_non_null(pool);
-    return pool;
-}
 
 static struct orm_pool *pool_open(int size, int acquire_ms, int statement_ms, int queue_limit)
 {
     return pool_open_url(database_url(), size, acquire_ms, statement_ms, queue_limit);
-}
-
-static void run(struct orm_pool *pool, const char *sql, const char *const *params, int count,
-                struct orm_outcome *outcome)
-{
-    struct orm_statement statement = {sql, params, count};
-    orm_pool_run_sync(pool, &statement, 1, outcome);
 }
 
 /* Runs sql and asserts it succeeded; for setup statements whose result is not interesting. */
@@ -312,10 +279,7 @@ static void test_pool_statement_timeout_fails_cleanly(void **state)
     assert_string_equal(outcome.sqlstate, "57014");
     assert_null(outcome.result);
     assert_true(now_ms() - started < 1500);
-    run(pool, "SELECT 7", NULL, 0, &outcome);
-    assert_int_equal(outcome.status, ORM_OK);
-    assert_string_equal(PQgetvalue(outcome.result, 0, 0), "7");
-    PQclear(outcome.result);
+    expect_first_value(pool, "SELECT 7", NULL, 0, "7");
     orm_pool_free(pool);
 }
 
@@ -365,11 +329,8 @@ static void test_pool_pipeline_is_one_transaction(void **state)
     assert_string_equal(PQgetvalue(outcome.result, 0, 0), claims[0]);
     PQclear(outcome.result);
     /* is_local = true: the setting ended with that transaction */
-    run(pool, "SELECT coalesce(current_setting('request.jwt.claims', true), '')", NULL, 0,
-        &outcome);
-    assert_int_equal(outcome.status, ORM_OK);
-    assert_string_equal(PQgetvalue(outcome.result, 0, 0), "");
-    PQclear(outcome.result);
+    expect_first_value(pool, "SELECT coalesce(current_setting('request.jwt.claims', true), '')",
+                       NULL, 0, "");
 
     char table[64], create[128], insert[128], count[128], drop[128];
     snprintf(table, sizeof table, "pool_test_tx_%d", (int)getpid());
@@ -596,11 +557,7 @@ static void test_pool_cancels_a_job_past_the_statement_timeout(void **state)
     assert_int_equal(outcome.status, ORM_E_STATEMENT_TIMEOUT);
     assert_null(outcome.result);
     assert_true(took >= 300 && took < 1500);
-    struct orm_outcome after;
-    run(pool, "SELECT 7", NULL, 0, &after);
-    assert_int_equal(after.status, ORM_OK);
-    assert_string_equal(PQgetvalue(after.result, 0, 0), "7");
-    PQclear(after.result);
+    expect_first_value(pool, "SELECT 7", NULL, 0, "7");
     orm_pool_free(pool);
 }
 
@@ -650,15 +607,9 @@ static void test_pool_database_down_at_start(void **state)
 {
     (void)state;
     /* a port nobody listens on: bind to port 0, read what the kernel chose, release it */
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&address, sizeof address), 0);
-    socklen_t length = sizeof address;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&address, &length), 0);
-    close(fd);
+    int unused = unused_port(); /* nothing listens there */
     char url[128];
-    snprintf(url, sizeof url, "postgresql://nobody@127.0.0.1:%d/none", ntohs(address.sin_port));
+    snprintf(url, sizeof url, "postgresql://nobody@127.0.0.1:%d/none", unused);
 
     struct orm_pool *pool = pool_open_url(url, 2, 5000, 0, 0);
     assert_false(orm_pool_is_ready(pool));
@@ -752,19 +703,12 @@ static void test_pool_prepared_statement_cache(void **state)
     struct orm_pool *pool = pool_open(1, 5000, 0, 0);
     const char *sql = "SELECT 40 + $1::int";
     const char *params[] = {"2"};
-    struct orm_outcome outcome;
     for (int i = 0; i < 3; i++) {
-        run(pool, sql, params, 1, &outcome);
-        assert_int_equal(outcome.status, ORM_OK);
-        assert_string_equal(PQgetvalue(outcome.result, 0, 0), "42");
-        PQclear(outcome.result);
+        expect_first_value(pool, sql, params, 1, "42");
     }
     const char *check[] = {sql};
-    run(pool, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", check, 1,
-        &outcome);
-    assert_int_equal(outcome.status, ORM_OK);
-    assert_string_equal(PQgetvalue(outcome.result, 0, 0), "1");
-    PQclear(outcome.result);
+    expect_first_value(pool, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1",
+                       check, 1, "1");
     orm_pool_free(pool);
 }
 
@@ -784,17 +728,10 @@ static void test_pool_unnamed_statements_only_prepares_nothing(void **state)
     assert_non_null(pool);
     const char *sql = "SELECT 40 + $1::int";
     const char *params[] = {"2"};
-    struct orm_outcome outcome;
     for (int i = 0; i < 3; i++) {
-        run(pool, sql, params, 1, &outcome);
-        assert_int_equal(outcome.status, ORM_OK);
-        assert_string_equal(PQgetvalue(outcome.result, 0, 0), "42");
-        PQclear(outcome.result);
+        expect_first_value(pool, sql, params, 1, "42");
     }
-    run(pool, "SELECT count(*) FROM pg_prepared_statements", NULL, 0, &outcome);
-    assert_int_equal(outcome.status, ORM_OK);
-    assert_string_equal(PQgetvalue(outcome.result, 0, 0), "0");
-    PQclear(outcome.result);
+    expect_first_value(pool, "SELECT count(*) FROM pg_prepared_statements", NULL, 0, "0");
     orm_pool_free(pool);
 }
 
@@ -843,16 +780,10 @@ static void test_pool_null_parameters_bind_sql_null(void **state)
         skip();
     struct orm_pool *pool = pool_open(1, 5000, 0, 0);
     const char *params[] = {NULL, "x"};
-    struct orm_outcome outcome;
-    run(pool, "SELECT $1::text IS NULL", params, 1, &outcome);
-    assert_int_equal(outcome.status, ORM_OK);
-    assert_string_equal(PQgetvalue(outcome.result, 0, 0), "t");
-    PQclear(outcome.result);
+    expect_first_value(pool, "SELECT $1::text IS NULL", params, 1, "t");
     /* NULL next to a value: only the NULL one is NULL */
-    run(pool, "SELECT ($1::text IS NULL)::text || ($2::text IS NULL)::text", params, 2, &outcome);
-    assert_int_equal(outcome.status, ORM_OK);
-    assert_string_equal(PQgetvalue(outcome.result, 0, 0), "truefalse");
-    PQclear(outcome.result);
+    expect_first_value(pool, "SELECT ($1::text IS NULL)::text || ($2::text IS NULL)::text", params,
+                       2, "truefalse");
     orm_pool_free(pool);
 }
 

@@ -149,13 +149,10 @@ static int fixture_setup(void **state)
     "s.\"tags\", s.\"poster\", s.\"uid\", s.\"budget\", s.\"meta\", s.\"runtime\", "               \
     "s.\"summary\""
 
-/* Checks the statement text and its parameters (NULL for an SQL NULL parameter), then frees. */
-static void expect_sql(struct orm_sql *sql, const char *text, size_t param_count, ...)
+static void expect_sql_v(struct orm_sql *sql, const char *text, size_t param_count, va_list args)
 {
     assert_string_equal(sb_text(&sql->text), text);
     assert_int_equal(sql->param_count, param_count);
-    va_list args;
-    va_start(args, param_count);
     for (size_t i = 0; i < param_count; i++) {
         const char *expected = va_arg(args, const char *);
         if (!expected)
@@ -163,8 +160,31 @@ static void expect_sql(struct orm_sql *sql, const char *text, size_t param_count
         else
             assert_string_equal(sql->params[i], expected);
     }
-    va_end(args);
     orm_sql_free(sql);
+}
+
+/* Checks the statement text and its parameters (NULL for an SQL NULL parameter), then frees. */
+static void expect_sql(struct orm_sql *sql, const char *text, size_t param_count, ...)
+{
+    va_list args;
+    va_start(args, param_count);
+    expect_sql_v(sql, text, param_count, args);
+    va_end(args);
+}
+
+/* Builds select with build (orm_build_list, _count...), which must succeed, and checks the
+ * statement as expect_sql does. */
+static void expect_built(int (*build)(const struct orm_select *, struct orm_sql *,
+                                      struct rs_error *),
+                         const struct orm_select *select, const char *text, size_t param_count, ...)
+{
+    struct orm_sql sql = {0};
+    struct rs_error error = {0};
+    assert_int_equal(build(select, &sql, &error), 0);
+    va_list args;
+    va_start(args, param_count);
+    expect_sql_v(&sql, text, param_count, args);
+    va_end(args);
 }
 
 static void expect_failure(int result, struct orm_sql *sql, const struct rs_error *error,
@@ -332,16 +352,13 @@ static void test_list_with_visible_fields_order_limit_and_offset(void **state)
                                 .order_count = 2,
                                 .limit = 10,
                                 .offset = 20};
-    struct orm_sql sql = {0};
-    struct rs_error error = {0};
-    assert_int_equal(orm_build_list(&select, &sql, &error), 0);
-    expect_sql(&sql,
-               "SELECT coalesce(json_agg(r ORDER BY s.\"#n\"), '[]')::text FROM (SELECT "
-               "t0.\"name\" AS \"name\", t0.\"city\" AS \"city\", row_number() OVER (ORDER BY "
-               "t0.\"city\" ASC, t0.\"name\" DESC, t0.\"id\" ASC) AS \"#n\" FROM \"studio\" t0 "
-               "ORDER BY t0.\"city\" ASC, t0.\"name\" DESC, t0.\"id\" ASC LIMIT 10 OFFSET "
-               "$1::bigint) s CROSS JOIN LATERAL (SELECT s.\"name\", s.\"city\") r",
-               1, "20");
+    expect_built(orm_build_list, &select,
+                 "SELECT coalesce(json_agg(r ORDER BY s.\"#n\"), '[]')::text FROM (SELECT "
+                 "t0.\"name\" AS \"name\", t0.\"city\" AS \"city\", row_number() OVER (ORDER BY "
+                 "t0.\"city\" ASC, t0.\"name\" DESC, t0.\"id\" ASC) AS \"#n\" FROM \"studio\" t0 "
+                 "ORDER BY t0.\"city\" ASC, t0.\"name\" DESC, t0.\"id\" ASC LIMIT 10 OFFSET "
+                 "$1::bigint) s CROSS JOIN LATERAL (SELECT s.\"name\", s.\"city\") r",
+                 1, "20");
 
     /* ordered by the primary key already: no tie-breaker; no limit, no offset */
     struct orm_order by_pk = {&studio_columns[S_ID], false};
@@ -352,16 +369,17 @@ static void test_list_with_visible_fields_order_limit_and_offset(void **state)
                                  .order_count = 1,
                                  .limit = -1,
                                  .offset = 0};
-    assert_int_equal(orm_build_list(&select, &sql, &error), 0);
-    expect_sql(&sql,
-               "SELECT coalesce(json_agg(r ORDER BY s.\"#n\"), '[]')::text FROM (SELECT "
-               "t0.\"name\" AS \"name\", row_number() OVER (ORDER BY t0.\"id\" ASC) AS \"#n\" "
-               "FROM \"studio\" t0 ORDER BY t0.\"id\" ASC) s CROSS JOIN LATERAL (SELECT "
-               "s.\"name\") r",
-               0);
+    expect_built(orm_build_list, &select,
+                 "SELECT coalesce(json_agg(r ORDER BY s.\"#n\"), '[]')::text FROM (SELECT "
+                 "t0.\"name\" AS \"name\", row_number() OVER (ORDER BY t0.\"id\" ASC) AS \"#n\" "
+                 "FROM \"studio\" t0 ORDER BY t0.\"id\" ASC) s CROSS JOIN LATERAL (SELECT "
+                 "s.\"name\") r",
+                 0);
 
     select.limit = 0;
     select.offset = 3;
+    struct orm_sql sql = {0};
+    struct rs_error error = {0};
     assert_int_equal(orm_build_list(&select, &sql, &error), 0);
     assert_non_null(strstr(sb_text(&sql.text), " LIMIT 0 OFFSET $1::bigint) s"));
     assert_int_equal(sql.param_count, 1);
@@ -672,20 +690,18 @@ static void test_nested_fields_join_once_per_path(void **state)
     };
     struct orm_select select = {
         .table = &movie, .fields = fields, .field_count = 5, .limit = 15, .readable = true};
-    struct orm_sql sql = {0};
-    struct rs_error error = {0};
-    assert_int_equal(orm_build_list(&select, &sql, &error), 0);
-    expect_sql(&sql,
-               "SELECT coalesce(json_agg(r ORDER BY s.\"#n\"), '[]')::text FROM (SELECT "
-               "t0.\"name\" AS \"name\", CASE WHEN t1.\"id\" IS NULL THEN NULL ELSE "
-               "json_build_object('name', t1.\"name\", 'studio', CASE WHEN t2.\"id\" IS NULL THEN "
-               "NULL ELSE json_build_object('name', t2.\"name\", 'city', t2.\"city\") END, "
-               "'photo', translate(encode(t1.\"photo\", 'base64'), E'\\n', '')) END AS "
-               "\"director\", row_number() OVER (ORDER BY t0.\"id\" DESC) AS \"#n\" FROM "
-               "\"movie\" t0 LEFT JOIN \"director\" t1 ON t1.\"id\" = t0.\"director\" LEFT JOIN "
-               "\"studio\" t2 ON t2.\"id\" = t1.\"studio\" ORDER BY t0.\"id\" DESC LIMIT "
-               "15) s CROSS JOIN LATERAL (SELECT s.\"name\", s.\"director\") r",
-               0);
+    expect_built(
+        orm_build_list, &select,
+        "SELECT coalesce(json_agg(r ORDER BY s.\"#n\"), '[]')::text FROM (SELECT "
+        "t0.\"name\" AS \"name\", CASE WHEN t1.\"id\" IS NULL THEN NULL ELSE "
+        "json_build_object('name', t1.\"name\", 'studio', CASE WHEN t2.\"id\" IS NULL THEN "
+        "NULL ELSE json_build_object('name', t2.\"name\", 'city', t2.\"city\") END, "
+        "'photo', translate(encode(t1.\"photo\", 'base64'), E'\\n', '')) END AS "
+        "\"director\", row_number() OVER (ORDER BY t0.\"id\" DESC) AS \"#n\" FROM "
+        "\"movie\" t0 LEFT JOIN \"director\" t1 ON t1.\"id\" = t0.\"director\" LEFT JOIN "
+        "\"studio\" t2 ON t2.\"id\" = t1.\"studio\" ORDER BY t0.\"id\" DESC LIMIT "
+        "15) s CROSS JOIN LATERAL (SELECT s.\"name\", s.\"director\") r",
+        0);
 }
 
 static void test_depth_one_foreign_key_is_its_value_with_readable(void **state)
@@ -810,16 +826,13 @@ static void test_list_with_total_reuses_filter_parameters(void **state)
                                 .field_count = 1,
                                 .limit = 15,
                                 .offset = 15};
-    struct orm_sql sql = {0};
-    struct rs_error error = {0};
-    assert_int_equal(orm_build_list_with_total(&select, &sql, &error), 0);
-    expect_sql(&sql,
-               "SELECT (SELECT coalesce(json_agg(r ORDER BY s.\"#n\"), '[]')::text FROM (SELECT "
-               "t0.\"id\" AS \"id\", row_number() OVER (ORDER BY t0.\"id\" DESC) AS \"#n\" FROM "
-               "\"movie\" t0 WHERE t0.\"rating\" > $1::integer ORDER BY t0.\"id\" DESC LIMIT "
-               "15 OFFSET $2::bigint) s CROSS JOIN LATERAL (SELECT s.\"id\") r), (SELECT "
-               "count(*) FROM \"movie\" t0 WHERE t0.\"rating\" > $1::integer)",
-               2, "3", "15");
+    expect_built(orm_build_list_with_total, &select,
+                 "SELECT (SELECT coalesce(json_agg(r ORDER BY s.\"#n\"), '[]')::text FROM (SELECT "
+                 "t0.\"id\" AS \"id\", row_number() OVER (ORDER BY t0.\"id\" DESC) AS \"#n\" FROM "
+                 "\"movie\" t0 WHERE t0.\"rating\" > $1::integer ORDER BY t0.\"id\" DESC LIMIT "
+                 "15 OFFSET $2::bigint) s CROSS JOIN LATERAL (SELECT s.\"id\") r), (SELECT "
+                 "count(*) FROM \"movie\" t0 WHERE t0.\"rating\" > $1::integer)",
+                 2, "3", "15");
 }
 
 static void test_get_ignores_filters_and_order(void **state)
@@ -850,20 +863,16 @@ static void test_count_with_and_without_filters(void **state)
 {
     (void)state;
     struct orm_select select = {.table = &movie};
-    struct orm_sql sql = {0};
-    struct rs_error error = {0};
-    assert_int_equal(orm_build_count(&select, &sql, &error), 0);
-    expect_sql(&sql, "SELECT count(*) FROM \"movie\" t0", 0);
+    expect_built(orm_build_count, &select, "SELECT count(*) FROM \"movie\" t0", 0);
     char *ids[] = {"1", "2"};
     struct orm_filter filters[] = {filter_of(M_ID, ORM_OP_EQUAL, ids, 2),
                                    filter_of(M_RELEASED, ORM_OP_NOT_NULL, NULL, 0)};
     select.filters = filters;
     select.filter_count = 2;
-    assert_int_equal(orm_build_count(&select, &sql, &error), 0);
-    expect_sql(&sql,
-               "SELECT count(*) FROM \"movie\" t0 WHERE t0.\"id\" = ANY($1::integer[]) AND "
-               "t0.\"released\" IS NOT NULL",
-               1, "{\"1\",\"2\"}");
+    expect_built(orm_build_count, &select,
+                 "SELECT count(*) FROM \"movie\" t0 WHERE t0.\"id\" = ANY($1::integer[]) AND "
+                 "t0.\"released\" IS NOT NULL",
+                 1, "{\"1\",\"2\"}");
 }
 
 /* ---- writes ---- */
@@ -1228,19 +1237,16 @@ static void test_count_estimate_explains_the_filtered_rows(void **state)
 {
     (void)state;
     struct orm_select select = {.table = &movie};
-    struct orm_sql sql = {0};
-    struct rs_error error = {0};
-    assert_int_equal(orm_build_count_estimate(&select, &sql, &error), 0);
-    expect_sql(&sql, "EXPLAIN (FORMAT JSON) SELECT 1 FROM \"movie\" t0", 0);
+    expect_built(orm_build_count_estimate, &select,
+                 "EXPLAIN (FORMAT JSON) SELECT 1 FROM \"movie\" t0", 0);
     char *ratings[] = {"3"};
     struct orm_filter filter = filter_of(M_RATING, ORM_OP_GREATER, ratings, 1);
     select.filters = &filter;
     select.filter_count = 1;
-    assert_int_equal(orm_build_count_estimate(&select, &sql, &error), 0);
-    expect_sql(&sql,
-               "EXPLAIN (FORMAT JSON) SELECT 1 FROM \"movie\" t0 WHERE t0.\"rating\" > "
-               "$1::integer",
-               1, "3");
+    expect_built(orm_build_count_estimate, &select,
+                 "EXPLAIN (FORMAT JSON) SELECT 1 FROM \"movie\" t0 WHERE t0.\"rating\" > "
+                 "$1::integer",
+                 1, "3");
     assert_int_equal(orm_explain_rows("[{\"Plan\": {\"Node Type\": \"Seq Scan\", \"Plan Rows\": "
                                       "1234}}]"),
                      1234);
@@ -1347,13 +1353,10 @@ static void test_filters_combine_with_and_in_parameter_order(void **state)
                                    filter_of(M_RELEASED, ORM_OP_NOT_EQUAL, yes, 1)};
     filters[1].match = ORM_MATCH_ENDS;
     struct orm_select select = {.table = &movie, .filters = filters, .filter_count = 3};
-    struct orm_sql sql = {0};
-    struct rs_error error = {0};
-    assert_int_equal(orm_build_count(&select, &sql, &error), 0);
-    expect_sql(&sql,
-               "SELECT count(*) FROM \"movie\" t0 WHERE t0.\"poster\" = ANY($1::bytea[]) AND "
-               "t0.\"name\" ILIKE ANY($2::text[]) AND t0.\"released\" <> ALL($3::boolean[])",
-               3, "{\"\\\\x01\"}", "{\"%a\"}", "{\"true\"}");
+    expect_built(orm_build_count, &select,
+                 "SELECT count(*) FROM \"movie\" t0 WHERE t0.\"poster\" = ANY($1::bytea[]) AND "
+                 "t0.\"name\" ILIKE ANY($2::text[]) AND t0.\"released\" <> ALL($3::boolean[])",
+                 3, "{\"\\\\x01\"}", "{\"%a\"}", "{\"true\"}");
 }
 
 static void test_ids_fall_back_to_the_key_when_readable_is_secret(void **state)
@@ -1468,15 +1471,13 @@ static void test_list_with_total_without_filters(void **state)
     (void)state;
     struct orm_field fields[] = {field_of(&studio_columns[S_ID], NULL, NULL)};
     struct orm_select select = {.table = &studio, .fields = fields, .field_count = 1, .limit = -1};
-    struct orm_sql sql = {0};
-    struct rs_error error = {0};
-    assert_int_equal(orm_build_list_with_total(&select, &sql, &error), 0);
-    expect_sql(&sql,
-               "SELECT (SELECT coalesce(json_agg(r ORDER BY s.\"#n\"), '[]')::text FROM (SELECT "
-               "t0.\"id\" AS \"id\", row_number() OVER (ORDER BY t0.\"id\" DESC) AS \"#n\" FROM "
-               "\"studio\" t0 ORDER BY t0.\"id\" DESC) s CROSS JOIN LATERAL (SELECT s.\"id\") r), "
-               "(SELECT count(*) FROM \"studio\" t0)",
-               0);
+    expect_built(
+        orm_build_list_with_total, &select,
+        "SELECT (SELECT coalesce(json_agg(r ORDER BY s.\"#n\"), '[]')::text FROM (SELECT "
+        "t0.\"id\" AS \"id\", row_number() OVER (ORDER BY t0.\"id\" DESC) AS \"#n\" FROM "
+        "\"studio\" t0 ORDER BY t0.\"id\" DESC) s CROSS JOIN LATERAL (SELECT s.\"id\") r), "
+        "(SELECT count(*) FROM \"studio\" t0)",
+        0);
 }
 
 /* ---- against PostgreSQL (skipped without RESTABLE_TEST_DATABASE_URL) ---- */

@@ -2,7 +2,8 @@
  * tests/unit/test_types.c — the column type layer (orm/types*.c): every type parsed from
  * query-string text and from JSON into canonical PostgreSQL text, every class of invalid
  * input with its message, cast names, defaults for GET /T/new/ and JSON Schema fragments.
- * Pure: no database.
+ * Pure: no database. Each test is a deliberate table of cases: one expect_text / expect_json
+ * (/_error) line a row, input then expected output or message.
  */
 #include <setjmp.h>
 #include <stdarg.h>
