@@ -12,6 +12,7 @@
 #include "config/config_internal.h"
 
 /* ---- one check per kind of literal ------------------------------------------------------- */
+/* Alike by design: each is named by rows of the table below and takes the same arguments. */
 
 static int check_string(const struct cfg_type_row *rule, const struct cfg_column *column,
                         const json_t *value, struct rs_error *error)
@@ -133,7 +134,8 @@ static int check_json(const struct cfg_type_row *rule, const struct cfg_column *
 #define INTEGER_TYPE .family = CFG_FAMILY_INTEGER, .check = check_integer
 #define TIME_TYPE .family = CFG_FAMILY_TIME, .default_keyword = "now"
 
-/* ARRAY and FOREIGN_KEY have no check: their values are checked as their value_type. */
+/* One row per type, a deliberate table (its rows repeat one shape). ARRAY and FOREIGN_KEY have
+ * no check: their values are checked as their value_type. */
 const struct cfg_type_row cfg_types[CFG_TYPE_COUNT] = {
     [CFG_TYPE_VARCHAR] = {.name = "varchar",
                           .family = CFG_FAMILY_TEXT,

@@ -15,9 +15,10 @@
 #define INT32_RANGE .minimum = -2147483648LL, .maximum = 2147483647LL
 #define INT64_RANGE .minimum = (-9223372036854775807LL - 1), .maximum = 9223372036854775807LL
 
-/* One row per type: everything orm/ knows of it. A new column type is a row here (plus the
- * enum value in config/config.h and its row in config/config_types.c: its name and literal
- * rule, which config/ keeps because it cannot see this table). */
+/* One row per type, a deliberate table (its rows repeat one shape): everything orm/ knows of
+ * it. A new column type is a row here (plus the enum value in config/config.h and its row in
+ * config/config_types.c: its name and literal rule, which config/ keeps because it cannot see
+ * this table). */
 static const struct orm_type_info type_table[CFG_TYPE_COUNT] = {
     [CFG_TYPE_VARCHAR] = {.type = CFG_TYPE_VARCHAR,
                           .cast = "varchar",

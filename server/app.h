@@ -249,6 +249,7 @@ void srv_run_probe(struct srv_request *request, const struct orm_sql *sql, int t
 void srv_close_pool(struct srv_app *app);
 
 /* ---- handlers ---------------------------------------------------------------------------- */
+/* One per route, a deliberate list: the rows of server/routes.c name them. */
 
 void srv_handle_request(struct srv_request *request, const char *upload, size_t upload_size);
 void srv_handle_list(struct srv_request *request);
