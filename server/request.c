@@ -8,30 +8,6 @@
 
 #include "server/routes.h"
 
-void srv_add_cors_headers(struct srv_request *request)
-{
-    const struct cfg_config *config = request->app->config;
-    if (config->server.cors_origin_count == 0 || !request->response ||
-        MHD_get_response_header(request->response, "Access-Control-Allow-Origin"))
-        return;
-    const char *origin =
-        MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, "Origin");
-    if (!origin)
-        return;
-    for (size_t i = 0; i < config->server.cors_origin_count; i++) {
-        const char *allowed = config->server.cors_origins[i];
-        if (strcmp(allowed, "*") == 0 || strcmp(allowed, origin) == 0) {
-            srv_add_header(request, "Access-Control-Allow-Origin",
-                           strcmp(allowed, "*") == 0 ? "*" : origin);
-            srv_add_header(request, "Vary", "Origin");
-            /* ETag: a browser client reads it to send If-Match / If-None-Match back */
-            srv_add_header(request, "Access-Control-Expose-Headers",
-                           "Content-Range, ETag, X-Request-Id, X-Restable-Source, X-Restable-LSN");
-            return;
-        }
-    }
-}
-
 static void answer_options(struct srv_request *request)
 {
     srv_respond_empty(request, 204);

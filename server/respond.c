@@ -1,7 +1,8 @@
 /*
  * server/respond.c — building responses: JSON bodies, the error shape of SPEC §3, the
- * zero-copy pass-through of JSON rendered by PostgreSQL, and the mapping of database errors
- * to HTTP statuses (only server/ turns errors into statuses).
+ * zero-copy pass-through of JSON rendered by PostgreSQL, the CORS headers every answer to an
+ * allowed Origin carries, and the mapping of database errors to HTTP statuses (only server/
+ * turns errors into statuses).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,30 @@ void srv_add_header(struct srv_request *request, const char *name, const char *v
 {
     if (request->response)
         MHD_add_response_header(request->response, name, value);
+}
+
+void srv_add_cors_headers(struct srv_request *request)
+{
+    const struct cfg_config *config = request->app->config;
+    if (config->server.cors_origin_count == 0 || !request->response ||
+        MHD_get_response_header(request->response, "Access-Control-Allow-Origin"))
+        return;
+    const char *origin =
+        MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, "Origin");
+    if (!origin)
+        return;
+    for (size_t i = 0; i < config->server.cors_origin_count; i++) {
+        const char *allowed = config->server.cors_origins[i];
+        if (strcmp(allowed, "*") == 0 || strcmp(allowed, origin) == 0) {
+            srv_add_header(request, "Access-Control-Allow-Origin",
+                           strcmp(allowed, "*") == 0 ? "*" : origin);
+            srv_add_header(request, "Vary", "Origin");
+            /* ETag: a browser client reads it to send If-Match / If-None-Match back */
+            srv_add_header(request, "Access-Control-Expose-Headers",
+                           "Content-Range, ETag, X-Request-Id, X-Restable-Source, X-Restable-LSN");
+            return;
+        }
+    }
 }
 
 void srv_respond_json_text(struct srv_request *request, unsigned int status, const char *json)
