@@ -1,7 +1,7 @@
 /*
  * orm/query.c — builds SQL text and parameters from a query description; no I/O. This file
- * holds the statement container (orm_sql), identifier quoting and validation, and the WHERE
- * and ORDER BY clauses every builder shares. The statements themselves are assembled in
+ * holds the statement container (orm_sql) and the WHERE and ORDER BY clauses every builder
+ * shares (identifiers are quoted by orm/identifiers.c). The statements themselves are assembled in
  * query_select.c (list, get, count) and query_write.c (insert, update, delete, ids).
  *
  * Two rules hold everywhere: values only ever travel as $n parameters with an explicit cast,
@@ -42,34 +42,6 @@ int orm_sql_bind(struct orm_sql *sql, const char *value)
     }
     sql->params[sql->param_count++] = xstrdup_or_null(value);
     return (int)sql->param_count;
-}
-
-void orm_quote_identifier(struct sb *out, const char *name)
-{
-    /* whole spans between quotes: this runs for every column of every statement */
-    sb_append_char(out, '"');
-    for (const char *span = name;;) {
-        const char *quote = strchr(span, '"');
-        if (!quote) {
-            sb_append(out, span);
-            break;
-        }
-        sb_append_n(out, span, (size_t)(quote - span) + 1);
-        sb_append_char(out, '"');
-        span = quote + 1;
-    }
-    sb_append_char(out, '"');
-}
-
-bool orm_identifier_is_valid(const char *name)
-{
-    if (!name || !((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
-        return false;
-    size_t length = 1;
-    for (const char *p = name + 1; *p; p++, length++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
-            return false;
-    return length <= 63;
 }
 
 /* ---- shared pieces ----------------------------------------------------------------------- */

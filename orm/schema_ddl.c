@@ -439,3 +439,16 @@ void orm_schema_normalize_type(const char *type, struct sb *out)
         sb_append(out, "[]");
     sb_free(&base);
 }
+
+void orm_schema_create_index(const struct cfg_table *table, const struct cfg_column *column,
+                             const char *suffix, const char *method, const char *key,
+                             struct sb *out)
+{
+    sb_append(out, "CREATE INDEX ");
+    orm_schema_object_name(out, table->name, column->name, suffix);
+    sb_append(out, " ON ");
+    orm_quote_identifier(out, table->name);
+    if (method)
+        sb_appendf(out, " USING %s", method);
+    sb_appendf(out, " (%s);\n", key);
+}
