@@ -1,18 +1,20 @@
 # restable — multi-stage image: build with the project's own scripts, run with only the
-# runtime libraries, as a non-root user. The docs page's Swagger UI files are fetched in the
-# build stage (npm, pinned by web/package-lock.json) and copied to where the binary looks.
+# runtime libraries, as a non-root user. The docs page's Swagger UI files and the admin UI are
+# fetched and built in the build stage (npm, pinned by web/package-lock.json and
+# web/admin/package-lock.json) and copied to where the binary looks.
 ARG BASE=debian:bookworm-slim
 FROM ${BASE} AS build
 WORKDIR /src
 COPY scripts/install-deps scripts/install-deps
 RUN RESTABLE_DEPS=build scripts/install-deps
-COPY scripts/npm-install scripts/docs-assets scripts/
+COPY scripts/npm-install scripts/docs-assets scripts/admin-assets scripts/
 COPY web/package.json web/package-lock.json web/.npmrc web/
+COPY web/admin web/admin
 # Behind a TLS-intercepting proxy npm needs that proxy's CA: pass a CA bundle's path inside
 # the build as NPM_CAFILE (scripts/test-container mounts the host's npm cafile and does so).
 ARG NPM_CAFILE=
 RUN if [ -n "$NPM_CAFILE" ]; then export npm_config_cafile="$NPM_CAFILE"; fi; \
-    scripts/docs-assets /out/docs
+    scripts/docs-assets /out/docs && scripts/admin-assets /out/admin
 COPY . .
 RUN meson setup /build -Dbuildtype=release -Dtests=false && meson compile -C /build
 
@@ -25,6 +27,7 @@ RUN apt-get update -qq \
     && mkdir -p /etc/restable/movies-migrations && chown restable /etc/restable/movies-migrations
 COPY --from=build /build/restable /usr/local/bin/restable
 COPY --from=build /out/docs /usr/local/share/restable/docs
+COPY --from=build /out/admin /usr/local/share/restable/admin
 COPY examples/movies.json /etc/restable/restable.json
 USER restable
 WORKDIR /etc/restable

@@ -189,6 +189,11 @@ struct cfg_config {
     } server;
 
     struct {
+        bool enabled;   /* admin.enabled: GET /admin/ serves the admin UI; default true */
+        char dir[1024]; /* its built files (absolute); "" = look beside the binary */
+    } admin;
+
+    struct {
         char *url;
         int pool_size;            /* default 8 */
         int acquire_timeout_ms;   /* default 5000 */

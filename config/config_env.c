@@ -215,6 +215,7 @@ static void add_operations(struct cfg_loader *loader, struct override *overrides
 {
     add_string(loader, overrides, count, "server.log_level", "RESTABLE_LOG_LEVEL");
     add_string(loader, overrides, count, "server.docs_dir", "RESTABLE_DOCS_DIR");
+    add_string(loader, overrides, count, "admin.dir", "RESTABLE_ADMIN_DIR");
     add_integer(loader, overrides, count, "server.shutdown_grace_s", "RESTABLE_SHUTDOWN_GRACE_S");
     add_integer(loader, overrides, count, "server.limits.max_connections",
                 "RESTABLE_MAX_CONNECTIONS");

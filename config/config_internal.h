@@ -125,6 +125,8 @@ void cfg_load_database(struct cfg_loader *loader, const json_t *root, struct cfg
  * arena. */
 char *cfg_resolve_path(struct cfg_config *config, const char *path);
 void cfg_load_auth(struct cfg_loader *loader, const json_t *root, struct cfg_config *config);
+/* The "admin" section (config_admin.c). */
+void cfg_load_admin(struct cfg_loader *loader, const json_t *root, struct cfg_config *config);
 /* Parses a policy at object.key into *out; returns true when the key was present. */
 bool cfg_load_policy(struct cfg_loader *loader, const struct cfg_config *config,
                      const json_t *object, const char *path, const char *key,

@@ -81,12 +81,13 @@ static struct cfg_config *load_tree(struct cfg_loader *loader, json_t *root,
     loader->arena = &config->arena;
     config->path = rs_arena_strdup(&config->arena, loader->file);
     config->directory = rs_arena_adopt(&config->arena, directory_of(loader->file));
-    static const char *const keys[] = {"server", "database", "auth", "migrations_dir",
-                                       "tables", "metrics",  NULL};
+    static const char *const keys[] = {"server", "database", "auth",  "migrations_dir",
+                                       "tables", "metrics",  "admin", NULL};
     cfg_check_keys(loader, root, "", keys);
     cfg_load_server(loader, root, config);
     load_top_level_metrics(loader, root, config);
     cfg_load_database(loader, root, config);
+    cfg_load_admin(loader, root, config);
     cfg_load_auth(loader, root, config); /* before tables: they inherit auth.default */
     char *migrations = cfg_get_string(loader, root, "", "migrations_dir", "migrations", 0);
     config->migrations_dir = cfg_resolve_path(config, migrations);

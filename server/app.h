@@ -54,6 +54,7 @@ struct srv_app {
     struct srv_metrics *metrics;
     struct srv_watchdog *watchdog; /* request head/body deadlines (server/watchdog.c) */
     char docs_dir[1024];           /* where /docs serves Swagger UI from; "" when none was found */
+    char admin_dir[1024];          /* where /admin/ serves the admin UI from; "" when none */
     /* each table's default projection, built at start: [2 * i] plain, [2 * i + 1] readable */
     struct orm_prepared_projection **projections;
 };
@@ -66,8 +67,10 @@ enum srv_route_kind {
     SRV_ROUTE_READYZ,
     SRV_ROUTE_METRICS,
     SRV_ROUTE_OPENAPI,
-    SRV_ROUTE_DOCS,       /* /docs: the Swagger UI page */
-    SRV_ROUTE_DOCS_ASSET, /* /docs/{file}: its static files; the name is in pk_text */
+    SRV_ROUTE_DOCS,        /* /docs: the Swagger UI page */
+    SRV_ROUTE_DOCS_ASSET,  /* /docs/{file}: its static files; the name is in pk_text */
+    SRV_ROUTE_ADMIN,       /* /admin/: the admin UI's index.html */
+    SRV_ROUTE_ADMIN_ASSET, /* /admin/{file...}: its files; the decoded rest in pk_text */
     SRV_ROUTE_LOGIN,
     SRV_ROUTE_COLLECTION, /* /T/ */
     SRV_ROUTE_COUNT,      /* /T/count/ */
@@ -270,6 +273,25 @@ void srv_handle_readyz(struct srv_request *request);
 void srv_handle_metrics(struct srv_request *request);
 void srv_handle_openapi(struct srv_request *request);
 void srv_handle_docs(struct srv_request *request);
+/* Where a page's static files may be (server/static_files.c). */
+struct srv_static_dir {
+    const char *configured;       /* the configured folder, or "": then the ones below */
+    const char *marker;           /* a file the folder must hold */
+    const char *beside_installed; /* relative to the binary's folder: "/../share/restable/x" */
+    const char *install_dir;      /* the install folder meson was configured with */
+    const char *beside_build;     /* relative to the binary's folder, in the source tree */
+};
+/* Writes the first folder of wanted that holds its marker to out; false (out "") when none
+ * does, or the configured one does not. */
+bool srv_static_dir_find(const struct srv_static_dir *wanted, char *out, size_t size);
+/* Answers 200 with the regular file directory/name (not following a final symlink); false,
+ * with nothing answered, when there is no such file. */
+bool srv_respond_static_file(struct srv_request *request, const char *directory, const char *name,
+                             const char *content_type);
+/* GET /admin/ and /admin/{file...}: the admin UI (server/admin.c). */
+void srv_handle_admin(struct srv_request *request);
+/* Finds the admin UI's built files (admin.dir, else beside the binary) like srv_docs_find. */
+void srv_admin_find(const struct cfg_config *config, char *out, size_t size);
 /* Finds the Swagger UI files (server.docs_dir, else beside the binary) and writes their folder
  * to out, or "" after logging a warning (server/docs.c). */
 void srv_docs_find(const struct cfg_config *config, char *out, size_t size);

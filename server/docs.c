@@ -5,13 +5,7 @@
  * offline. Only the files named below are served, so no request path ever reaches the file
  * system. Public, and never touches the database.
  */
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "server/app.h"
 
@@ -25,54 +19,24 @@ static const struct {
     {"favicon-16x16.png", "image/png"},
 };
 
-static bool is_docs_dir(const char *directory)
-{
-    char path[PATH_MAX];
-    int length = snprintf(path, sizeof path, "%s/swagger-ui-bundle.js", directory);
-    return length > 0 && (size_t)length < sizeof path && access(path, R_OK) == 0;
-}
-
 void srv_docs_find(const struct cfg_config *config, char *out, size_t size)
 {
-    out[0] = '\0';
-    if (config->server.docs_dir[0]) {
-        if (is_docs_dir(config->server.docs_dir) &&
-            (size_t)snprintf(out, size, "%s", config->server.docs_dir) < size)
-            return;
-        out[0] = '\0';
+    /* an installed binary (bin/ → share/restable/docs, as the container has it), the install
+     * folder meson was configured with, then a build folder of the source tree
+     * (scripts/docs-assets fetches into web/node_modules) */
+    const struct srv_static_dir wanted = {config->server.docs_dir, "swagger-ui-bundle.js",
+                                          "/../share/restable/docs", RESTABLE_DOCS_INSTALL_DIR,
+                                          "/../web/node_modules/swagger-ui-dist"};
+    if (srv_static_dir_find(&wanted, out, size))
+        return;
+    if (config->server.docs_dir[0])
         srv_log("warning",
                 "server.docs_dir %s holds no Swagger UI (swagger-ui-bundle.js): "
                 "GET /docs answers 404",
                 config->server.docs_dir);
-        return;
-    }
-    char binary[PATH_MAX];
-    ssize_t length = readlink("/proc/self/exe", binary, sizeof binary - 1);
-    binary[length > 0 ? length : 0] = '\0';
-    /* without /proc (a bare chroot) only the configured install folder can be tried */
-    const char *folder = length > 0 ? dirname(binary) : NULL;
-    /* an installed binary (bin/ → share/restable/docs, as the container has it), the install
-     * folder meson was configured with, then a build folder of the source tree
-     * (scripts/docs-assets fetches into web/node_modules) */
-    const char *const beside_binary[] = {"/../share/restable/docs", NULL,
-                                         "/../web/node_modules/swagger-ui-dist"};
-    for (size_t i = 0; i < sizeof beside_binary / sizeof beside_binary[0]; i++) {
-        char path[PATH_MAX];
-        int written = -1;
-        if (!beside_binary[i])
-            written = snprintf(path, sizeof path, "%s", RESTABLE_DOCS_INSTALL_DIR);
-        else if (folder)
-            written = snprintf(path, sizeof path, "%s%s", folder, beside_binary[i]);
-        if (written < 0 || (size_t)written >= sizeof path)
-            continue;
-        char resolved[PATH_MAX];
-        if (realpath(path, resolved) && is_docs_dir(resolved) &&
-            (size_t)snprintf(out, size, "%s", resolved) < size)
-            return;
-        out[0] = '\0';
-    }
-    srv_log("warning", "no Swagger UI found beside the binary (run scripts/docs-assets or set "
-                       "server.docs_dir): GET /docs answers 404");
+    else
+        srv_log("warning", "no Swagger UI found beside the binary (run scripts/docs-assets or set "
+                           "server.docs_dir): GET /docs answers 404");
 }
 
 static void respond_not_installed(struct srv_request *request)
@@ -123,24 +87,11 @@ static void respond_asset(struct srv_request *request, const char *name)
         srv_respond_error(request, 404, NULL, "no such file in the docs page");
         return;
     }
-    char path[PATH_MAX];
-    int length = snprintf(path, sizeof path, "%s/%s", request->app->docs_dir, assets[index].name);
-    int fd = length > 0 && (size_t)length < sizeof path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    struct stat status;
-    if (fd < 0 || fstat(fd, &status) != 0 || !S_ISREG(status.st_mode)) {
-        if (fd >= 0)
-            close(fd);
+    if (!srv_respond_static_file(request, request->app->docs_dir, assets[index].name,
+                                 assets[index].content_type)) {
         respond_not_installed(request);
         return;
     }
-    /* MHD sends the file (sendfile where it can) and closes fd with the response */
-    struct MHD_Response *response = MHD_create_response_from_fd((uint64_t)status.st_size, fd);
-    if (!response) {
-        close(fd);
-        srv_respond_error(request, 503, NULL, "cannot send the file now, try again");
-        return;
-    }
-    srv_respond_with(request, 200, response, (uint64_t)status.st_size, assets[index].content_type);
     srv_add_header(request, MHD_HTTP_HEADER_CACHE_CONTROL, "public, max-age=3600");
 }
 

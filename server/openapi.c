@@ -90,6 +90,39 @@ static json_t *token_free_get(const char *id, const char *summary, json_t *ok)
     return operation;
 }
 
+/* GET /admin/ (also /admin) and /admin/{file}: the admin UI's page and its built files. */
+static void add_admin_routes(json_t *paths, const char *base)
+{
+    json_t *page = srv_openapi_text_response("the admin UI's HTML page", "text/html");
+    srv_openapi_add_header(page, "Content-Security-Policy");
+    srv_openapi_add_header(page, "X-Content-Type-Options");
+    json_t *admin = token_free_get("admin", "the admin UI (its data comes from this API)", page);
+    srv_openapi_add_errors(json_object_get(admin, "responses"), (const char *const[]){"404", NULL});
+    set_path(paths, base, "admin/", "get", admin);
+
+    json_t *asset = srv_openapi_empty_response(
+        "the file; gzip-encoded when Accept-Encoding allows it (Vary: Accept-Encoding); files "
+        "under assets/ are named by their content's hash and cached for a year");
+    json_object_set_new(asset, "content",
+                        json_pack("{s:{s:{s:s}},s:{s:{s:s}},s:{s:{s:s}}}", "text/html", "schema",
+                                  "type", "string", "text/javascript", "schema", "type", "string",
+                                  "text/css", "schema", "type", "string"));
+    srv_openapi_add_header(asset, "X-Content-Type-Options");
+    srv_openapi_add_header(asset, "Content-Security-Policy"); /* on index.html */
+    json_t *file = token_free_get("admin_file", "a file of the admin UI", asset);
+    srv_openapi_add_errors(json_object_get(file, "responses"), (const char *const[]){"404", NULL});
+    set_path(paths, base, "admin/{file}", "get", file);
+    char full[300];
+    snprintf(full, sizeof full, "%sadmin/{file}", base);
+    json_object_set_new(json_object_get(paths, full), "parameters",
+                        json_pack("[{s:s,s:s,s:s,s:b,s:{s:s,s:s,s:[s]}}]", "name", "file", "in",
+                                  "path", "description",
+                                  "the file's path in the built app (assets/index-HASH.js; its "
+                                  "slashes may be sent as they are)",
+                                  "required", 1, "schema", "type", "string", "pattern",
+                                  "^[A-Za-z0-9_-][A-Za-z0-9._/-]*$", "examples", "index.html"));
+}
+
 static void add_operator_routes(json_t *paths, const struct cfg_config *config)
 {
     const char *base = config->server.base_path;
@@ -141,6 +174,9 @@ static void add_operator_routes(json_t *paths, const struct cfg_config *config)
         json_pack("[{s:s,s:s,s:b,s:{s:s,s:[s,s,s,s,s]}}]", "name", "file", "in", "path", "required",
                   1, "schema", "type", "string", "enum", "swagger-ui.css", "swagger-ui-bundle.js",
                   "swagger-ui-standalone-preset.js", "favicon-32x32.png", "favicon-16x16.png"));
+
+    if (config->admin.enabled)
+        add_admin_routes(paths, base);
 
     json_t *metrics = srv_openapi_operation(
         "metrics", NULL, "Prometheus metrics",
@@ -254,10 +290,14 @@ static void build(void)
     add_heads(paths);
     if (config->auth.algorithm != CFG_JWT_NONE)
         json_object_set_new(components, "securitySchemes",
-                            json_pack("{s:{s:s,s:s,s:s,s:s}}", "bearer", "type", "http", "scheme",
-                                      "bearer", "bearerFormat", "JWT", "description",
+                            json_pack("{s:{s:s,s:s,s:s,s:s,s:s,s:s}}", "bearer", "type", "http",
+                                      "scheme", "bearer", "bearerFormat", "JWT", "description",
                                       "a JWT: the scopes and roles listed on an operation are "
-                                      "its grants, any one of which suffices"));
+                                      "its grants, any one of which suffices; the token's "
+                                      "scopes and roles sit at the JSON Pointers "
+                                      "x-restable-scope-claim and x-restable-roles-claim",
+                                      "x-restable-scope-claim", config->auth.scope_claim,
+                                      "x-restable-roles-claim", config->auth.roles_claim));
     json_t *document = json_pack("{s:s,s:{s:s,s:s,s:s},s:o,s:o,s:s}", "openapi", "3.1.0", "info",
                                  "title", "restable", "version", RESTABLE_VERSION, "description",
                                  document_description, "paths", paths, "components", components,

@@ -581,7 +581,13 @@ static void add_schemas(json_t *schemas, const struct cfg_config *config,
             json_array_append_new(required, json_string(column->name));
     }
     char name[128];
-    json_object_set_new(schemas, table->name, read_schema(table, false));
+    json_t *row = read_schema(table, false);
+    /* what a generic client (the admin UI) needs beyond the columns: the key, the column that
+     * names a row for people */
+    json_object_set_new(row, "x-restable-primary-key", json_string(cfg_primary_key(table)->name));
+    if (table->readable)
+        json_object_set_new(row, "x-restable-readable", json_string(table->readable->name));
+    json_object_set_new(schemas, table->name, row);
     if (is_referenced(config, table)) {
         snprintf(name, sizeof name, "%sJoined", table->name);
         json_object_set_new(schemas, name, read_schema(table, true));

@@ -1,10 +1,10 @@
 /*
  * server/router.c — maps a request path to a route by the patterns of the route table
  * (server/routes.c): the reserved paths (healthz, readyz, metrics, openapi.json, docs and
- * docs/{file}, auth/login) and, for each declared table T, /T/, /T/count/, /T/schema/, /T/ids/,
- * /T/new/, /T/references/ and /T/{pk}/. A trailing slash is optional. Named sub-routes win
- * over a primary key with the same text. The path is the one the client sent, still
- * percent-encoded (server/target.c says why); only data segments are decoded.
+ * docs/{file}, admin/ and admin/{file...}, auth/login) and, for each declared table T, /T/,
+ * /T/count/, /T/schema/, /T/ids/, /T/new/, /T/references/ and /T/{pk}/. A trailing slash is
+ * optional. Named sub-routes win over a primary key with the same text. The path is the one the
+ * client sent, still percent-encoded (server/target.c says why); only data segments are decoded.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -113,11 +113,14 @@ static bool pattern_matches(const char *pattern, struct target *target,
                             const struct cfg_table **table, int *data)
 {
     struct segment pieces[MAX_SEGMENTS];
-    if (split_path(pattern, pieces) != target->count)
+    int count = split_path(pattern, pieces);
+    /* a last {name...} takes every remaining segment (at least one) */
+    bool takes_rest = count > 0 && segment_is(&pieces[count - 1], "{file...}");
+    if (takes_rest ? target->count < count : count != target->count)
         return false;
     *table = NULL;
     *data = -1;
-    for (int i = 0; i < target->count; i++) {
+    for (int i = 0; i < count; i++) {
         const struct segment *piece = &pieces[i];
         if (segment_is(piece, "{table}")) {
             *table = target_table(target, i);
@@ -151,11 +154,20 @@ void srv_route_parse(const struct cfg_config *config, const char *url, struct sr
             continue;
         if ((row->flags & SRV_ROW_LOGIN) && !config->auth.login_enabled)
             continue;
+        if ((row->flags & SRV_ROW_ADMIN) && !config->admin.enabled)
+            continue;
         int data;
         if (!pattern_matches(row->pattern, &target, &route->table, &data))
             continue;
-        if (data >= 0 && !(route->pk_text = decode_segment(&target.segments[data], route, arena)))
-            return; /* decode_segment made it a bad request */
+        if (data >= 0) {
+            /* {file...}: the data runs from its segment to the end of the path */
+            const struct segment *last = &target.segments[target.count - 1];
+            struct segment rest = {
+                target.segments[data].start,
+                (size_t)(last->start + last->length - target.segments[data].start)};
+            if (!(route->pk_text = decode_segment(&rest, route, arena)))
+                return; /* decode_segment made it a bad request */
+        }
         route->kind = row->kind;
         return;
     }

@@ -22,6 +22,10 @@ const struct srv_route_row srv_route_rows[] = {
     {SRV_ROUTE_DOCS, "/docs", "GET", SRV_POLICY_NONE, srv_handle_docs, SRV_ROW_NO_TOKEN},
     {SRV_ROUTE_DOCS_ASSET, "/docs/{file}", "GET", SRV_POLICY_NONE, srv_handle_docs,
      SRV_ROW_NO_TOKEN},
+    {SRV_ROUTE_ADMIN, "/admin", "GET", SRV_POLICY_NONE, srv_handle_admin,
+     SRV_ROW_NO_TOKEN | SRV_ROW_ADMIN},
+    {SRV_ROUTE_ADMIN_ASSET, "/admin/{file...}", "GET", SRV_POLICY_NONE, srv_handle_admin,
+     SRV_ROW_NO_TOKEN | SRV_ROW_ADMIN},
     {SRV_ROUTE_LOGIN, "/auth/login", "POST", SRV_POLICY_NONE, srv_handle_login, SRV_ROW_LOGIN},
 
     {SRV_ROUTE_COLLECTION, "/{table}/", "GET", SRV_POLICY_TABLE_READ, srv_handle_list, 0},

@@ -26,6 +26,7 @@ enum srv_row_flag {
     SRV_ROW_LOGIN = 1 << 3,          /* the path exists only with auth.login.enabled */
     SRV_ROW_NO_TOKEN = 1 << 4,       /* never looks at a token, even an invalid one (probes) */
     SRV_ROW_METRICS_SWITCH = 1 << 5, /* server.metrics.public waives the policy */
+    SRV_ROW_ADMIN = 1 << 6,          /* the path exists only with admin.enabled */
 };
 
 struct srv_route_row {

@@ -119,6 +119,7 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
     struct srv_app app = {.config = config};
     pthread_rwlock_init(&app.pool_lock, NULL);
     srv_docs_find(config, app.docs_dir, sizeof app.docs_dir);
+    srv_admin_find(config, app.admin_dir, sizeof app.admin_dir);
     prepare_projections(&app);
     app.request_id_prefix = random_prefix();
     app.metrics = srv_metrics_new(config->table_count);

@@ -184,6 +184,47 @@ static void test_login_route_exists_only_when_enabled(void **state)
     cfg_free(no_login);
 }
 
+static void test_admin_file_takes_the_rest_of_the_path(void **state)
+{
+    static const struct {
+        const char *path, *file;
+    } files[] = {
+        {"/admin/index.html", "index.html"},
+        {"/admin/assets/index-3f2a.js", "assets/index-3f2a.js"},
+        {"/admin/assets%2Fx.js", "assets/x.js"}, /* decoded as a whole, then checked */
+        {"/admin/a/b/", "a/b"},
+        {"/admin/%2e%2e/x", "../x"}, /* routed; server/admin.c refuses the name */
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        struct srv_route route = route_of(state, files[i].path);
+        assert_int_equal(route.kind, SRV_ROUTE_ADMIN_ASSET);
+        assert_string_equal(route.pk_text, files[i].file);
+    }
+    assert_int_equal(route_of(state, "/admin").kind, SRV_ROUTE_ADMIN);
+    assert_int_equal(route_of(state, "/admin/").kind, SRV_ROUTE_ADMIN);
+    assert_int_equal(route_of(state, "/admin//x").kind, SRV_ROUTE_NOT_FOUND);
+    assert_int_equal(route_of(state, "/admin/a/b/c/d").kind, SRV_ROUTE_NOT_FOUND);
+    assert_int_equal(route_of(state, "/admin/a%00").kind, SRV_ROUTE_BAD_REQUEST);
+    struct srv_route route = route_of(state, "/admin/x.js");
+    assert_true(srv_route_is_token_free(&route));
+    assert_false(answers(state, "POST", "/admin/"));
+}
+
+static void test_admin_routes_exist_only_when_enabled(void **state)
+{
+    (void)state;
+    struct cfg_config *off = load("{\"database\": {\"url\": \"postgresql://u@h/d\"},"
+                                  " \"admin\": {\"enabled\": false},"
+                                  " \"tables\": {\"plain\": {" COLUMNS "}}}");
+    assert_non_null(off);
+    struct srv_route route;
+    srv_route_parse(off, "/admin/", &route, &arena);
+    assert_int_equal(route.kind, SRV_ROUTE_NOT_FOUND);
+    srv_route_parse(off, "/admin/index.html", &route, &arena);
+    assert_int_equal(route.kind, SRV_ROUTE_NOT_FOUND);
+    cfg_free(off);
+}
+
 /* The pattern with {table} as "both" (every row applies to it) and data segments as "7". */
 static void instantiate(const char *pattern, char *out, size_t size)
 {
@@ -245,6 +286,8 @@ int main(void)
         cmocka_unit_test(test_rows_pick_their_policy_and_handler),
         cmocka_unit_test(test_probes_and_docs_never_look_at_tokens),
         cmocka_unit_test(test_login_route_exists_only_when_enabled),
+        cmocka_unit_test(test_admin_file_takes_the_rest_of_the_path),
+        cmocka_unit_test(test_admin_routes_exist_only_when_enabled),
         cmocka_unit_test(test_every_row_routes_back_to_its_kind),
         cmocka_unit_test(test_rows_of_a_kind_sit_together_with_one_pattern),
     };

@@ -1,0 +1,71 @@
+// src/inputs.tsx — the form input of one column, by its type: checkboxes, number fields,
+// date and date-time pickers, selects for choices, an autocomplete over /T/ids/?search= for a
+// foreign key, a password field for a secret column (write-only: empty means unchanged), text
+// lists for arrays, JSON text for json columns. Required columns are marked and checked.
+import {
+    AutocompleteInput, BooleanInput, DateInput, DateTimeInput, NumberInput, PasswordInput,
+    ReferenceInput, SelectInput, TextArrayInput, TextInput, maxLength, required,
+} from "react-admin";
+import type { Column, Table } from "./schema";
+
+function parseJson(text: string): any {
+    if (text === "" || text === undefined) return null;
+    try {
+        return JSON.parse(text);
+    } catch {
+        return text; // sent as a JSON string; the user sees it come back as one
+    }
+}
+
+export function columnInput(column: Column, tables: Table[], mode: "create" | "edit") {
+    const validate = [];
+    if (column.required) validate.push(required());
+    if (column.maxLength) validate.push(maxLength(column.maxLength));
+    const props = { source: column.name, label: column.title, key: column.name, validate,
+                    fullWidth: true, helperText: false as const };
+    if (column.readOnly) return mode === "edit" ? <TextInput {...props} disabled /> : null;
+    if (column.secret)
+        return <PasswordInput {...props} autoComplete="new-password"
+                              helperText={mode === "edit" ? "write-only: leave empty to keep" : false} />;
+    if (column.references) {
+        const target = tables.find((t) => t.name === column.references);
+        return (
+            <ReferenceInput source={column.name} reference={column.references} key={column.name}>
+                <AutocompleteInput label={column.title} validate={validate} fullWidth
+                                   helperText={false}
+                                   optionText={target?.readable ?? target?.primaryKey ?? "id"}
+                                   filterToQuery={(search: string) => ({ __search: search })} />
+            </ReferenceInput>
+        );
+    }
+    if (column.choices?.length)
+        return <SelectInput {...props} choices={column.choices.map((c) => ({ id: c, name: c }))}
+                            emptyText={column.nullable ? "(none)" : undefined} />;
+    switch (column.kind) {
+    case "boolean":
+        return <BooleanInput {...props} />;
+    case "integer":
+    case "number":
+        return <NumberInput {...props} />;
+    case "date":
+        return <DateInput {...props} />;
+    case "datetime":
+        return <DateTimeInput {...props}
+                              parse={(v: string) => (v ? new Date(v).toISOString() : null)} />;
+    case "array":
+        if (column.itemKind === "text" || column.itemKind === "email")
+            return <TextArrayInput {...props} />;
+        return <TextInput {...props} helperText="comma-separated"
+                          format={(v: any[] | null) => (v ?? []).join(", ")}
+                          parse={(text: string) => text.split(",").map((s) => s.trim())
+                              .filter(Boolean).map((s) => (column.itemKind === "integer" ||
+                                  column.itemKind === "number" ? Number(s) : s))} />;
+    case "json":
+        return <TextInput {...props} multiline
+                          format={(v: any) => (v === null || v === undefined ? "" :
+                              typeof v === "string" ? v : JSON.stringify(v))}
+                          parse={parseJson} />;
+    default:
+        return <TextInput {...props} parse={(v: string) => (v === "" && column.nullable ? null : v)} />;
+    }
+}
