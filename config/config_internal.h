@@ -124,6 +124,10 @@ void cfg_load_database(struct cfg_loader *loader, const json_t *root, struct cfg
 /* Resolves path (relative to config->directory) into a new absolute path in the config's
  * arena. */
 char *cfg_resolve_path(struct cfg_config *config, const char *path);
+/* The optional folder at object.key, resolved, copied into out (left as it is when absent; an
+ * error when its path does not fit size). */
+void cfg_get_folder(struct cfg_loader *loader, const json_t *object, const char *path,
+                    const char *key, struct cfg_config *config, char *out, size_t size);
 void cfg_load_auth(struct cfg_loader *loader, const json_t *root, struct cfg_config *config);
 /* The "admin" section (config_admin.c). */
 void cfg_load_admin(struct cfg_loader *loader, const json_t *root, struct cfg_config *config);

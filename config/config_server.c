@@ -171,15 +171,8 @@ static void load_operations(struct cfg_loader *loader, const json_t *server,
     long long number;
     cfg_get_int(loader, server, "server", "shutdown_grace_s", 0, 3600, 15, &number);
     config->server.shutdown_grace_s = (int)number;
-    char *docs_dir = cfg_get_string(loader, server, "server", "docs_dir", NULL, CFG_NULLABLE);
-    if (docs_dir) {
-        char *resolved = cfg_resolve_path(config, docs_dir);
-        if (strlen(resolved) >= sizeof config->server.docs_dir)
-            cfg_error(loader, "server.docs_dir", "the path is longer than %zu bytes",
-                      sizeof config->server.docs_dir - 1);
-        else
-            memcpy(config->server.docs_dir, resolved, strlen(resolved) + 1);
-    }
+    cfg_get_folder(loader, server, "server", "docs_dir", config, config->server.docs_dir,
+                   sizeof config->server.docs_dir);
     load_limits(loader, server, config);
 }
 
@@ -284,6 +277,21 @@ void cfg_load_database(struct cfg_loader *loader, const json_t *root, struct cfg
 }
 
 /* ---- paths ------------------------------------------------------------------------------- */
+
+void cfg_get_folder(struct cfg_loader *loader, const json_t *object, const char *path,
+                    const char *key, struct cfg_config *config, char *out, size_t size)
+{
+    char *folder = cfg_get_string(loader, object, path, key, NULL, CFG_NULLABLE);
+    if (!folder)
+        return;
+    char *resolved = cfg_resolve_path(config, folder);
+    char full[128];
+    snprintf(full, sizeof full, "%s.%s", path, key);
+    if (strlen(resolved) >= size)
+        cfg_error(loader, full, "the path is longer than %zu bytes", size - 1);
+    else
+        memcpy(out, resolved, strlen(resolved) + 1);
+}
 
 char *cfg_resolve_path(struct cfg_config *config, const char *path)
 {

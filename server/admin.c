@@ -25,40 +25,16 @@ void srv_admin_find(const struct cfg_config *config, char *out, size_t size)
     /* an installed binary (bin/ → share/restable/admin, as the container has it), the install
      * folder meson was configured with, then the source tree (scripts/admin-assets builds
      * web/admin/dist) */
-    const struct srv_static_dir wanted = {config->admin.dir, "index.html",
-                                          "/../share/restable/admin", RESTABLE_ADMIN_INSTALL_DIR,
-                                          "/../web/admin/dist"};
-    if (srv_static_dir_find(&wanted, out, size))
-        return;
-    if (config->admin.dir[0])
-        srv_log("warning", "admin.dir %s holds no admin UI (index.html): GET /admin/ answers 404",
-                config->admin.dir);
-    else
-        srv_log("warning", "no admin UI found beside the binary (run scripts/admin-assets or set "
-                           "admin.dir): GET /admin/ answers 404");
-}
-
-static const struct {
-    const char *extension, *content_type;
-} content_types[] = {
-    {".html", "text/html; charset=utf-8"},
-    {".js", "text/javascript; charset=utf-8"},
-    {".css", "text/css; charset=utf-8"},
-    {".svg", "image/svg+xml"},
-    {".png", "image/png"},
-    {".ico", "image/x-icon"},
-    {".json", "application/json; charset=utf-8"},
-    {".woff2", "font/woff2"},
-    {".txt", "text/plain; charset=utf-8"},
-};
-
-static const char *content_type_of(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    for (size_t i = 0; dot && i < sizeof content_types / sizeof content_types[0]; i++)
-        if (strcmp(dot, content_types[i].extension) == 0)
-            return content_types[i].content_type;
-    return "application/octet-stream";
+    const struct srv_static_dir wanted = {config->admin.dir,
+                                          "index.html",
+                                          "/../share/restable/admin",
+                                          RESTABLE_ADMIN_INSTALL_DIR,
+                                          "/../web/admin/dist",
+                                          "admin UI",
+                                          "admin.dir",
+                                          "scripts/admin-assets",
+                                          "GET /admin/"};
+    srv_static_dir_find(&wanted, out, size);
 }
 
 static bool is_name_character(char c)
@@ -122,14 +98,14 @@ static bool accepts_gzip(const char *header)
 static bool respond_file(struct srv_request *request, const char *name)
 {
     const char *directory = request->app->admin_dir;
-    const char *content_type = content_type_of(name);
+    const char *content_type = srv_content_type_of(name);
     const char *encodings = MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND,
                                                         MHD_HTTP_HEADER_ACCEPT_ENCODING);
     char compressed[300];
-    bool is_gzip = accepts_gzip(encodings) &&
-                   (size_t)snprintf(compressed, sizeof compressed, "%s.gz", name) <
-                       sizeof compressed &&
-                   srv_respond_static_file(request, directory, compressed, content_type);
+    bool is_gzip =
+        accepts_gzip(encodings) &&
+        (size_t)snprintf(compressed, sizeof compressed, "%s.gz", name) < sizeof compressed &&
+        srv_respond_static_file(request, directory, compressed, content_type);
     if (!is_gzip && !srv_respond_static_file(request, directory, name, content_type))
         return false;
     if (is_gzip)
@@ -188,18 +164,11 @@ static void respond_index(struct srv_request *request)
     else
         sb_appendf(&body, "%s", page);
     free(page);
-    size_t length = body.length;
-    char *text = sb_take(&body);
-    struct MHD_Response *response =
-        MHD_create_response_from_buffer_with_free_callback_cls(length, text, free, text);
-    srv_respond_with(request, 200, response, length, "text/html; charset=utf-8");
-    srv_add_header(request, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-    srv_add_header(request, "X-Content-Type-Options", "nosniff");
     /* the app calls only this server; MUI's emotion writes <style> elements at run time */
-    srv_add_header(request, "Content-Security-Policy",
-                   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                   "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
-                   "frame-ancestors 'none'");
+    srv_respond_page(request, &body,
+                     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                     "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+                     "frame-ancestors 'none'");
 }
 
 void srv_handle_admin(struct srv_request *request)

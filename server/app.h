@@ -280,14 +280,21 @@ struct srv_static_dir {
     const char *beside_installed; /* relative to the binary's folder: "/../share/restable/x" */
     const char *install_dir;      /* the install folder meson was configured with */
     const char *beside_build;     /* relative to the binary's folder, in the source tree */
+    const char *what, *key, *script, *route; /* for the warning: "Swagger UI", "server.docs_dir",
+                                              * "scripts/docs-assets", "GET /docs" */
 };
-/* Writes the first folder of wanted that holds its marker to out; false (out "") when none
- * does, or the configured one does not. */
+/* Writes the first folder of wanted that holds its marker to out; false (out "", a warning
+ * logged) when none does, or the configured one does not. */
 bool srv_static_dir_find(const struct srv_static_dir *wanted, char *out, size_t size);
 /* Answers 200 with the regular file directory/name (not following a final symlink); false,
  * with nothing answered, when there is no such file. */
 bool srv_respond_static_file(struct srv_request *request, const char *directory, const char *name,
                              const char *content_type);
+/* The content type a file name's extension says; application/octet-stream when unknown. */
+const char *srv_content_type_of(const char *name);
+/* Answers 200 with the HTML in page (taken), no-cache, nosniff and the given
+ * Content-Security-Policy. */
+void srv_respond_page(struct srv_request *request, struct sb *page, const char *policy);
 /* GET /admin/ and /admin/{file...}: the admin UI (server/admin.c). */
 void srv_handle_admin(struct srv_request *request);
 /* Finds the admin UI's built files (admin.dir, else beside the binary) like srv_docs_find. */

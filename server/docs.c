@@ -9,14 +9,9 @@
 
 #include "server/app.h"
 
-static const struct {
-    const char *name, *content_type;
-} assets[] = {
-    {"swagger-ui.css", "text/css; charset=utf-8"},
-    {"swagger-ui-bundle.js", "text/javascript; charset=utf-8"},
-    {"swagger-ui-standalone-preset.js", "text/javascript; charset=utf-8"},
-    {"favicon-32x32.png", "image/png"},
-    {"favicon-16x16.png", "image/png"},
+static const char *const assets[] = {
+    "swagger-ui.css",    "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js",
+    "favicon-32x32.png", "favicon-16x16.png",
 };
 
 void srv_docs_find(const struct cfg_config *config, char *out, size_t size)
@@ -24,19 +19,16 @@ void srv_docs_find(const struct cfg_config *config, char *out, size_t size)
     /* an installed binary (bin/ → share/restable/docs, as the container has it), the install
      * folder meson was configured with, then a build folder of the source tree
      * (scripts/docs-assets fetches into web/node_modules) */
-    const struct srv_static_dir wanted = {config->server.docs_dir, "swagger-ui-bundle.js",
-                                          "/../share/restable/docs", RESTABLE_DOCS_INSTALL_DIR,
-                                          "/../web/node_modules/swagger-ui-dist"};
-    if (srv_static_dir_find(&wanted, out, size))
-        return;
-    if (config->server.docs_dir[0])
-        srv_log("warning",
-                "server.docs_dir %s holds no Swagger UI (swagger-ui-bundle.js): "
-                "GET /docs answers 404",
-                config->server.docs_dir);
-    else
-        srv_log("warning", "no Swagger UI found beside the binary (run scripts/docs-assets or set "
-                           "server.docs_dir): GET /docs answers 404");
+    const struct srv_static_dir wanted = {config->server.docs_dir,
+                                          "swagger-ui-bundle.js",
+                                          "/../share/restable/docs",
+                                          RESTABLE_DOCS_INSTALL_DIR,
+                                          "/../web/node_modules/swagger-ui-dist",
+                                          "Swagger UI",
+                                          "server.docs_dir",
+                                          "scripts/docs-assets",
+                                          "GET /docs"};
+    srv_static_dir_find(&wanted, out, size);
 }
 
 static void respond_not_installed(struct srv_request *request)
@@ -62,33 +54,26 @@ static void respond_page(struct srv_request *request)
                "<script>\nwindow.ui = SwaggerUIBundle({url: \"%sopenapi.json\", "
                "dom_id: \"#swagger-ui\", deepLinking: true});\n</script>\n</body>\n</html>\n",
                base, base, base, base);
-    size_t length = page.length;
-    char *body = sb_take(&page);
-    struct MHD_Response *response =
-        MHD_create_response_from_buffer_with_free_callback_cls(length, body, free, body);
-    srv_respond_with(request, 200, response, length, "text/html; charset=utf-8");
-    srv_add_header(request, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-    /* the browser itself refuses anything from elsewhere; Swagger UI needs inline styles and
-     * our one inline script, and "Try it out" calls this same origin */
-    srv_add_header(request, "Content-Security-Policy",
-                   "default-src 'self'; script-src 'self' 'unsafe-inline'; "
-                   "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-                   "connect-src 'self'; frame-ancestors 'none'");
-    srv_add_header(request, "X-Content-Type-Options", "nosniff");
+    /* Swagger UI needs inline styles and our one inline script, and "Try it out" calls this
+     * same origin */
+    srv_respond_page(request, &page,
+                     "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+                     "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                     "connect-src 'self'; frame-ancestors 'none'");
 }
 
 static void respond_asset(struct srv_request *request, const char *name)
 {
     size_t index = sizeof assets / sizeof assets[0];
     for (size_t i = 0; i < sizeof assets / sizeof assets[0]; i++)
-        if (strcmp(assets[i].name, name) == 0)
+        if (strcmp(assets[i], name) == 0)
             index = i;
     if (index == sizeof assets / sizeof assets[0]) {
         srv_respond_error(request, 404, NULL, "no such file in the docs page");
         return;
     }
-    if (!srv_respond_static_file(request, request->app->docs_dir, assets[index].name,
-                                 assets[index].content_type)) {
+    if (!srv_respond_static_file(request, request->app->docs_dir, assets[index],
+                                 srv_content_type_of(assets[index]))) {
         respond_not_installed(request);
         return;
     }

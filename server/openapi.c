@@ -90,15 +90,23 @@ static json_t *token_free_get(const char *id, const char *summary, json_t *ok)
     return operation;
 }
 
+/* A public HTML page served from installed files: 404 when they are not installed. */
+static void set_page(json_t *paths, const char *base, const char *path, const char *id,
+                     const char *summary)
+{
+    json_t *page = srv_openapi_text_response("an HTML page", "text/html");
+    srv_openapi_add_header(page, "Content-Security-Policy");
+    srv_openapi_add_header(page, "X-Content-Type-Options");
+    json_t *operation = token_free_get(id, summary, page);
+    srv_openapi_add_errors(json_object_get(operation, "responses"),
+                           (const char *const[]){"404", NULL});
+    set_path(paths, base, path, "get", operation);
+}
+
 /* GET /admin/ (also /admin) and /admin/{file}: the admin UI's page and its built files. */
 static void add_admin_routes(json_t *paths, const char *base)
 {
-    json_t *page = srv_openapi_text_response("the admin UI's HTML page", "text/html");
-    srv_openapi_add_header(page, "Content-Security-Policy");
-    srv_openapi_add_header(page, "X-Content-Type-Options");
-    json_t *admin = token_free_get("admin", "the admin UI (its data comes from this API)", page);
-    srv_openapi_add_errors(json_object_get(admin, "responses"), (const char *const[]){"404", NULL});
-    set_path(paths, base, "admin/", "get", admin);
+    set_page(paths, base, "admin/", "admin", "the admin UI (its data comes from this API)");
 
     json_t *asset = srv_openapi_empty_response(
         "the file; gzip-encoded when Accept-Encoding allows it (Vary: Accept-Encoding); files "
@@ -150,13 +158,7 @@ static void add_operator_routes(json_t *paths, const struct cfg_config *config)
              token_free_get("openapi", "this document",
                             srv_openapi_response("the OpenAPI 3.1 document",
                                                  json_pack("{s:s}", "type", "object"))));
-    json_t *page = srv_openapi_text_response("an HTML page", "text/html");
-    srv_openapi_add_header(page, "Content-Security-Policy");
-    srv_openapi_add_header(page, "X-Content-Type-Options");
-    json_t *docs = token_free_get("docs", "this document rendered by Swagger UI", page);
-    /* the page's files are not installed on this server */
-    srv_openapi_add_errors(json_object_get(docs, "responses"), (const char *const[]){"404", NULL});
-    set_path(paths, base, "docs", "get", docs);
+    set_page(paths, base, "docs", "docs", "this document rendered by Swagger UI");
 
     json_t *asset = srv_openapi_empty_response("the file (CSS, JavaScript or PNG)");
     json_object_set_new(asset, "content",

@@ -7,20 +7,14 @@
 // delete. Every request the page makes must go to the server under test, and the console
 // must stay free of errors. A screenshot of each step lands in ARTIFACTS_DIR.
 // usage: node admin-page.mjs BASE_URL ARTIFACTS_DIR USERNAME PASSWORD READER_TOKEN
-// Prints one "ok: ..." line per check; exits 1 with the reason at the first failure.
-import { chromium } from "playwright-core";
+// Prints one "ok: ..." line per check (browser.mjs); exits 1 with the reason at the first failure.
 import path from "node:path";
+import { check, openGuardedPage } from "./browser.mjs";
 
 const [base, artifacts, username, password, readerToken] = process.argv.slice(2);
 if (!readerToken) {
     console.error("usage: node admin-page.mjs BASE_URL ARTIFACTS_DIR USERNAME PASSWORD READER_TOKEN");
     process.exit(2);
-}
-
-function check(condition, message) {
-    if (!condition)
-        throw new Error(message);
-    console.log(`ok: ${message}`);
 }
 
 let apiToken = null;
@@ -33,38 +27,16 @@ async function api(pathname, init = {}) {
     return { status: response.status, json: text ? JSON.parse(text) : null };
 }
 
-const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-dev-shm-usage"],
-});
+const { browser, page, foreign, requests, errors } = await openGuardedPage(base, { width: 1280, height: 800 });
 let status = 0;
 let step = 0;
-let page;
 const shot = async (name) => {
     step++;
     const file = path.join(artifacts, `admin-${String(step).padStart(2, "0")}-${name}.png`);
     await page.screenshot({ path: file });
 };
 try {
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.setDefaultTimeout(20000);
-    const foreign = [];
-    const requests = [];
-    // every request is observed; anything not addressed to the server under test is refused
-    await page.route("**/*", (route) => {
-        const url = route.request().url();
-        requests.push(url);
-        if (url.startsWith(base) || url.startsWith("data:") || url.startsWith("blob:"))
-            return route.continue();
-        foreign.push(url);
-        return route.abort();
-    });
-    const errors = [];
-    page.on("pageerror", (error) => errors.push(error.message));
-    page.on("console", (message) => {
-        if (message.type() === "error")
-            errors.push(message.text());
-    });
     const login = await api("/auth/login", { method: "POST", body: JSON.stringify({ username, password }) });
     apiToken = login.json.token;
 
@@ -223,8 +195,7 @@ try {
     console.log(`screenshots: ${artifacts}/admin-*.png`);
 } catch (error) {
     console.error(`failed: ${error.message}`);
-    if (page)
-        await page.screenshot({ path: path.join(artifacts, "admin-failure.png") }).catch(() => {});
+    await page.screenshot({ path: path.join(artifacts, "admin-failure.png") }).catch(() => {});
     status = 1;
 } finally {
     await browser.close();

@@ -4,8 +4,8 @@
 // GET /movie/ shows rows. Saves a screenshot of the page and of the executed call.
 // usage: node docs-page.mjs http://127.0.0.1:PORT ARTIFACTS_DIR
 // Prints one "ok: ..." line per check; exits 1 with the reason at the first failure.
-import { chromium } from "playwright-core";
 import path from "node:path";
+import { check, openGuardedPage } from "./browser.mjs";
 
 const [base, artifacts] = process.argv.slice(2);
 if (!base || !artifacts) {
@@ -13,36 +13,9 @@ if (!base || !artifacts) {
     process.exit(2);
 }
 
-function check(condition, message) {
-    if (!condition)
-        throw new Error(message);
-    console.log(`ok: ${message}`);
-}
-
-const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    // root in CI: Chromium's sandbox needs user namespaces it may not get there
-    args: ["--no-sandbox", "--disable-dev-shm-usage"],
-});
+const { browser, page, foreign, errors } = await openGuardedPage(base, { width: 1280, height: 1600 });
 let status = 0;
 try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
-    const foreign = [];
-    // Anything not addressed to the server under test is refused: the page must work offline.
-    await page.route("**/*", (route) => {
-        const url = route.request().url();
-        if (url.startsWith(base) || url.startsWith("data:") || url.startsWith("blob:"))
-            return route.continue();
-        foreign.push(url);
-        return route.abort();
-    });
-    const errors = [];
-    page.on("pageerror", (error) => errors.push(error.message));
-    // a Content-Security-Policy refusal shows only on the console
-    page.on("console", (message) => {
-        if (message.type() === "error")
-            errors.push(message.text());
-    });
 
     const response = await page.goto(`${base}/docs`, { waitUntil: "networkidle" });
     check(response.status() === 200, `GET /docs answered ${response.status()}`);

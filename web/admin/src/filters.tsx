@@ -2,9 +2,8 @@
 // column's type (the API's col=value), its operator (col__operator: =, ≠, <, ≤, >, ≥, is
 // empty, is not empty) and, for text columns, its match mode (col__match). react-admin's "Add
 // filter" button offers each of them by name.
-import {
-    AutocompleteInput, BooleanInput, DateInput, NumberInput, ReferenceInput, SelectInput, TextInput,
-} from "react-admin";
+import { SelectInput, TextInput } from "react-admin";
+import { foreignKeyInput, simpleInput } from "./inputs";
 import type { Filter, Table } from "./schema";
 
 const operatorNames: Record<string, string> = {
@@ -15,30 +14,8 @@ const operatorNames: Record<string, string> = {
 function valueInput(filter: Filter, tables: Table[]) {
     const column = filter.column;
     const props = { source: column.name, label: column.title, key: column.name };
-    if (column.references) {
-        const target = tables.find((t) => t.name === column.references);
-        return (
-            <ReferenceInput source={column.name} reference={column.references} key={column.name}
-                            label={column.title}>
-                <AutocompleteInput label={column.title}
-                                   optionText={target?.readable ?? target?.primaryKey ?? "id"}
-                                   filterToQuery={(search: string) => ({ __search: search })} />
-            </ReferenceInput>
-        );
-    }
-    if (column.choices?.length)
-        return <SelectInput {...props} choices={column.choices.map((c) => ({ id: c, name: c }))} />;
-    switch (column.kind) {
-    case "boolean":
-        return <BooleanInput {...props} />;
-    case "integer":
-    case "number":
-        return <NumberInput {...props} />;
-    case "date":
-        return <DateInput {...props} />;
-    default:
-        return <TextInput {...props} />;
-    }
+    if (column.references) return foreignKeyInput(column, tables);
+    return simpleInput(column, props) ?? <TextInput {...props} />;
 }
 
 export function tableFilters(table: Table, tables: Table[]) {

@@ -17,27 +17,9 @@ function parseJson(text: string): any {
     }
 }
 
-export function columnInput(column: Column, tables: Table[], mode: "create" | "edit") {
-    const validate = [];
-    if (column.required) validate.push(required());
-    if (column.maxLength) validate.push(maxLength(column.maxLength));
-    const props = { source: column.name, label: column.title, key: column.name, validate,
-                    fullWidth: true, helperText: false as const };
-    if (column.readOnly) return mode === "edit" ? <TextInput {...props} disabled /> : null;
-    if (column.secret)
-        return <PasswordInput {...props} autoComplete="new-password"
-                              helperText={mode === "edit" ? "write-only: leave empty to keep" : false} />;
-    if (column.references) {
-        const target = tables.find((t) => t.name === column.references);
-        return (
-            <ReferenceInput source={column.name} reference={column.references} key={column.name}>
-                <AutocompleteInput label={column.title} validate={validate} fullWidth
-                                   helperText={false}
-                                   optionText={target?.readable ?? target?.primaryKey ?? "id"}
-                                   filterToQuery={(search: string) => ({ __search: search })} />
-            </ReferenceInput>
-        );
-    }
+/* The inputs forms and filters share: a select for choices, a checkbox, a number, a date;
+ * null for other columns. */
+export function simpleInput(column: Column, props: Record<string, any> & { source: string }) {
     if (column.choices?.length)
         return <SelectInput {...props} choices={column.choices.map((c) => ({ id: c, name: c }))}
                             emptyText={column.nullable ? "(none)" : undefined} />;
@@ -49,6 +31,40 @@ export function columnInput(column: Column, tables: Table[], mode: "create" | "e
         return <NumberInput {...props} />;
     case "date":
         return <DateInput {...props} />;
+    default:
+        return null;
+    }
+}
+
+/* A foreign key: an autocomplete over the referenced table's /T/ids/?search= (the data
+ * provider turns filter.__search into that request), showing its readable column. */
+export function foreignKeyInput(column: Column, tables: Table[], props: Record<string, any> = {}) {
+    const target = tables.find((t) => t.name === column.references);
+    return (
+        <ReferenceInput source={column.name} reference={column.references!} key={column.name}
+                        label={column.title}>
+            <AutocompleteInput label={column.title} {...props}
+                               optionText={target?.readable ?? target?.primaryKey ?? "id"}
+                               filterToQuery={(search: string) => ({ __search: search })} />
+        </ReferenceInput>
+    );
+}
+
+export function columnInput(column: Column, tables: Table[], mode: "create" | "edit") {
+    const validate = [];
+    if (column.required) validate.push(required());
+    if (column.maxLength) validate.push(maxLength(column.maxLength));
+    const props = { source: column.name, label: column.title, key: column.name, validate,
+                    fullWidth: true, helperText: false as const };
+    if (column.readOnly) return mode === "edit" ? <TextInput {...props} disabled /> : null;
+    if (column.secret)
+        return <PasswordInput {...props} autoComplete="new-password"
+                              helperText={mode === "edit" ? "write-only: leave empty to keep" : false} />;
+    if (column.references)
+        return foreignKeyInput(column, tables, { validate, fullWidth: true, helperText: false });
+    const simple = simpleInput(column, props);
+    if (simple) return simple;
+    switch (column.kind) {
     case "datetime":
         return <DateTimeInput {...props}
                               parse={(v: string) => (v ? new Date(v).toISOString() : null)} />;
