@@ -1,7 +1,8 @@
 """GET /admin/ (SPEC §8): the react-admin app built by scripts/admin-assets, served from local
 files. Checked in real headless Chromium (tests/web/admin-page.mjs: sign in, list, filter,
-sort, page, show, edit, create with a validation error, autocomplete, delete, read-only table,
-a token without write grants; screenshots in test-artifacts/), plus what the server must do
+sort, page, show, edit, create with a validation error, autocomplete, delete, bulk delete, 412
+and 409 notifications, read-only table, a token without write grants, a refused token back to
+sign-in; screenshots in test-artifacts/), plus what the server must do
 with the files: gzip when asked (with Vary), immutable caching for hashed names and no-cache
 for the page, nothing outside the folder, the whole app under 700 KB gzipped, admin.enabled,
 a clear 404 when the app is not installed."""
@@ -25,10 +26,12 @@ BUDGET_BYTES = 700 * 1024
 
 def secured():
     conf = copy.deepcopy(MOVIES)
-    # any valid token reads; editors write and delete; studio is read_only
+    # any valid token reads; editors write and delete; studio is read_only and read by
+    # editors only
     conf["auth"] = {"jwt": {"secret": SECRET}, "login": {"enabled": True},
                     "default": {"read": "authenticated", "write": ["role:editor"],
                                 "delete": ["role:editor"]}}
+    conf["tables"]["studio"]["auth"] = {"read": ["role:editor"]}
     return conf
 
 
@@ -79,7 +82,11 @@ def test_admin_in_headless_chromium(context):
     for line in ("no request left the server", "no console errors",
                  "the API shows the new rating (10)", "the 422 is shown under the contact field",
                  "the read-only studio table has no Create",
-                 "the reader's movie page has no Edit or Delete"):
+                 "the reader's movie page has no Edit or Delete",
+                 "bulk delete removed the two picked rows", "a stale edit is refused (412)",
+                 "a duplicate director name (409) is shown",
+                 "the studio table, which the reader may not read, is not in the menu",
+                 "a 401 forgets the token and returns to the sign-in page"):
         expect(line in result.stdout, f"{line!r} missing from:\n{result.stdout}")
     expect(os.path.getsize(os.path.join(ARTIFACTS, "admin-02-list.png")) > 10000, "no screenshot")
 

@@ -3,8 +3,10 @@
 // in, lists movies, filters rating ≥ 8, sorts, pages, opens a movie, edits its rating (and
 // reads it back through the API), creates one whose first save fails validation under the
 // field, fixes it and picks a director with the autocomplete, deletes it after confirming;
-// a read-only table has no create button, and a token without write grants sees no edit or
-// delete. Every request the page makes must go to the server under test, and the console
+// bulk-deletes two rows, sees a stale edit refused (412) and a duplicate refused (409) as
+// notifications; a read-only table has no create button, a token without write grants sees
+// no edit or delete (nor a table it may not read), and a token the server refuses (401)
+// returns to the sign-in page. Every request the page makes must go to the server under test, and the console
 // must stay free of errors. A screenshot of each step lands in ARTIFACTS_DIR.
 // usage: node admin-page.mjs BASE_URL ARTIFACTS_DIR USERNAME PASSWORD READER_TOKEN
 // Prints one "ok: ..." line per check (browser.mjs); exits 1 with the reason at the first failure.
@@ -154,6 +156,41 @@ try {
     const gone = await api(`/movie/${created}/`);
     check(gone.status === 404, `after confirming, the API answers 404 for movie ${created}`);
 
+    // bulk delete (the table allows it): two rows picked, confirmed, one DELETE /movie/?__ids=
+    await page.goto(`${base}/admin/#/movie?filter=%7B%7D&order=ASC&page=1&perPage=15&sort=id`);
+    for (const name of ["Extra 01", "Extra 02"])
+        await page.getByRole("row", { name: new RegExp(name) }).getByRole("checkbox").check();
+    await page.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("dialog").waitFor();
+    await shot("bulk-delete-confirmation");
+    const bulk = page.waitForRequest((request) => request.method() === "DELETE" &&
+                                     /\/movie\/\?__ids=\d+,\d+$/.test(request.url()));
+    await page.getByRole("button", { name: "Confirm" }).click();
+    await bulk;
+    await page.getByText("1-15 of 33").waitFor();
+    const extras = await api("/movie/?name=Extra%200&name__match=starts&__visible_fields=name");
+    check(!extras.json.rows.some((r) => r.name === "Extra 01" || r.name === "Extra 02"),
+          "bulk delete removed the two picked rows with one DELETE /movie/?__ids=");
+
+    // 412: the row changed (through the API) after the form read it
+    await page.goto(`${base}/admin/#/movie/2`);
+    await page.locator("input[name=rating]").waitFor();
+    await api("/movie/2/", { method: "PATCH", body: JSON.stringify({ rating: 6 }) });
+    await page.locator("input[name=rating]").fill("7");
+    await page.getByRole("button", { name: "Save" }).click();
+    const stale = page.getByText(/has changed since the version in If-Match/);
+    await stale.waitFor();
+    check((await api("/movie/2/")).json.rating === 6, "a stale edit is refused (412) and shown; nothing was written");
+    await shot("edit-412");
+
+    // 409: a unique violation is a notification
+    await page.goto(`${base}/admin/#/director/create`);
+    await page.locator("input[name=name]").fill("Agnes Varda");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText(/unique constraint/).waitFor();
+    check(true, "a duplicate director name (409) is shown as a notification");
+    await shot("create-409");
+
     // a row's referencing tables are linked from its page
     await page.goto(`${base}/admin/#/director/1/show`);
     await page.getByText("movie rows whose director is this one").click();
@@ -176,6 +213,8 @@ try {
     await page.getByRole("cell", { name: "Seven Samurai" }).waitFor();
     check(await page.getByRole("link", { name: "Edit" }).count() === 0, "the reader's list has no Edit");
     check(await page.getByRole("link", { name: "Create" }).count() === 0, "nor Create");
+    check(await page.getByRole("menuitem", { name: "Studios" }).count() === 0,
+          "the studio table, which the reader may not read, is not in the menu");
     check(await page.locator("tbody input[type=checkbox]").count() === 0, "nor bulk selection (no delete)");
     await shot("reader-list");
     await page.getByRole("cell", { name: "Seven Samurai" }).click();
@@ -185,13 +224,25 @@ try {
           await page.getByRole("button", { name: "Delete" }).count() === 0, "the reader's movie page has no Edit or Delete");
     await shot("reader-show");
 
+    // a token the server refuses (401) returns to the sign-in page
+    const forged = ["{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
+                    "{\"sub\":\"mallory\",\"roles\":[\"editor\"],\"exp\":4102444800}"]
+        .map((part) => Buffer.from(part).toString("base64url")).join(".") + ".c2lnbmF0dXJl";
+    await page.evaluate((token) => sessionStorage.setItem("restable-admin-token", token), forged);
+    await page.goto(`${base}/admin/#/movie`);
+    await page.getByRole("button", { name: "Use token" }).waitFor();
+    check(await page.evaluate(() => sessionStorage.getItem("restable-admin-token")) === null,
+          "a 401 forgets the token and returns to the sign-in page");
+    await shot("401-back-to-login");
+
     check(foreign.length === 0, `no request left the server (${foreign.join(", ") || "none"}; ${requests.length} requests)`);
-    // Chromium logs every non-2xx answer to the console as "Failed to load resource"; the one
-    // 422 the invalid create provoked on purpose is expected, any other entry is an error
-    const provoked = errors.filter((e) => /Failed to load resource: .* status of 422/.test(e));
-    const unexpected = errors.filter((e) => !provoked.includes(e));
-    check(provoked.length === 1 && unexpected.length === 0,
-          `no console errors besides the provoked 422 (${unexpected.join("; ") || "none"})`);
+    // Chromium logs every non-2xx answer to the console as "Failed to load resource"; the 422,
+    // 412, 409 and 401 this test provokes on purpose are expected, any other entry is an error
+    const provokedStatus = /Failed to load resource: .* status of (422|412|409|401)/;
+    const provoked = new Set(errors.map((e) => e.match(provokedStatus)?.[1]).filter(Boolean));
+    const unexpected = errors.filter((e) => !provokedStatus.test(e));
+    check(unexpected.length === 0 && provoked.size === 4,
+          `no console errors besides the provoked ${[...provoked].join(", ")} (${unexpected.join("; ") || "none"})`);
     console.log(`screenshots: ${artifacts}/admin-*.png`);
 } catch (error) {
     console.error(`failed: ${error.message}`);
