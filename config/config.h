@@ -169,6 +169,7 @@ struct cfg_config {
         int threads;           /* 0 = number of cores */
         size_t max_body_bytes; /* default 1048576 */
         char *base_path;       /* normalised to start and end with '/'; default "/" */
+        char *cursor_secret;   /* signs keyset cursors (at least 32 bytes); or NULL */
         char **cors_origins;
         size_t cors_origin_count;
         bool metrics_public;  /* server.metrics.public; default false: auth.default.read */

@@ -1,7 +1,8 @@
 /*
  * config/config_env.c — the environment's say in the config: ${VAR} and ${VAR:-default} in
  * every string value of the file, and the overrides (RESTABLE_DATABASE_URL or DATABASE_URL,
- * RESTABLE_HOST, RESTABLE_PORT, RESTABLE_JWT_SECRET, and the operator's knobs RESTABLE_LOG_LEVEL,
+ * RESTABLE_HOST, RESTABLE_PORT, RESTABLE_JWT_SECRET, RESTABLE_CURSOR_SECRET, and the operator's
+ * knobs RESTABLE_LOG_LEVEL,
  * RESTABLE_DOCS_DIR, RESTABLE_SHUTDOWN_GRACE_S, RESTABLE_MAX_CONNECTIONS,
  * RESTABLE_CONNECTION_TIMEOUT_S, RESTABLE_MAX_HEADER_BYTES, RESTABLE_MAX_URL_BYTES) that win
  * over whatever the file says.
@@ -253,6 +254,7 @@ void cfg_env_apply(struct cfg_loader *loader, json_t *root)
         }
     }
     add_string(loader, overrides, &count, "auth.jwt.secret", "RESTABLE_JWT_SECRET");
+    add_string(loader, overrides, &count, "server.cursor_secret", "RESTABLE_CURSOR_SECRET");
     add_operations(loader, overrides, &count);
 
     substitute(loader, root, "", overrides, count);

@@ -176,12 +176,25 @@ static void load_operations(struct cfg_loader *loader, const json_t *server,
     load_limits(loader, server, config);
 }
 
+/* Every instance must sign cursors with the same key, so a client can move between them. */
+static void load_cursor_secret(struct cfg_loader *loader, const json_t *server,
+                               struct cfg_config *config)
+{
+    char *secret = cfg_get_string(loader, server, "server", "cursor_secret", NULL,
+                                  CFG_NULLABLE | CFG_EMPTY_OK);
+    if (secret && strlen(secret) < 32)
+        cfg_error(loader, "server.cursor_secret", "must be at least 32 bytes (got %zu)",
+                  strlen(secret));
+    config->server.cursor_secret = secret;
+}
+
 void cfg_load_server(struct cfg_loader *loader, const json_t *root, struct cfg_config *config)
 {
     const json_t *server = cfg_get_object(loader, root, "", "server");
     static const char *const keys[] = {
         "host",    "port",      "threads",          "max_body_bytes", "base_path", "cors",
-        "metrics", "log_level", "shutdown_grace_s", "docs_dir",       "limits",    NULL};
+        "metrics", "log_level", "shutdown_grace_s", "docs_dir",       "limits",    "cursor_secret",
+        NULL};
     if (server)
         cfg_check_keys(loader, server, "server", keys);
     long long number;
@@ -196,6 +209,7 @@ void cfg_load_server(struct cfg_loader *loader, const json_t *root, struct cfg_c
     config->server.base_path = normalise_base_path(loader, base_path);
     load_cors(loader, server, config);
     load_operations(loader, server, config);
+    load_cursor_secret(loader, server, config);
 }
 
 /* ---- database ---------------------------------------------------------------------------- */

@@ -123,6 +123,10 @@ struct orm_select {
     /* optional: used instead of building the same projection again when field_count is 0 and
      * it was prepared for this table and this readable */
     const struct orm_prepared_projection *prepared;
+    /* keyset pagination (orm_build_list_keyset): the previous page's last row, one value per
+     * key of orm_keyset_of (PostgreSQL text; NULL entries are SQL NULL); none: the first page */
+    const char *const *after;
+    size_t after_count;
 };
 
 /* Builds table's default projection once (readable: with the "<fk>_readable" keys), for
@@ -238,6 +242,54 @@ long long orm_explain_rows(const char *explain_json);
 /* search: case-insensitive contains on the readable text, or NULL. */
 int orm_build_ids(const struct cfg_table *table, const char *search, long limit, long offset,
                   struct orm_sql *out, struct rs_error *error);
+
+/* ---- keyset pagination (orm/query_cursor.c, orm/cursor.c) ------------------------------ */
+
+/* The keys a keyset page is ordered by: the select's orders up to the primary key (each column
+ * once: a repeat changes no order), then the primary key (ascending after other columns,
+ * descending alone: the list's default). The primary key makes every position unique. */
+#define ORM_MAX_KEYSET_KEYS 17
+struct orm_keyset {
+    struct orm_order keys[ORM_MAX_KEYSET_KEYS];
+    size_t key_count;
+};
+/* -1 with a 400 error for an order that cannot be a keyset (an array of json). */
+int orm_keyset_of(const struct orm_select *select, struct orm_keyset *keyset,
+                  struct rs_error *error);
+/* The keyset's normalised order, what a cursor is bound to: "name,-rating,id". */
+void orm_keyset_order_text(const struct orm_keyset *keyset, struct sb *out);
+/* A page of select->limit rows after select->after (every row when after_count is 0) in the
+ * keyset's order, without OFFSET: the continuation is a row comparison over the keys (NULLs
+ * placed as PostgreSQL orders them: last ascending, first descending). One row, two columns:
+ * the JSON array of the page's rows, and the page's last row's key values as a JSON array of
+ * PostgreSQL texts (NULL when no row follows the page: the last page). */
+int orm_build_list_keyset(const struct orm_select *select, struct orm_sql *out,
+                          struct rs_error *error);
+
+/* The key cursors are signed with (HMAC-SHA256). */
+struct orm_cursor_key {
+    unsigned char bytes[32];
+};
+enum orm_cursor_key_source {
+    ORM_CURSOR_KEY_CONFIGURED, /* server.cursor_secret */
+    ORM_CURSOR_KEY_FROM_JWT,   /* derived from auth.jwt.secret (HKDF, a label of its own) */
+    ORM_CURSOR_KEY_RANDOM,     /* neither: random, so this process's cursors only */
+};
+/* The cursor key of a config: HKDF-SHA256 of server.cursor_secret, else of auth.jwt.secret
+ * (both shared by every instance), else random bytes. */
+enum orm_cursor_key_source orm_cursor_key_init(const struct cfg_config *config,
+                                               struct orm_cursor_key *key);
+#define ORM_CURSOR_MAX_LENGTH 4096
+/* The opaque cursor of a position: base64url of the HMAC and a payload naming the table, the
+ * normalised order and the key values (values_json: orm_build_list_keyset's second column).
+ * Caller frees; NULL when values_json is not a JSON array or the cursor would be too long. */
+char *orm_cursor_encode(const struct orm_cursor_key *key, const char *table, const char *order,
+                        const char *values_json);
+/* Verifies text (its HMAC, then that it was made for table and order) and returns its values
+ * (count in *value_count; NULL entries are SQL NULL) as one allocation the caller frees, or
+ * NULL with a 400 error for field "__cursor". */
+char **orm_cursor_decode(const struct orm_cursor_key *key, const char *text, const char *table,
+                         const char *order, size_t *value_count, struct rs_error *error);
 
 /* ---- pool (orm/pool.c): async, one event-loop thread ------------------------------------ */
 

@@ -21,6 +21,9 @@ void orm_build_key_literal(struct orm_build *build, struct sb *out, const char *
 /* Appends t<alias>."column". */
 void orm_build_column_ref(struct orm_build *build, struct sb *out, int alias,
                           const struct cfg_column *column);
+/* Appends t0."column" as it is compared and ordered: json as jsonb (json has no ordering). */
+void orm_build_comparable_ref(struct orm_build *build, struct sb *out,
+                              const struct cfg_column *column);
 /* Appends the column rendered for JSON output: bytea as one-line base64, else the column. */
 void orm_build_output_value(struct orm_build *build, struct sb *out, int alias,
                             const struct cfg_column *column);

@@ -147,7 +147,8 @@ static bool is_json_type(enum cfg_type type)
 }
 
 /* json has no equality or ordering in PostgreSQL: compare such columns as jsonb. */
-static void comparable_ref(struct orm_build *build, struct sb *out, const struct cfg_column *column)
+void orm_build_comparable_ref(struct orm_build *build, struct sb *out,
+                              const struct cfg_column *column)
 {
     orm_build_column_ref(build, out, 0, column);
     if (column->type == CFG_TYPE_JSON)
@@ -267,7 +268,7 @@ static int append_filter(struct orm_build *build, const struct cfg_table *table,
             return filter_error(error, column, message);
         }
         static const char *const symbols[] = {"", "", " < ", " <= ", " > ", " >= "};
-        comparable_ref(build, out, column);
+        orm_build_comparable_ref(build, out, column);
         int number = orm_sql_bind(build->sql, values[0]);
         sb_appendf(out, "%s$%d::%s", symbols[filter->op], number, comparable_cast(column, false));
         return 0;
@@ -288,7 +289,7 @@ static int append_filter(struct orm_build *build, const struct cfg_table *table,
         if (both)
             sb_append(out, " AND ");
         if (has_values) {
-            comparable_ref(build, out, column);
+            orm_build_comparable_ref(build, out, column);
             int number = bind_array(build, values, filter->value_count, "", "", false);
             sb_appendf(out, " <> ALL($%d::%s)", number, comparable_cast(column, true));
         }
@@ -323,11 +324,11 @@ static int append_filter(struct orm_build *build, const struct cfg_table *table,
                                     is_open_end ? "%" : "", true);
             sb_appendf(out, " ILIKE ANY($%d::text[])", number);
         } else if (filter->is_row_key && filter->value_count == 1) {
-            comparable_ref(build, out, column);
+            orm_build_comparable_ref(build, out, column);
             sb_appendf(out, " = $%d::%s", orm_sql_bind(build->sql, values[0]),
                        comparable_cast(column, false));
         } else {
-            comparable_ref(build, out, column);
+            orm_build_comparable_ref(build, out, column);
             int number = bind_array(build, values, filter->value_count, "", "", false);
             sb_appendf(out, " = ANY($%d::%s)", number, comparable_cast(column, true));
         }
@@ -380,7 +381,7 @@ int orm_build_order(struct orm_build *build, const struct orm_select *select, st
         }
         if (i > 0)
             sb_append(out, ", ");
-        comparable_ref(build, out, column);
+        orm_build_comparable_ref(build, out, column);
         sb_append(out, select->orders[i].descending ? " DESC" : " ASC");
         has_pk = has_pk || column == pk;
     }

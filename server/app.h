@@ -57,6 +57,7 @@ struct srv_app {
     char admin_dir[1024];          /* where /admin/ serves the admin UI from; "" when none */
     /* each table's default projection, built at start: [2 * i] plain, [2 * i + 1] readable */
     struct orm_prepared_projection **projections;
+    struct orm_cursor_key cursor_key; /* signs keyset cursors (orm_cursor_key_init) */
 };
 
 enum srv_route_kind {
@@ -229,6 +230,9 @@ bool srv_if_match_required(struct srv_request *request, const struct srv_if_matc
 #define SRV_ETAG_SIZE 48
 void srv_row_etag(const char *version, char *out, size_t size);
 void srv_list_etag(const char *body, size_t length, long long total, char *out, size_t size);
+/* The weak ETag of a cursor page: its rows and its next cursor (NULL on the last page). */
+void srv_cursor_page_etag(const char *rows, size_t length, const char *next_cursor, char *out,
+                          size_t size);
 /* 304, no body, with the ETag. */
 void srv_respond_not_modified(struct srv_request *request, const char *etag);
 
@@ -256,6 +260,10 @@ void srv_close_pool(struct srv_app *app);
 
 void srv_handle_request(struct srv_request *request, const char *upload, size_t upload_size);
 void srv_handle_list(struct srv_request *request);
+struct srv_list_params;
+/* GET /T/?__cursor=... (server/handlers_cursor.c): the keyset page of parsed params, with
+ * next_cursor and a Link to the next page. */
+void srv_list_cursor_run(struct srv_request *request, const struct srv_list_params *params);
 void srv_handle_count(struct srv_request *request);
 void srv_handle_get(struct srv_request *request);
 void srv_handle_ids(struct srv_request *request);
@@ -323,11 +331,19 @@ struct srv_list_params {
     bool count_estimated; /* __count=estimated (default exact) */
     bool count_given;     /* __count was sent: /T/count/ then says "estimated" */
     long page, page_size;
+    bool page_given;
+    const char *cursor;       /* __cursor ("" for the first page), or NULL: a keyset page */
+    const char *cursor_order; /* the keyset's normalised order, what its cursors are bound to */
 };
 
 enum srv_params_use { SRV_PARAMS_LIST, SRV_PARAMS_COUNT, SRV_PARAMS_BULK, SRV_PARAMS_GET };
 int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
                           struct srv_list_params *parsed);
+
+/* The __cursor of a parsed list (server/params_cursor.c): refuses it beside __page or
+ * __range_header, verifies it and sets the select's position. Returns 0, or -1 after
+ * responding 400. */
+int srv_cursor_params_apply(struct srv_request *request, struct srv_list_params *parsed);
 
 /* Parses the {pk} of a row route by the primary key's type; responds 400 and returns NULL
  * when it does not parse. The text is the request's (its arena). */

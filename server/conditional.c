@@ -155,17 +155,16 @@ void srv_row_etag(const char *version, char *out, size_t size)
     snprintf(out, size, "\"%s\"", version ? version : "");
 }
 
-void srv_list_etag(const char *body, size_t length, long long total, char *out, size_t size)
+/* W/"<128 bits of SHA-256 over body and then tail>" */
+static void weak_etag(const char *body, size_t length, const char *tail, size_t tail_length,
+                      char *out, size_t size)
 {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int digest_length = 0;
     EVP_MD_CTX *context = EVP_MD_CTX_new();
-    char total_text[32];
-    int total_length = snprintf(total_text, sizeof total_text, "/%lld", total);
-    /* the total (Content-Range) is part of what the client was told */
     if (!context || EVP_DigestInit_ex(context, EVP_sha256(), NULL) != 1 ||
         EVP_DigestUpdate(context, body, length) != 1 ||
-        EVP_DigestUpdate(context, total_text, (size_t)total_length) != 1 ||
+        EVP_DigestUpdate(context, tail, tail_length) != 1 ||
         EVP_DigestFinal_ex(context, digest, &digest_length) != 1)
         digest_length = 0;
     EVP_MD_CTX_free(context);
@@ -174,6 +173,22 @@ void srv_list_etag(const char *body, size_t length, long long total, char *out, 
     for (unsigned int i = 0; i < 16 && i < digest_length; i++)
         snprintf(hex + 2 * i, 3, "%02x", digest[i]);
     snprintf(out, size, "W/\"%s\"", hex);
+}
+
+void srv_list_etag(const char *body, size_t length, long long total, char *out, size_t size)
+{
+    char total_text[32];
+    int total_length = snprintf(total_text, sizeof total_text, "/%lld", total);
+    /* the total (Content-Range) is part of what the client was told */
+    weak_etag(body, length, total_text, (size_t)total_length, out, size);
+}
+
+void srv_cursor_page_etag(const char *rows, size_t length, const char *next_cursor, char *out,
+                          size_t size)
+{
+    /* "#" cannot start a cursor: a page with a next cursor never hashes like one without */
+    const char *tail = next_cursor ? next_cursor : "#";
+    weak_etag(rows, length, tail, strlen(tail), out, size);
 }
 
 void srv_respond_not_modified(struct srv_request *request, const char *etag)

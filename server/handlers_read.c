@@ -90,6 +90,10 @@ void srv_handle_list(struct srv_request *request)
     struct srv_list_params *params = rs_arena_alloc(&request->arena, sizeof *params);
     if (srv_list_params_parse(request, SRV_PARAMS_LIST, params) < 0)
         return;
+    if (params->cursor) {
+        srv_list_cursor_run(request, params);
+        return;
+    }
     struct list_state *state = rs_arena_alloc(&request->arena, sizeof *state);
     state->range_header = params->range_header;
     /* as piccolo_api: the header is always Content-Range, __range_header_name changes the name

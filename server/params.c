@@ -1,7 +1,8 @@
 /*
  * server/params.c — turns the query string of list, count, bulk and get-one requests into an
  * orm_select: filters (col, col[], col__operator, col__match, col=null), __ids, __order,
- * __page, __page_size, __visible_fields, __readable, __range_header(_name), __count. Every value is
+ * __page, __page_size, __visible_fields, __readable, __range_header(_name), __count, __cursor
+ * (checked by server/params_cursor.c). Every value is
  * parsed by its column's type; anything unknown or unparsable is a 400 naming the parameter.
  * With server/params_request.c, the one place a request is parsed: handlers never parse.
  * Everything parsed is allocated from the request's arena, so an early 400 frees nothing.
@@ -433,11 +434,14 @@ static bool reserved_allowed(const char *key, enum srv_params_use use)
                                       "__range_header_name",
                                       "__ids",
                                       "__count",
+                                      "__cursor",
                                       NULL};
     if (use == SRV_PARAMS_GET)
         return !strcmp(key, "__visible_fields") || !strcmp(key, "__readable");
     if (use == SRV_PARAMS_BULK)
         return !strcmp(key, "__ids");
+    if (use != SRV_PARAMS_LIST && !strcmp(key, "__cursor"))
+        return false;
     for (int i = 0; list_keys[i]; i++)
         if (!strcmp(key, list_keys[i]))
             return true;
@@ -477,6 +481,13 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
             } else if (!strcmp(key, "__page")) {
                 if (parse_positive(request, key, value, &parsed->page) < 0)
                     return -1;
+                parsed->page_given = true;
+            } else if (!strcmp(key, "__cursor")) {
+                if (parsed->cursor) {
+                    srv_respond_error(request, 400, key, "__cursor may be given once");
+                    return -1;
+                }
+                parsed->cursor = value;
             } else if (!strcmp(key, "__page_size")) {
                 if (parse_positive(request, key, value, &parsed->page_size) < 0)
                     return -1;
@@ -589,5 +600,5 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
         parsed->select.prepared = app->projections[2 * table_index + parsed->select.readable];
     parsed->select.limit = use == SRV_PARAMS_LIST ? parsed->page_size : -1;
     parsed->select.offset = use == SRV_PARAMS_LIST ? (parsed->page - 1) * parsed->page_size : 0;
-    return 0;
+    return parsed->cursor ? srv_cursor_params_apply(request, parsed) : 0;
 }

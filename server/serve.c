@@ -121,6 +121,7 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
     srv_docs_find(config, app.docs_dir, sizeof app.docs_dir);
     srv_admin_find(config, app.admin_dir, sizeof app.admin_dir);
     prepare_projections(&app);
+    enum orm_cursor_key_source cursor_key = orm_cursor_key_init(config, &app.cursor_key);
     app.request_id_prefix = random_prefix();
     app.metrics = srv_metrics_new(config->table_count);
     clock_gettime(CLOCK_REALTIME, &app.started_at);
@@ -160,6 +161,10 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
     if (srv_log_sink_start(srv_log_dropped) < 0)
         srv_log("warning", "log lines are written one at a time: no thread for the log writer");
     warn_about_open_tables(config);
+    if (cursor_key == ORM_CURSOR_KEY_RANDOM)
+        srv_log("warning", "neither server.cursor_secret nor auth.jwt.secret is set: keyset cursors "
+                           "are signed with a random key, so another instance (or this one after "
+                           "a restart) refuses them; set server.cursor_secret on every instance");
     srv_log("info", "restable %s listening on http://%s:%d%s with %zu tables", RESTABLE_VERSION,
             config->server.host, config->server.port, config->server.base_path,
             config->table_count);

@@ -150,7 +150,8 @@ class Server:
                 raise AssertionError(f"server exited with {self.process.returncode}: "
                                      f"{self.read_log()}")
             try:
-                response = self.request("GET", "/readyz" if wait_ready else "/healthz")
+                base = self.config["server"].get("base_path", "/").rstrip("/")
+                response = self.request("GET", base + ("/readyz" if wait_ready else "/healthz"))
                 if response.status == 200:
                     return self
             except OSError:
