@@ -192,9 +192,9 @@ void cfg_load_server(struct cfg_loader *loader, const json_t *root, struct cfg_c
 {
     const json_t *server = cfg_get_object(loader, root, "", "server");
     static const char *const keys[] = {
-        "host",    "port",      "threads",          "max_body_bytes", "base_path", "cors",
-        "metrics", "log_level", "shutdown_grace_s", "docs_dir",       "limits",    "cursor_secret",
-        NULL};
+        "host",   "port",          "threads",   "max_body_bytes",   "base_path",
+        "cors",   "metrics",       "log_level", "shutdown_grace_s", "docs_dir",
+        "limits", "cursor_secret", NULL};
     if (server)
         cfg_check_keys(loader, server, "server", keys);
     long long number;

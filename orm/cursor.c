@@ -59,8 +59,8 @@ static bool sign(const struct orm_cursor_key *key, const unsigned char *data, si
                  unsigned char tag[TAG_BYTES])
 {
     unsigned int tag_length = 0;
-    return HMAC(EVP_sha256(), key->bytes, (int)sizeof key->bytes, data, length, tag,
-                &tag_length) && tag_length == TAG_BYTES;
+    return HMAC(EVP_sha256(), key->bytes, (int)sizeof key->bytes, data, length, tag, &tag_length) &&
+           tag_length == TAG_BYTES;
 }
 
 char *orm_cursor_encode(const struct orm_cursor_key *key, const char *table, const char *order,

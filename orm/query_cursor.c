@@ -45,7 +45,8 @@ int orm_keyset_of(const struct orm_select *select, struct orm_keyset *keyset,
     }
     if (!keyset_has(keyset, pk)) {
         bool is_alone = keyset->key_count == 0;
-        keyset->keys[keyset->key_count++] = (struct orm_order){.column = pk, .descending = is_alone};
+        keyset->keys[keyset->key_count++] =
+            (struct orm_order){.column = pk, .descending = is_alone};
     }
     return 0;
 }
@@ -148,8 +149,8 @@ static void append_nullable(const struct continuation *after, size_t index, stru
             sb_appendf(out, "(%s <= $%d::%s AND (%s < $%d::%s OR %s))", column, number, cast,
                        column, number, cast, sb_text(&rest));
         else /* greater values, then the NULLs */
-            sb_appendf(out, "(%s > $%d::%s OR %s IS NULL OR (%s = $%d::%s AND %s))", column,
-                       number, cast, column, column, number, cast, sb_text(&rest));
+            sb_appendf(out, "(%s > $%d::%s OR %s IS NULL OR (%s = $%d::%s AND %s))", column, number,
+                       cast, column, column, number, cast, sb_text(&rest));
     }
     sb_free(&ref);
     sb_free(&rest);
@@ -214,8 +215,8 @@ static int check_keyset_select(const struct orm_select *select, const struct orm
 static int append_where(struct orm_build *build, const struct orm_select *select,
                         const struct orm_keyset *keyset, struct sb *out, struct rs_error *error)
 {
-    if (orm_build_where(build, select->table, select->filters, select->filter_count, out,
-                        error) < 0)
+    if (orm_build_where(build, select->table, select->filters, select->filter_count, out, error) <
+        0)
         return -1;
     if (select->after_count == 0)
         return 0;

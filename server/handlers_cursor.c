@@ -111,8 +111,8 @@ static void cursor_page_done(struct srv_request *request, struct orm_outcome *ou
         return;
     }
     char etag[SRV_ETAG_SIZE];
-    srv_cursor_page_etag(PQgetvalue(result, 0, 0), (size_t)PQgetlength(result, 0, 0),
-                         next_cursor, etag, sizeof etag);
+    srv_cursor_page_etag(PQgetvalue(result, 0, 0), (size_t)PQgetlength(result, 0, 0), next_cursor,
+                         etag, sizeof etag);
     if (srv_if_none_match_hits(request, etag)) {
         srv_respond_not_modified(request, etag);
         return;

@@ -25,7 +25,7 @@ static json_t *header(const char *description, json_t *schema)
 
 static json_t *header_components(void)
 {
-    return json_pack(
+    json_t *headers = json_pack(
         "{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "X-Request-Id",
         header("the request's id, also in the log line: the client's own X-Request-Id when it is "
                "1-63 characters of A-Z a-z 0-9 - _ . :, otherwise a generated one",
@@ -59,6 +59,13 @@ static json_t *header_components(void)
         "Content-Security-Policy",
         header("what the page may load: this origin only", json_pack("{s:s}", "type", "string")),
         "X-Content-Type-Options", header("nosniff", json_pack("{s:s}", "type", "string")));
+    json_object_set_new(
+        headers, "Link",
+        header("with __cursor, when a next page exists: <URL of the next page>; rel=\"next\", "
+               "the URL being this request's path and query (an absolute-path reference, "
+               "server.base_path included) with __cursor replaced by next_cursor",
+               json_pack("{s:s,s:s}", "type", "string", "pattern", "^<[^<>]*>; rel=\"next\"$")));
+    return headers;
 }
 
 /* ---- the operator routes ---------------------------------------------------------------- */

@@ -384,6 +384,18 @@ static void add_shared_parameters(json_t *components)
         "the name written in the Content-Range value instead of the table's (movies 0-14/42)",
         json_pack("{s:s,s:s}", "type", "string", "pattern", "^[A-Za-z0-9_-]{1,60}$"));
     add_parameter(components, ignored, NULL, name);
+    json_t *cursor = query_parameter(
+        "__cursor",
+        "keyset pagination: empty for the first page, then the next_cursor of the previous page "
+        "(same __order); the answer adds next_cursor and a Link to the next page. Not with "
+        "__page or __range_header (400); an altered cursor, or one made for another __order, "
+        "is a 400",
+        json_pack("{s:s,s:i,s:s,s:[s]}", "type", "string", "maxLength", ORM_CURSOR_MAX_LENGTH,
+                  "pattern", "^[A-Za-z0-9_-]*$", "examples", ""));
+    /* for clients and the conformance test: the parameters it does not go with */
+    json_object_set_new(cursor, "x-restable-not-with",
+                        json_pack("[s,s]", "__page", "__range_header"));
+    add_parameter(components, ignored, NULL, cursor);
     add_parameter(components, ignored, NULL,
                   query_parameter("search", "case-insensitive contains on the readable value",
                                   string_schema()));
@@ -462,6 +474,7 @@ static struct table_parameters table_parameters(json_t *components, const struct
     json_array_append_new(parameters.list, srv_openapi_ref("parameters", "__range_header"));
     json_array_append_new(parameters.list, srv_openapi_ref("parameters", "__range_header_name"));
     json_array_append_new(parameters.list, srv_openapi_ref("parameters", "__count"));
+    json_array_append_new(parameters.list, srv_openapi_ref("parameters", "__cursor"));
 
     parameters.ids = json_pack("[o]", srv_openapi_ref("parameters", "search"));
     snprintf(description, sizeof description,
@@ -619,6 +632,18 @@ static json_t *rows_schema(const struct cfg_table *table)
                      "additionalProperties", 0);
 }
 
+/* The list's 200: rows, and with __cursor the next page's cursor (null on the last page). */
+static json_t *page_schema(const struct cfg_table *table)
+{
+    json_t *schema = rows_schema(table);
+    json_object_set_new(json_object_get(schema, "properties"), "next_cursor",
+                        json_pack("{s:[s,s],s:s,s:i}", "type", "string", "null", "description",
+                                  "with __cursor: pass it as __cursor for the next page; null on "
+                                  "the last page",
+                                  "maxLength", ORM_CURSOR_MAX_LENGTH));
+    return schema;
+}
+
 static json_t *request_body(json_t *schema)
 {
     return json_pack("{s:b,s:o}", "required", 1, "content", srv_openapi_json_content(schema));
@@ -741,8 +766,9 @@ static void add_collection(json_t *paths, const struct cfg_config *config,
     static const char *const write_errors[] = {DB_ERRORS, "409", "415", "422", NULL};
     static const char *const delete_errors[] = {DB_ERRORS, "409", NULL};
     json_t *item = json_object();
-    json_t *page = srv_openapi_response("a page of rows", rows_schema(table));
+    json_t *page = srv_openapi_response("a page of rows", page_schema(table));
     srv_openapi_add_header(page, "Content-Range");
+    srv_openapi_add_header(page, "Link");
     json_t *list = add_operation(item, "get", config, table, &table->read, "list",
                                  "list rows (filters, order, pages)",
                                  json_pack("{s:o}", "200", page), read_errors);

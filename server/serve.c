@@ -162,9 +162,10 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
         srv_log("warning", "log lines are written one at a time: no thread for the log writer");
     warn_about_open_tables(config);
     if (cursor_key == ORM_CURSOR_KEY_RANDOM)
-        srv_log("warning", "neither server.cursor_secret nor auth.jwt.secret is set: keyset cursors "
-                           "are signed with a random key, so another instance (or this one after "
-                           "a restart) refuses them; set server.cursor_secret on every instance");
+        srv_log("warning",
+                "neither server.cursor_secret nor auth.jwt.secret is set: keyset cursors "
+                "are signed with a random key, so another instance (or this one after "
+                "a restart) refuses them; set server.cursor_secret on every instance");
     srv_log("info", "restable %s listening on http://%s:%d%s with %zu tables", RESTABLE_VERSION,
             config->server.host, config->server.port, config->server.base_path,
             config->table_count);

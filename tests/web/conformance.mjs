@@ -556,7 +556,9 @@ async function driveValid(op, pathValues, makeBody) {
         const stem = parameter.name.includes("__", 1) ? parameter.name.slice(0, parameter.name.lastIndexOf("__")) : null;
         if (stem && names.has(stem))
             single[stem] = parameterValue(op, optional.find((p) => p.name === stem));
-        all[parameter.name] = single[parameter.name];
+        // a parameter that does not go with others (__cursor and __page) is tried alone only
+        if (!parameter["x-restable-not-with"])
+            all[parameter.name] = single[parameter.name];
         const answer = await send(op, { parameters: single, body: makeBody(), auth });
         conform(op, `with ${parameter.name}=${JSON.stringify(single[parameter.name])}`, answer, { expect: is2xx });
     }
