@@ -35,13 +35,12 @@ static bool is_cursor_piece(const char *piece, size_t length)
 {
     const char *equals = memchr(piece, '=', length);
     size_t key_length = equals ? (size_t)(equals - piece) : length;
-    char key[16];
-    if (key_length >= sizeof key * 3)
+    char key[48];
+    if (key_length >= sizeof key)
         return false;
-    char raw[sizeof key * 3];
-    memcpy(raw, piece, key_length);
-    long decoded = srv_percent_decode(raw, key_length, raw, true);
-    return decoded == (long)strlen("__cursor") && memcmp(raw, "__cursor", 8) == 0;
+    memcpy(key, piece, key_length);
+    long decoded = srv_percent_decode(key, key_length, key, true);
+    return decoded == 8 && memcmp(key, "__cursor", 8) == 0;
 }
 
 /* <path?query with __cursor=next_cursor>; rel="next" */

@@ -422,6 +422,7 @@ static int walk(PGconn *conn, const struct cfg_table *table, const struct orm_or
 
 struct typed_case {
     enum cfg_type type;
+    enum cfg_type value_type; /* arrays: the element's; else CFG_TYPE_ARRAY means "as type" */
     const char *sql_type;
     const char *values; /* neighbours that differ only in their last digit, and a NULL */
 };
@@ -439,30 +440,33 @@ static void test_every_type_round_trips_through_postgresql(void **state)
     pg_exec(conn, "SET TimeZone = 'UTC'; SET IntervalStyle = 'iso_8601'; SET DateStyle = 'ISO'; "
                   "SET extra_float_digits = 1; SET client_min_messages = warning; BEGIN");
     static const struct typed_case cases[] = {
-        {CFG_TYPE_TEXT, "text", "('a'), ('a '), ('B'), ('é'), (NULL), ('a')"},
-        {CFG_TYPE_INTEGER, "integer", "(2147483647), (-2147483648), (0), (NULL), (0)"},
-        {CFG_TYPE_BIGINT, "bigint", "(9007199254740993), (9007199254740992), (NULL)"},
-        {CFG_TYPE_NUMERIC, "numeric",
+        {CFG_TYPE_TEXT, CFG_TYPE_ARRAY, "text", "('a'), ('a '), ('B'), ('é'), (NULL), ('a')"},
+        {CFG_TYPE_INTEGER, CFG_TYPE_ARRAY, "integer", "(2147483647), (-2147483648), (0), (NULL), (0)"},
+        {CFG_TYPE_BIGINT, CFG_TYPE_ARRAY, "bigint", "(9007199254740993), (9007199254740992), (NULL)"},
+        {CFG_TYPE_NUMERIC, CFG_TYPE_ARRAY, "numeric",
          "(1.000000000000000000001), (1.000000000000000000002), (1.0000000000000000000010), "
          "(NULL), (1e-30)"},
-        {CFG_TYPE_DOUBLE, "double precision",
+        {CFG_TYPE_DOUBLE, CFG_TYPE_ARRAY, "double precision",
          "(0.1), (0.30000000000000004), (0.3), (1e300), ('NaN'), (NULL)"},
-        {CFG_TYPE_REAL, "real", "(0.1), (0.100000001), (NULL), (3.4e38)"},
-        {CFG_TYPE_TIMESTAMPTZ, "timestamptz",
+        {CFG_TYPE_REAL, CFG_TYPE_ARRAY, "real", "(0.1), (0.100000001), (NULL), (3.4e38)"},
+        {CFG_TYPE_TIMESTAMPTZ, CFG_TYPE_ARRAY, "timestamptz",
          "('2024-02-29 23:59:59.999999+00'), ('2024-02-29 23:59:59.999998+00'), "
          "('2024-03-01 01:59:59.999999+02'), (NULL), ('infinity')"},
-        {CFG_TYPE_TIMESTAMP, "timestamp",
+        {CFG_TYPE_TIMESTAMP, CFG_TYPE_ARRAY, "timestamp",
          "('2024-02-29 23:59:59.000001'), ('2024-02-29 23:59:59.000002'), (NULL)"},
-        {CFG_TYPE_DATE, "date", "('2024-02-29'), ('2024-03-01'), ('0001-01-01 BC'), (NULL)"},
-        {CFG_TYPE_TIME, "time", "('23:59:59.999999'), ('23:59:59.999998'), (NULL)"},
-        {CFG_TYPE_INTERVAL, "interval", "('PT0.000001S'), ('PT0.000002S'), ('P1M'), (NULL)"},
-        {CFG_TYPE_UUID, "uuid",
+        {CFG_TYPE_DATE, CFG_TYPE_ARRAY, "date", "('2024-02-29'), ('2024-03-01'), ('0001-01-01 BC'), (NULL)"},
+        {CFG_TYPE_TIME, CFG_TYPE_ARRAY, "time", "('23:59:59.999999'), ('23:59:59.999998'), (NULL)"},
+        {CFG_TYPE_INTERVAL, CFG_TYPE_ARRAY, "interval", "('PT0.000001S'), ('PT0.000002S'), ('P1M'), (NULL)"},
+        {CFG_TYPE_UUID, CFG_TYPE_ARRAY, "uuid",
          "('00000000-0000-0000-0000-000000000002'), ('00000000-0000-0000-0000-000000000001'), "
          "(NULL)"},
-        {CFG_TYPE_BOOLEAN, "boolean", "(true), (false), (NULL), (true), (NULL)"},
-        {CFG_TYPE_JSONB, "jsonb", "('{\"a\": 1}'), ('[1, 2]'), ('\"x\"'), (NULL)"},
-        {CFG_TYPE_JSON, "json", "('{\"a\": 1}'), ('{\"a\":  1}'), (NULL)"},
-        {CFG_TYPE_BYTEA, "bytea", "('\\x00'), ('\\x0001'), (NULL)"},
+        {CFG_TYPE_BOOLEAN, CFG_TYPE_ARRAY, "boolean", "(true), (false), (NULL), (true), (NULL)"},
+        {CFG_TYPE_JSONB, CFG_TYPE_ARRAY, "jsonb", "('{\"a\": 1}'), ('[1, 2]'), ('\"x\"'), (NULL)"},
+        {CFG_TYPE_JSON, CFG_TYPE_ARRAY, "json", "('{\"a\": 1}'), ('{\"a\":  1}'), (NULL)"},
+        {CFG_TYPE_BYTEA, CFG_TYPE_ARRAY, "bytea", "('\\x00'), ('\\x0001'), (NULL)"},
+        {CFG_TYPE_ARRAY, CFG_TYPE_VARCHAR, "varchar(20)[]",
+         "('{a,b}'), ('{a}'), ('{\"a,\",\"\"}'), ('{}'), (NULL), ('{NULL}')"},
+        {CFG_TYPE_ARRAY, CFG_TYPE_NUMERIC, "numeric[]", "('{1.10,1.1}'), ('{1.1}'), (NULL)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char sql[512];
@@ -477,6 +481,8 @@ static void test_every_type_round_trips_through_postgresql(void **state)
         PQclear(count);
         struct cfg_column columns[2] = {column_make("id", CFG_TYPE_SERIAL, false),
                                         column_make("v", cases[i].type, true)};
+        if (cases[i].type == CFG_TYPE_ARRAY)
+            columns[1].value_type = cases[i].value_type;
         columns[0].is_primary_key = true;
         struct cfg_table table = {.name = "keyset_case", .columns = columns, .column_count = 2};
         for (int descending = 0; descending < 2; descending++) {
