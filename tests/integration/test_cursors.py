@@ -11,18 +11,12 @@ import urllib.parse
 from harness import Server, expect, expect_error, expect_status
 
 SECRET = "integration-test-secret-that-is-long-enough-0123456789"
-COLUMNS = {
-    "name": {"type": "varchar", "length": 40},
-    "grp": {"type": "integer"},
-    "score": {"type": "numeric", "null": True},
-    "ratio": {"type": "double", "null": True},
-    "at": {"type": "timestamptz", "null": True},
-    "day": {"type": "date", "null": True},
-    "uid": {"type": "uuid", "null": True},
-    "flag": {"type": "boolean", "null": True},
-    "label": {"type": "text", "null": True},
-    "big": {"type": "bigint", "null": True},
-}
+# a NOT NULL integer with duplicates, then nullable columns of most types
+COLUMNS = {"name": {"type": "varchar", "length": 40}, "grp": {"type": "integer"}}
+for column, column_type in [("score", "numeric"), ("ratio", "double"), ("at", "timestamptz"),
+                            ("day", "date"), ("uid", "uuid"), ("flag", "boolean"),
+                            ("label", "text"), ("big", "bigint")]:
+    COLUMNS[column] = {"type": column_type, "null": True}
 CONFIG = {
     "auth": {"jwt": {"secret": SECRET, "algorithm": "HS256"},
              "default": {"read": "public", "write": "public", "delete": "public"}},
