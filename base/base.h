@@ -116,6 +116,17 @@ void rs_utf8_repair(char *text);
  * backslashes escaped, invalid UTF-8 bytes written as U+FFFD, so the output is always JSON. */
 void sb_append_json_string(struct sb *builder, const char *text, size_t length);
 
+/* ---- CSV (base/csv.c) ---------------------------------------------------------------------- */
+
+/* Appends one RFC 4180 field, preceded by a comma unless is_first. text NULL (SQL NULL) writes
+ * nothing; the empty string and text holding a comma, a quote, CR or LF are quoted (as
+ * PostgreSQL's COPY CSV output quotes them). */
+void rs_csv_append_field(struct sb *out, bool is_first, const char *text, size_t length);
+/* The same for the only field of a row, where "\." (an end-of-data marker to COPY) is quoted. */
+void rs_csv_append_lone_field(struct sb *out, const char *text, size_t length);
+/* Ends a row: CRLF. */
+void rs_csv_end_row(struct sb *out);
+
 /* ---- base64 (base/base64.c) -------------------------------------------------------------- */
 
 /* RFC 4648's two alphabets as restable meets them: STANDARD ("+/") is padded with '=' to a

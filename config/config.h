@@ -178,14 +178,18 @@ struct cfg_config {
         char docs_dir[1024];  /* Swagger UI assets for /docs (absolute); "" = look beside
                                * the binary (see docs/operations.md) */
         struct {
-            int max_connections;      /* default 10000; more get 503 */
-            int connection_timeout_s; /* idle connections are closed; default 60 */
-            int max_header_bytes;     /* default 16384; over it: 431 */
-            int max_url_bytes;        /* default 8192; over it: 414 */
-            int max_query_params;     /* default 256; over it: 400 */
-            int header_timeout_s;     /* the whole request head must arrive in it; default 10 */
-            int body_timeout_s;       /* the whole body must arrive in it once the head is in;
-                                       * default 30 */
+            int max_connections;        /* default 10000; more get 503 */
+            int connection_timeout_s;   /* idle connections are closed; default 60 */
+            int max_header_bytes;       /* default 16384; over it: 431 */
+            int max_url_bytes;          /* default 8192; over it: 414 */
+            int max_query_params;       /* default 256; over it: 400 */
+            int header_timeout_s;       /* the whole request head must arrive in it; default 10 */
+            int body_timeout_s;         /* the whole body must arrive in it once the head is in;
+                                         * default 30 */
+            int export_stall_timeout_s; /* /T/export/: a client that takes nothing for this
+                                         * long while the buffer is full is cut; default 10 */
+            int export_timeout_s;       /* /T/export/: the whole copy's statement timeout;
+                                         * default 300 */
         } limits;
     } server;
 

@@ -112,9 +112,11 @@ static void load_cors(struct cfg_loader *loader, const json_t *server, struct cf
 static void load_limits(struct cfg_loader *loader, const json_t *server, struct cfg_config *config)
 {
     const json_t *limits = cfg_get_object(loader, server, "server", "limits");
-    static const char *const keys[] = {
-        "max_connections",  "connection_timeout_s", "max_header_bytes", "max_url_bytes",
-        "max_query_params", "header_timeout_s",     "body_timeout_s",   NULL};
+    static const char *const keys[] = {"max_connections",  "connection_timeout_s",
+                                       "max_header_bytes", "max_url_bytes",
+                                       "max_query_params", "header_timeout_s",
+                                       "body_timeout_s",   "export_stall_timeout_s",
+                                       "export_timeout_s", NULL};
     if (limits)
         cfg_check_keys(loader, limits, "server.limits", keys);
     long long number;
@@ -132,6 +134,10 @@ static void load_limits(struct cfg_loader *loader, const json_t *server, struct 
     config->server.limits.header_timeout_s = (int)number;
     cfg_get_int(loader, limits, "server.limits", "body_timeout_s", 1, 3600, 30, &number);
     config->server.limits.body_timeout_s = (int)number;
+    cfg_get_int(loader, limits, "server.limits", "export_stall_timeout_s", 1, 3600, 10, &number);
+    config->server.limits.export_stall_timeout_s = (int)number;
+    cfg_get_int(loader, limits, "server.limits", "export_timeout_s", 1, 86400, 300, &number);
+    config->server.limits.export_timeout_s = (int)number;
 }
 
 static void load_log_level(struct cfg_loader *loader, const json_t *server,

@@ -232,6 +232,16 @@ int orm_build_update_row(const struct cfg_table *table, const struct orm_row *se
                          struct orm_sql *out, struct rs_error *error);
 int orm_build_delete_row(const struct cfg_table *table, const struct orm_row_target *target,
                          struct orm_sql *out, struct rs_error *error);
+/* CSV (orm/query_csv.c). list_csv: the page as rows of text columns, one per visible field
+ * (named "director.name" for a joined one), each value the text of its JSON rendering (SQL NULL
+ * for null). export: every matching row (no limit or offset) as `COPY (...) TO STDOUT WITH
+ * (FORMAT csv, HEADER)` in copy, which binds nothing: its values are read with
+ * current_setting('restable.export_n'), which settings (empty text when there are none; its
+ * parameters are bound) sets for the transaction, so it must run first in the same one. */
+int orm_build_list_csv(const struct orm_select *select, struct orm_sql *out,
+                       struct rs_error *error);
+int orm_build_export(const struct orm_select *select, struct orm_sql *settings,
+                     struct orm_sql *copy, struct rs_error *error);
 /* `EXPLAIN (FORMAT JSON) SELECT 1 FROM <table> WHERE <filters>`: the planner's estimate of how
  * many rows the select's filters match (for __count=estimated), read by orm_explain_rows. */
 int orm_build_count_estimate(const struct orm_select *select, struct orm_sql *out,
@@ -368,6 +378,44 @@ void orm_pool_submit_read(struct orm_pool *pool, const struct orm_statement *sta
 void orm_pool_submit_probe(struct orm_pool *pool, const struct orm_statement *statements,
                            size_t statement_count, int timeout_ms, orm_result_cb callback,
                            void *context);
+
+/* ---- streams (orm/pool_stream.c): COPY ... TO STDOUT in constant memory ------------------ */
+
+struct orm_stream;
+struct orm_stream_options {
+    size_t buffer_bytes;  /* the bounded buffer between PostgreSQL and the consumer; 0: 256 KiB */
+    int stall_timeout_ms; /* the buffer full and nothing taken for this long: the copy is cut
+                           * and its connection reset; 0: no limit */
+};
+/* Runs once on the pool thread: ORM_OK when the first row after the header is in (or the copy
+ * ended: the header alone), else the failure before any row (nothing was read: answer it). */
+typedef void (*orm_stream_started_cb)(void *context, struct orm_stream *stream,
+                                      struct orm_outcome *outcome);
+/* Runs on the pool thread after orm_stream_read said ORM_STREAM_WAIT: something to read. */
+typedef void (*orm_stream_ready_cb)(void *context);
+
+/* Runs BEGIN READ ONLY, the prelude statements (bound parameters), copy_sql (a COPY ... TO
+ * STDOUT) and COMMIT on an idle connection of its own, nothing pipelined behind it. Everything
+ * is copied. The started callback hands over the stream (it may run before this returns: queue
+ * full, no database); from then the caller must call orm_stream_release on it once. */
+void orm_pool_stream(struct orm_pool *pool, const struct orm_statement *prelude,
+                     size_t prelude_count, const char *copy_sql,
+                     const struct orm_stream_options *options, orm_stream_started_cb started,
+                     orm_stream_ready_cb ready, void *context);
+enum orm_stream_state {
+    ORM_STREAM_DATA, /* *length bytes were copied */
+    ORM_STREAM_WAIT, /* nothing yet: suspend(argument) ran under the stream's lock, and the
+                      * ready callback comes once there is something */
+    ORM_STREAM_END,  /* all of it was read */
+    ORM_STREAM_CUT,  /* the copy failed or was cut part-way */
+};
+/* Any thread; the CSV bytes (rows end with CRLF) up to size. */
+enum orm_stream_state orm_stream_read(struct orm_stream *stream, char *out, size_t size,
+                                      size_t *length, void (*suspend)(void *argument),
+                                      void *argument);
+/* The consumer is done with the stream, whole or not: no callback runs after it, and a copy
+ * still running is cut at once (its connection reset). NULL is ignored. */
+void orm_stream_release(struct orm_stream *stream);
 
 /* Blocking convenience for the CLI and tests: submits and waits. Caller PQclears
  * outcome->result. Must not be called from the pool thread. */

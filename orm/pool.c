@@ -358,17 +358,14 @@ static struct pool_job *new_job(struct orm_pool *pool, const struct orm_statemen
     return job;
 }
 
-static void submit(struct orm_pool *pool, const struct orm_statement *statements,
-                   size_t statement_count, int timeout_ms, bool needs_idle, bool is_read,
-                   orm_result_cb callback, void *context)
+void orm_pool_wake(struct orm_pool *pool)
 {
-    struct pool_job *job = new_job(pool, statements, statement_count, callback, context);
-    job->needs_idle = needs_idle;
-    job->is_read = is_read;
-    if (statement_count == 0) {
-        orm_pool_job_fail(pool, job, ORM_E_QUERY, "no statement to run");
-        return;
-    }
+    if (atomic_exchange(&pool->is_sleeping, false))
+        wake_loop(pool);
+}
+
+void orm_pool_enqueue(struct orm_pool *pool, struct pool_job *job, int timeout_ms)
+{
     pthread_mutex_lock(&pool->lock);
     job->deadline_ms = orm_pool_now_ms() + timeout_ms;
     if (pool->is_closing) {
@@ -389,8 +386,21 @@ static void submit(struct orm_pool *pool, const struct orm_statement *statements
     pool->incoming_tail = job;
     atomic_fetch_add(&pool->incoming, 1);
     pthread_mutex_unlock(&pool->lock);
-    if (atomic_exchange(&pool->is_sleeping, false))
-        wake_loop(pool);
+    orm_pool_wake(pool);
+}
+
+static void submit(struct orm_pool *pool, const struct orm_statement *statements,
+                   size_t statement_count, int timeout_ms, bool needs_idle, bool is_read,
+                   orm_result_cb callback, void *context)
+{
+    struct pool_job *job = new_job(pool, statements, statement_count, callback, context);
+    job->needs_idle = needs_idle;
+    job->is_read = is_read;
+    if (statement_count == 0) {
+        orm_pool_job_fail(pool, job, ORM_E_QUERY, "no statement to run");
+        return;
+    }
+    orm_pool_enqueue(pool, job, timeout_ms);
 }
 
 void orm_pool_submit(struct orm_pool *pool, const struct orm_statement *statements,

@@ -125,6 +125,11 @@ static int watch(struct pool_conn *conn, uint32_t events)
     return 0;
 }
 
+int orm_pool_conn_watch(struct pool_conn *conn, uint32_t events)
+{
+    return watch(conn, events);
+}
+
 /* Only while libpq still holds the socket: once libpq has closed it (it does on a broken
  * connection) the kernel dropped it from the set, and its number may belong to another file. */
 static void unwatch(struct pool_conn *conn)
@@ -286,6 +291,37 @@ static void continue_connect(struct pool_conn *conn)
     atomic_fetch_add(&pool->connected, 1);
 }
 
+/* ---- a streamed job (orm/pool_stream.c) ------------------------------------------------------ */
+
+/* Acts on what the stream said: an ended stream leaves the connection (back in pipeline mode)
+ * to the pool; a reset closes it and connects again at once, not after a back-off: nothing is
+ * wrong with the database. */
+static void stream_step(struct pool_conn *conn, enum pool_stream_step step)
+{
+    if (step == POOL_STREAM_CONTINUE)
+        return;
+    struct pool_job *job = oldest(conn)->job;
+    if (step == POOL_STREAM_DONE && PQenterPipelineMode(conn->pg) == 1 &&
+        watch(conn, EPOLLIN) == 0) {
+        struct orm_outcome outcome;
+        orm_pool_stream_outcome(job, &outcome);
+        bool is_abandoned;
+        orm_pool_job_finish(conn->pool, pop_oldest(conn, &is_abandoned), &outcome);
+        return;
+    }
+    char reason[256];
+    snprintf(reason, sizeof reason, "%s", orm_pool_stream_cut_reason(job));
+    orm_pool_conn_down(conn, ORM_E_UNAVAILABLE, reason);
+    conn->backoff_ms = POOL_FIRST_BACKOFF_MS;
+    conn->retry_at_ms = orm_pool_now_ms();
+}
+
+static struct pool_job *streamed_job(struct pool_conn *conn)
+{
+    struct pool_inflight *flight = oldest(conn);
+    return flight && flight->job && flight->job->stream ? flight->job : NULL;
+}
+
 /* ---- sending a job --------------------------------------------------------------------------- */
 
 static void add_item(struct pool_inflight *flight, bool is_prepare, size_t statement,
@@ -384,6 +420,10 @@ void orm_pool_conn_run(struct pool_conn *conn, struct pool_job *job, long long n
         conn->state = POOL_CONN_BUSY;
         flight->started_ms = now;
         atomic_fetch_add(&conn->pool->busy, 1);
+    }
+    if (job->stream) {
+        stream_step(conn, orm_pool_stream_begin(conn, job));
+        return;
     }
     for (size_t s = 0; s < job->statement_count; s++) {
         if (send_statement(conn, flight, s) < 0) {
@@ -547,6 +587,11 @@ void orm_pool_conn_event(struct pool_conn *conn, uint32_t events)
     }
     if (conn->state == POOL_CONN_DOWN)
         return;
+    struct pool_job *streamed = streamed_job(conn);
+    if (streamed) {
+        stream_step(conn, orm_pool_stream_event(conn, streamed, events));
+        return;
+    }
     if (events & EPOLLOUT) {
         flush(conn);
         if (conn->state == POOL_CONN_DOWN)
@@ -649,6 +694,10 @@ long long orm_pool_conn_police(struct pool_conn *conn, long long now)
     struct orm_pool *pool = conn->pool;
     struct pool_inflight *running = oldest(conn);
     long long next = LLONG_MAX;
+    if (running->job->stream) {
+        stream_step(conn, orm_pool_stream_police(conn, running->job, now, &next));
+        return conn->in_flight ? next : LLONG_MAX;
+    }
     if (running->is_cancelled) {
         long long give_up = running->cancelled_ms + POOL_CANCEL_GRACE_MS;
         if (now >= give_up) {

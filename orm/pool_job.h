@@ -55,9 +55,10 @@ struct pool_job {
     void *context;
     size_t statement_count;
     struct pool_statement *statements;
-    long long deadline_ms; /* CLOCK_MONOTONIC: fails with ORM_E_TIMEOUT if still waiting */
-    bool needs_idle;       /* a probe: runs only on a connection with nothing in flight */
-    bool is_read;          /* no side effects: may be sent again on another connection */
+    long long deadline_ms;     /* CLOCK_MONOTONIC: fails with ORM_E_TIMEOUT if still waiting */
+    bool needs_idle;           /* a probe: runs only on a connection with nothing in flight */
+    bool is_read;              /* no side effects: may be sent again on another connection */
+    struct orm_stream *stream; /* a COPY streamed to a consumer (orm/pool_stream.c), or NULL */
 };
 
 struct pool_queue {
@@ -201,7 +202,31 @@ void orm_pool_queue_push(struct pool_queue *queue, struct pool_job *job);
 /* Takes the oldest job off a wait queue (NULL: empty) and uncounts it from pool->queued. */
 struct pool_job *orm_pool_queue_pop(struct orm_pool *pool, struct pool_queue *queue);
 
+/* orm/pool.c: queues a job made by orm_pool_job_new (fails it at once when the pool is closing
+ * or the queue is full); wakes the loop from any thread. */
+void orm_pool_enqueue(struct orm_pool *pool, struct pool_job *job, int timeout_ms);
+void orm_pool_wake(struct orm_pool *pool);
+
+/* orm/pool_stream.c — a streamed job's steps on its connection (loop thread). Each says what
+ * the connection does next: go on, end the job (orm_pool_stream_outcome says how it went; the
+ * connection is back out of COPY and transaction, to be put in pipeline mode again), or reset
+ * the connection (close it and connect again at once; the job fails with
+ * orm_pool_stream_cut_reason). */
+enum pool_stream_step { POOL_STREAM_CONTINUE, POOL_STREAM_DONE, POOL_STREAM_RESET };
+enum pool_stream_step orm_pool_stream_begin(struct pool_conn *conn, struct pool_job *job);
+enum pool_stream_step orm_pool_stream_event(struct pool_conn *conn, struct pool_job *job,
+                                            uint32_t events);
+/* Each loop round: resumes reading once the consumer made room, enforces the stall timeout,
+ * resets when the consumer went away; *next is when it must look again. */
+enum pool_stream_step orm_pool_stream_police(struct pool_conn *conn, struct pool_job *job,
+                                             long long now, long long *next);
+void orm_pool_stream_outcome(const struct pool_job *job, struct orm_outcome *outcome);
+const char *orm_pool_stream_cut_reason(const struct pool_job *job);
+
 /* orm/pool_conn.c — all run on the loop thread. */
+
+/* Registers the connection's socket for events (0: hang-ups only); -1 when epoll refuses. */
+int orm_pool_conn_watch(struct pool_conn *conn, uint32_t events);
 
 /* Begins a non-blocking connect; on failure the connection is down with a retry scheduled. */
 void orm_pool_conn_start(struct pool_conn *conn);

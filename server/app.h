@@ -79,6 +79,7 @@ enum srv_route_kind {
     SRV_ROUTE_IDS,        /* /T/ids/ */
     SRV_ROUTE_NEW,        /* /T/new/ */
     SRV_ROUTE_REFERENCES, /* /T/references/ */
+    SRV_ROUTE_EXPORT,     /* /T/export/ */
     SRV_ROUTE_ROW,        /* /T/{pk}/ */
     SRV_ROUTE_KIND_COUNT
 };
@@ -270,6 +271,12 @@ void srv_handle_ids(struct srv_request *request);
 void srv_handle_new(struct srv_request *request);
 void srv_handle_schema(struct srv_request *request);
 void srv_handle_references(struct srv_request *request);
+void srv_handle_export(struct srv_request *request); /* server/export.c */
+struct srv_list_params;
+/* GET /T/ as CSV (server/list_csv.c): whether the request asks for it (__format, else Accept;
+ * 406 is never answered: JSON is the fallback), and the page answered in CSV. */
+bool srv_list_wants_csv(const struct srv_request *request, const struct srv_list_params *params);
+void srv_list_csv(struct srv_request *request, const struct srv_list_params *params);
 void srv_handle_create(struct srv_request *request);
 void srv_handle_replace_one(struct srv_request *request); /* PUT */
 void srv_handle_patch_one(struct srv_request *request);
@@ -330,13 +337,20 @@ struct srv_list_params {
     char *range_header_name;
     bool count_estimated; /* __count=estimated (default exact) */
     bool count_given;     /* __count was sent: /T/count/ then says "estimated" */
+    const char *format;   /* __format: "json", "csv", or NULL when absent (then Accept) */
     long page, page_size;
     bool page_given;
     const char *cursor;       /* __cursor ("" for the first page), or NULL: a keyset page */
     const char *cursor_order; /* the keyset's normalised order, what its cursors are bound to */
 };
 
-enum srv_params_use { SRV_PARAMS_LIST, SRV_PARAMS_COUNT, SRV_PARAMS_BULK, SRV_PARAMS_GET };
+enum srv_params_use {
+    SRV_PARAMS_LIST,
+    SRV_PARAMS_COUNT,
+    SRV_PARAMS_BULK,
+    SRV_PARAMS_GET,
+    SRV_PARAMS_EXPORT /* filters, __order, __visible_fields, __readable; no pages */
+};
 int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
                           struct srv_list_params *parsed);
 

@@ -42,6 +42,7 @@ static void list_done(struct srv_request *request, struct orm_outcome *outcome)
     srv_respond_result(request, 200, "{\"rows\":", outcome->result, "}");
     outcome->result = NULL;
     srv_add_header(request, MHD_HTTP_HEADER_ETAG, etag);
+    srv_add_header(request, MHD_HTTP_HEADER_VARY, "Accept"); /* CSV is the other one */
     if (state->range_header && total >= 0) {
         char value[128];
         const char *table = state->range_name;
@@ -90,6 +91,17 @@ void srv_handle_list(struct srv_request *request)
     struct srv_list_params *params = rs_arena_alloc(&request->arena, sizeof *params);
     if (srv_list_params_parse(request, SRV_PARAMS_LIST, params) < 0)
         return;
+    bool wants_csv = srv_list_wants_csv(request, params);
+    if (params->cursor && wants_csv) {
+        srv_respond_error(request, 400, "__cursor",
+                          "__cursor pages are JSON: a CSV page takes __page, and GET /T/export/ "
+                          "has every row");
+        return;
+    }
+    if (wants_csv) {
+        srv_list_csv(request, params);
+        return;
+    }
     if (params->cursor) {
         srv_list_cursor_run(request, params);
         return;

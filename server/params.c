@@ -435,7 +435,15 @@ static bool reserved_allowed(const char *key, enum srv_params_use use)
                                       "__ids",
                                       "__count",
                                       "__cursor",
+                                      "__format",
                                       NULL};
+    static const char *export_keys[] = {"__order", "__visible_fields", "__readable", "__ids", NULL};
+    if (use == SRV_PARAMS_EXPORT) {
+        for (int i = 0; export_keys[i]; i++)
+            if (!strcmp(key, export_keys[i]))
+                return true;
+        return false;
+    }
     if (use == SRV_PARAMS_GET)
         return !strcmp(key, "__visible_fields") || !strcmp(key, "__readable");
     if (use == SRV_PARAMS_BULK)
@@ -470,7 +478,12 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
         const char *value = request->args[i].value ? request->args[i].value : "";
         if (strncmp(key, "__", 2) == 0) {
             if (!reserved_allowed(key, use)) {
-                srv_respond_error(request, 400, key, "unknown parameter \"%s\"", key);
+                bool is_page = !strcmp(key, "__page") || !strcmp(key, "__page_size");
+                if (use == SRV_PARAMS_EXPORT && is_page)
+                    srv_respond_error(request, 400, key,
+                                      "%s does not apply: the export has every matching row", key);
+                else
+                    srv_respond_error(request, 400, key, "unknown parameter \"%s\"", key);
                 return -1;
             }
             if (!strcmp(key, "__ids")) {
@@ -516,6 +529,13 @@ int srv_list_params_parse(struct srv_request *request, enum srv_params_use use,
                 }
                 parsed->count_estimated = strcmp(value, "estimated") == 0;
                 parsed->count_given = true;
+            } else if (!strcmp(key, "__format")) {
+                if (strcmp(value, "json") != 0 && strcmp(value, "csv") != 0) {
+                    srv_respond_error(request, 400, key,
+                                      "__format must be json or csv, got \"%.40s\"", value);
+                    return -1;
+                }
+                parsed->format = value;
             } else if (!strcmp(key, "__range_header_name")) {
                 /* written into the Content-Range value: a plain word, nothing that could split
                  * or end a header */

@@ -41,6 +41,7 @@ const struct srv_route_row srv_route_rows[] = {
     {SRV_ROUTE_NEW, "/{table}/new/", "GET", SRV_POLICY_TABLE_READ, srv_handle_new, 0},
     {SRV_ROUTE_REFERENCES, "/{table}/references/", "GET", SRV_POLICY_TABLE_READ,
      srv_handle_references, 0},
+    {SRV_ROUTE_EXPORT, "/{table}/export/", "GET", SRV_POLICY_TABLE_READ, srv_handle_export, 0},
     /* after the named routes: /T/count/ is the count, not the row whose key is "count" */
     {SRV_ROUTE_ROW, "/{table}/{pk}/", "GET", SRV_POLICY_TABLE_READ, srv_handle_get, 0},
     {SRV_ROUTE_ROW, "/{table}/{pk}/", "PUT", SRV_POLICY_TABLE_WRITE, srv_handle_replace_one,
