@@ -114,15 +114,15 @@ static size_t export_prelude(struct srv_request *request, const struct orm_sql *
     snprintf(timeout, timeout_size, "%ds", request->app->config->server.limits.export_timeout_s);
     params[0] = timeout;
     params[1] = request->principal.is_authenticated ? request->principal.claims_json : NULL;
-    out[count++] = (struct orm_statement){
-        params[1] ? "SELECT set_config('statement_timeout', $1, true), "
-                    "set_config('request.jwt.claims', $2::text, true)"
-                  : "SELECT set_config('statement_timeout', $1, true)",
-        params, params[1] ? 2 : 1};
+    out[count++] =
+        (struct orm_statement){params[1] ? "SELECT set_config('statement_timeout', $1, true), "
+                                           "set_config('request.jwt.claims', $2::text, true)"
+                                         : "SELECT set_config('statement_timeout', $1, true)",
+                               params, params[1] ? 2 : 1};
     if (settings->text.length > 0)
-        out[count++] = (struct orm_statement){sb_text(&settings->text),
-                                              (const char *const *)settings->params,
-                                              (int)settings->param_count};
+        out[count++] =
+            (struct orm_statement){sb_text(&settings->text), (const char *const *)settings->params,
+                                   (int)settings->param_count};
     return count;
 }
 
@@ -170,8 +170,8 @@ void srv_handle_export(struct srv_request *request)
     } else if (strcmp(request->method, MHD_HTTP_METHOD_HEAD) == 0) {
         /* the headers a GET would have; the copy is not run for them */
         srv_respond_with(request, 200,
-                         MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT),
-                         0, csv_content_type);
+                         MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT), 0,
+                         csv_content_type);
         add_download_headers(request);
     } else {
         start_export(request, &settings, &copy);

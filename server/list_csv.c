@@ -46,8 +46,7 @@ static int range_match(const char *range, const char *type, const char *subtype)
 static double element_quality(char *params)
 {
     char *saved = NULL;
-    for (char *param = strtok_r(params, ";", &saved); param;
-         param = strtok_r(NULL, ";", &saved)) {
+    for (char *param = strtok_r(params, ";", &saved); param; param = strtok_r(NULL, ";", &saved)) {
         param = trim(param);
         if ((param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
             char *stop;
@@ -89,8 +88,7 @@ bool srv_list_wants_csv(const struct srv_request *request, const struct srv_list
     if (!accept || !*accept)
         return false;
     /* JSON wins ties, and answers when neither is acceptable (never 406: docs/decisions.md) */
-    return accept_quality(accept, "text", "csv") >
-           accept_quality(accept, "application", "json");
+    return accept_quality(accept, "text", "csv") > accept_quality(accept, "application", "json");
 }
 
 static void write_csv(const PGresult *result, struct sb *out)

@@ -45,6 +45,10 @@ static json_t *header_components(void)
                json_pack("{s:s,s:s}", "type", "string", "pattern",
                          "^[A-Za-z0-9_-]+ ([0-9]+-[0-9]+|\\*)/[0-9]+$")),
         "Allow", header("the methods this path takes", json_pack("{s:s}", "type", "string")),
+        "Content-Disposition",
+        header("the export is a download: attachment; filename=\"TABLE.csv\"",
+               json_pack("{s:s,s:s}", "type", "string", "pattern",
+                         "^attachment; filename=\"[a-z_][a-z0-9_]*\\.csv\"$")),
         "ETag",
         header("a row's version, strong (\"123\"), the same for every client and changed by "
                "every write to the row: send it back in If-None-Match or If-Match; or a list's "

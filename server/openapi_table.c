@@ -344,6 +344,7 @@ struct table_parameters {
     json_t *bulk;       /* filters and __ids: bulk delete */
     json_t *bulk_ids;   /* filters and a required __ids: bulk update */
     json_t *row_fields; /* __visible_fields, __readable: one row */
+    json_t *export;     /* filters, __ids, __order, __visible_fields, __readable: the export */
     json_t *ids;        /* search, limit, offset */
 };
 
@@ -396,6 +397,13 @@ static void add_shared_parameters(json_t *components)
     json_object_set_new(cursor, "x-restable-not-with",
                         json_pack("[s,s]", "__page", "__range_header"));
     add_parameter(components, ignored, NULL, cursor);
+    add_parameter(components, ignored, NULL,
+                  query_parameter("__format",
+                                  "json (the default), or csv: the page as RFC 4180 CSV, as an "
+                                  "Accept header preferring text/csv asks too; this parameter "
+                                  "wins over Accept",
+                                  json_pack("{s:s,s:[s,s],s:s}", "type", "string", "enum", "json",
+                                            "csv", "default", "json")));
     add_parameter(components, ignored, NULL,
                   query_parameter("search", "case-insensitive contains on the readable value",
                                   string_schema()));
@@ -456,6 +464,7 @@ static struct table_parameters table_parameters(json_t *components, const struct
                                      json_pack("{s:s,s:o,s:[s+]}", "type", "string", "pattern",
                                                list_pattern(table, false, "[+-]?"), "examples", "-",
                                                cfg_primary_key(table)->name)));
+    parameters.export = copy_refs(parameters.list);
     json_array_append_new(parameters.list, srv_openapi_ref("parameters", "__page"));
     snprintf(description, sizeof description, "rows per page; over max_page_size (%d) is a 403",
              table->max_page_size);
@@ -469,6 +478,7 @@ static struct table_parameters table_parameters(json_t *components, const struct
     add_parameter(components, fields, table->name, visible_fields_parameter(table));
     json_array_append_new(fields, srv_openapi_ref("parameters", "__readable"));
     parameters.row_fields = copy_refs(fields);
+    json_array_extend(parameters.export, fields);
     json_array_extend(parameters.list, fields);
     json_decref(fields);
     json_array_append_new(parameters.list, srv_openapi_ref("parameters", "__range_header"));
@@ -495,6 +505,7 @@ static void table_parameters_free(struct table_parameters *parameters)
     json_decref(parameters->bulk);
     json_decref(parameters->bulk_ids);
     json_decref(parameters->row_fields);
+    json_decref(parameters->export);
     json_decref(parameters->ids);
 }
 
@@ -766,13 +777,21 @@ static void add_collection(json_t *paths, const struct cfg_config *config,
     static const char *const write_errors[] = {DB_ERRORS, "409", "415", "422", NULL};
     static const char *const delete_errors[] = {DB_ERRORS, "409", NULL};
     json_t *item = json_object();
-    json_t *page = srv_openapi_response("a page of rows", page_schema(table));
+    json_t *page = srv_openapi_response(
+        "a page of rows; in CSV (text/csv) for __format=csv or an Accept preferring it: a header "
+        "row of the field names (fk.col for a joined one), then a row per record, CRLF line "
+        "ends, NULL an empty field, arrays and json as JSON text (no Content-Range then)",
+        page_schema(table));
+    json_object_set_new(json_object_get(page, "content"), "text/csv",
+                        json_pack("{s:{s:s}}", "schema", "type", "string"));
     srv_openapi_add_header(page, "Content-Range");
     srv_openapi_add_header(page, "Link");
     json_t *list = add_operation(item, "get", config, table, &table->read, "list",
-                                 "list rows (filters, order, pages)",
+                                 "list rows (filters, order, pages), as JSON or CSV",
                                  json_pack("{s:o}", "200", page), read_errors);
     json_object_set_new(list, "parameters", copy_refs(parameters->list));
+    json_array_append_new(json_object_get(list, "parameters"),
+                          srv_openapi_ref("parameters", "__format"));
     make_conditional_read(list, page);
     if (!table->read_only) {
         add_create(item, config, table, write_errors);
@@ -823,6 +842,21 @@ static void add_sub_routes(json_t *paths, const struct cfg_config *config,
         db_errors);
     json_object_set_new(count, "parameters", copy_refs(parameters->list));
     snprintf(path, sizeof path, "%s%s/count/", base, table->name);
+    json_object_set_new(paths, path, item);
+
+    item = json_object();
+    json_t *rows = srv_openapi_text_response(
+        "every matching row as CSV (as the list's CSV, without pages), streamed: a failure "
+        "after the first row cuts the body short (no final chunk)",
+        "text/csv");
+    srv_openapi_add_header(rows, "Content-Disposition");
+    json_t *export =
+        add_operation(item, "get", config, table, &table->read, "export",
+                      "export the rows matching the filters as CSV (__page and __page_size are "
+                      "a 400)",
+                      json_pack("{s:o}", "200", rows), db_errors);
+    json_object_set_new(export, "parameters", copy_refs(parameters->export));
+    snprintf(path, sizeof path, "%s%s/export/", base, table->name);
     json_object_set_new(paths, path, item);
 
     item = json_object();

@@ -435,7 +435,6 @@ static bool reserved_allowed(const char *key, enum srv_params_use use)
                                       "__ids",
                                       "__count",
                                       "__cursor",
-                                      "__format",
                                       NULL};
     static const char *export_keys[] = {"__order", "__visible_fields", "__readable", "__ids", NULL};
     if (use == SRV_PARAMS_EXPORT) {
@@ -444,6 +443,8 @@ static bool reserved_allowed(const char *key, enum srv_params_use use)
                 return true;
         return false;
     }
+    if (!strcmp(key, "__format")) /* the list's page only */
+        return use == SRV_PARAMS_LIST;
     if (use == SRV_PARAMS_GET)
         return !strcmp(key, "__visible_fields") || !strcmp(key, "__readable");
     if (use == SRV_PARAMS_BULK)
