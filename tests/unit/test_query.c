@@ -402,6 +402,68 @@ static void test_list_orders_json_columns_as_jsonb(void **state)
 
 /* ---- filters ---- */
 
+/* CSV: text columns named by the field's path, the page numbered and sorted as the list. */
+static void test_list_csv_selects_text_columns_named_by_path(void **state)
+{
+    (void)state;
+    struct orm_field fields[] = {
+        field_of(&movie_columns[M_NAME], NULL, NULL),
+        field_of(&movie_columns[M_DIRECTOR], &director_columns[D_NAME], NULL),
+        field_of(&movie_columns[M_CREATED], NULL, NULL),
+        field_of(&movie_columns[M_TAGS], NULL, NULL), field_of(&movie_columns[M_NAME], NULL, NULL)};
+    struct orm_select select = {.table = &movie, .fields = fields, .field_count = 5, .limit = 2};
+    struct orm_sql sql = {0};
+    struct rs_error error = {0};
+    assert_int_equal(orm_build_list_csv(&select, &sql, &error), 0);
+    const char *text = sb_text(&sql.text);
+    const char *head = "SELECT (s.\"name\")::text AS \"name\", (s.\"director\" -> 'name') #>> '{}' "
+                       "AS \"director.name\", to_json(s.\"created\") #>> '{}' AS \"created\", "
+                       "to_json(s.\"tags\")::text AS \"tags\" FROM (SELECT ";
+    if (strncmp(text, head, strlen(head)) != 0)
+        fail_msg("unexpected start: %s", text);
+    assert_non_null(strstr(text, "LIMIT 2) s ORDER BY s.\"#n\""));
+    orm_sql_free(&sql);
+}
+
+/* The export binds nothing in its COPY: each value is a transaction-local setting, set by a
+ * statement with bound parameters; a NULL parameter is written NULL. */
+static void test_export_reads_its_values_from_settings(void **state)
+{
+    (void)state;
+    char *ratings[] = {"5", "7"};
+    char *names[] = {"O'Brien $1"};
+    struct orm_filter filters[] = {filter_of(M_RATING, ORM_OP_GREATER, ratings, 1),
+                                   filter_of(M_NAME, ORM_OP_EQUAL, names, 1)};
+    struct orm_field fields[] = {field_of(&movie_columns[M_ID], NULL, NULL)};
+    struct orm_select select = {.table = &movie,
+                                .filters = filters,
+                                .filter_count = 2,
+                                .fields = fields,
+                                .field_count = 1,
+                                .limit = 10,
+                                .offset = 20};
+    struct orm_sql settings = {0}, copy = {0};
+    struct rs_error error = {0};
+    assert_int_equal(orm_build_export(&select, &settings, &copy, &error), 0);
+    assert_int_equal(copy.param_count, 0);
+    const char *text = sb_text(&copy.text);
+    assert_null(strstr(text, "$"));
+    assert_null(strstr(text, "O'Brien"));
+    assert_null(strstr(text, "LIMIT"));
+    assert_null(strstr(text, "OFFSET"));
+    assert_null(strstr(text, "#n"));
+    assert_non_null(strstr(text, "t0.\"rating\" > current_setting('restable.export_1')::integer"));
+    assert_non_null(strstr(text, "= ANY(current_setting('restable.export_2')::"));
+    if (strncmp(text, "COPY (SELECT (s.\"id\")::text AS \"id\" FROM (SELECT ", 49) != 0)
+        fail_msg("unexpected start: %s", text);
+    assert_non_null(strstr(text, ") s) TO STDOUT WITH (FORMAT csv, HEADER)"));
+    expect_sql(&settings,
+               "SELECT set_config('restable.export_1', $1, true), "
+               "set_config('restable.export_2', $2, true)",
+               2, "5", "{\"O'Brien $1\"}");
+    orm_sql_free(&copy);
+}
+
 static void test_filter_equal_binds_one_array_parameter(void **state)
 {
     (void)state;
@@ -1924,6 +1986,8 @@ int main(void)
         cmocka_unit_test(test_prepared_projection_gives_the_same_statements),
         cmocka_unit_test(test_list_with_visible_fields_order_limit_and_offset),
         cmocka_unit_test(test_list_orders_json_columns_as_jsonb),
+        cmocka_unit_test(test_list_csv_selects_text_columns_named_by_path),
+        cmocka_unit_test(test_export_reads_its_values_from_settings),
         cmocka_unit_test(test_filter_equal_binds_one_array_parameter),
         cmocka_unit_test(test_statement_text_is_identical_for_one_and_three_values),
         cmocka_unit_test(test_filter_comparison_operators),
