@@ -441,34 +441,13 @@ void orm_pool_conn_run(struct pool_conn *conn, struct pool_job *job, long long n
 
 /* ---- reading results ------------------------------------------------------------------------- */
 
-static void one_line(char *text)
-{
-    for (char *p = text; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-    size_t length = strlen(text);
-    while (length > 0 && text[length - 1] == ' ')
-        text[--length] = '\0';
-}
-
 /* The first error of a job is the one worth reporting; later results are only "aborted". */
 static void capture_error(struct pool_inflight *flight, const PGresult *result)
 {
     if (flight->has_error)
         return;
     flight->has_error = true;
-    struct orm_outcome *outcome = &flight->outcome;
-    outcome->status = ORM_E_QUERY;
-    const char *field = PQresultErrorField(result, PG_DIAG_SQLSTATE);
-    snprintf(outcome->sqlstate, sizeof outcome->sqlstate, "%s", field ? field : "XX000");
-    field = PQresultErrorField(result, PG_DIAG_CONSTRAINT_NAME);
-    snprintf(outcome->constraint, sizeof outcome->constraint, "%s", field ? field : "");
-    field = PQresultErrorField(result, PG_DIAG_COLUMN_NAME);
-    snprintf(outcome->column, sizeof outcome->column, "%s", field ? field : "");
-    field = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
-    snprintf(outcome->message, sizeof outcome->message, "%s",
-             field ? field : PQresultErrorMessage(result));
-    one_line(outcome->message);
+    orm_pool_outcome_from_error(&flight->outcome, result);
 }
 
 /* Remembers whether the job's last statement ran quickly, on its cache entry (unless the entry

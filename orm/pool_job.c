@@ -1,10 +1,12 @@
 /*
  * orm/pool_job.c — the pool's jobs and wait queues, shared by the loop (orm/pool.c) and the
  * connections (orm/pool_conn.c): a job's own copy of its statements, its one callback, its
- * clone for sending a read again elsewhere, and the deadline-ordered queues it waits on.
+ * clone for sending a read again elsewhere, the deadline-ordered queues it waits on, and an
+ * error result turned into its outcome.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "orm/pool_job.h"
@@ -134,4 +136,29 @@ void orm_pool_requeue(struct orm_pool *pool, struct pool_job *job)
     before->next = job;
     if (!job->next)
         queue->tail = job;
+}
+
+static void one_line(char *text)
+{
+    for (char *p = text; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    size_t length = strlen(text);
+    while (length > 0 && text[length - 1] == ' ')
+        text[--length] = '\0';
+}
+
+void orm_pool_outcome_from_error(struct orm_outcome *outcome, const PGresult *result)
+{
+    outcome->status = ORM_E_QUERY;
+    const char *field = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+    snprintf(outcome->sqlstate, sizeof outcome->sqlstate, "%s", field ? field : "XX000");
+    field = PQresultErrorField(result, PG_DIAG_CONSTRAINT_NAME);
+    snprintf(outcome->constraint, sizeof outcome->constraint, "%s", field ? field : "");
+    field = PQresultErrorField(result, PG_DIAG_COLUMN_NAME);
+    snprintf(outcome->column, sizeof outcome->column, "%s", field ? field : "");
+    field = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+    snprintf(outcome->message, sizeof outcome->message, "%s",
+             field ? field : PQresultErrorMessage(result));
+    one_line(outcome->message);
 }

@@ -190,6 +190,9 @@ struct pool_job *orm_pool_job_new(const struct orm_statement *statements, size_t
 void orm_pool_job_finish(struct orm_pool *pool, struct pool_job *job, struct orm_outcome *outcome);
 void orm_pool_job_fail(struct orm_pool *pool, struct pool_job *job, enum orm_status status,
                        const char *message);
+/* Fills outcome (ORM_E_QUERY) from an error result: SQLSTATE, constraint, column, the primary
+ * message on one line. */
+void orm_pool_outcome_from_error(struct orm_outcome *outcome, const PGresult *result);
 /* Frees a job without running its callback (an abandoned copy). */
 void orm_pool_job_free(struct pool_job *job);
 /* A copy of the job, callback and deadline included, for sending it again elsewhere. */

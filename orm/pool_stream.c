@@ -97,10 +97,9 @@ static void stream_job_done(void *context, struct orm_outcome *outcome)
 }
 
 void orm_pool_stream(struct orm_pool *pool, const struct orm_statement *prelude,
-                                   size_t prelude_count, const char *copy_sql,
-                                   const struct orm_stream_options *options,
-                                   orm_stream_started_cb started, orm_stream_ready_cb ready,
-                                   void *context)
+                     size_t prelude_count, const char *copy_sql,
+                     const struct orm_stream_options *options, orm_stream_started_cb started,
+                     orm_stream_ready_cb ready, void *context)
 {
     struct orm_stream *stream = xcalloc(1, sizeof *stream);
     pthread_mutex_init(&stream->lock, NULL);
@@ -159,8 +158,8 @@ enum orm_stream_state orm_stream_read(struct orm_stream *stream, char *out, size
         stream->length -= run;
     }
     stream->taken_ms = orm_pool_now_ms();
-    bool wake = stream->is_paused && !stream->is_wake_sent &&
-                stream->length <= stream->capacity / 2;
+    bool wake =
+        stream->is_paused && !stream->is_wake_sent && stream->length <= stream->capacity / 2;
     if (wake)
         stream->is_wake_sent = true;
     pthread_mutex_unlock(&stream->lock);
@@ -229,13 +228,7 @@ static void capture_error(struct orm_stream *stream, const PGresult *result)
     if (stream->has_error)
         return;
     stream->has_error = true;
-    struct orm_outcome *outcome = &stream->outcome;
-    outcome->status = ORM_E_QUERY;
-    const char *field = PQresultErrorField(result, PG_DIAG_SQLSTATE);
-    snprintf(outcome->sqlstate, sizeof outcome->sqlstate, "%s", field ? field : "XX000");
-    field = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
-    snprintf(outcome->message, sizeof outcome->message, "%s",
-             field ? field : "the export failed");
+    orm_pool_outcome_from_error(&stream->outcome, result);
 }
 
 static void cut(struct orm_stream *stream, const char *message)
@@ -410,5 +403,5 @@ const char *orm_pool_stream_cut_reason(const struct pool_job *job)
 {
     const struct orm_stream *stream = job->stream;
     return stream->has_error && stream->outcome.message[0] ? stream->outcome.message
-                                                          : "the database connection was lost";
+                                                           : "the database connection was lost";
 }

@@ -104,8 +104,7 @@ static void append_readable(struct sb *out, const struct cfg_column *fk)
 
 /* The select list: each distinct field once, in order (every non-secret column when the
  * select names none). */
-static void append_columns(struct orm_build *build, const struct orm_select *select,
-                           struct sb *out)
+static void append_columns(struct orm_build *build, const struct orm_select *select, struct sb *out)
 {
     const struct cfg_table *table = select->table;
     size_t count = select->field_count ? select->field_count : table->column_count;
@@ -242,8 +241,7 @@ int orm_build_export(const struct orm_select *select, struct orm_sql *settings,
     if (build_csv(&all, false, &selected, error) < 0)
         return -1;
     sb_append(&copy->text, "COPY (");
-    rewrite_parameters(sb_text(&selected.text), selected.params, selected.param_count,
-                       &copy->text);
+    rewrite_parameters(sb_text(&selected.text), selected.params, selected.param_count, &copy->text);
     sb_append(&copy->text, ") TO STDOUT WITH (FORMAT csv, HEADER)");
     build_settings(&selected, settings);
     orm_sql_free(&selected);

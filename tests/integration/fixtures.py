@@ -36,6 +36,25 @@ MOVIES = {
     }
 }
 
+# The column types MOVIES lacks (with a foreign key two joins deep): test_ops_openapi and
+# test_csv serve it as "sample".
+SAMPLE_TABLE = {
+    "columns": {
+        "id": {"type": "bigserial", "primary_key": True},
+        "small": {"type": "smallint", "null": True},
+        "big": {"type": "bigint", "default": 0},
+        "ratio": {"type": "real", "null": True},
+        "score": {"type": "double", "null": True},
+        "at": {"type": "timestamp", "null": True},
+        "clock": {"type": "time", "null": True},
+        "notes": {"type": "text", "null": True},
+        "doc": {"type": "json", "null": True},
+        "ints": {"type": "array", "of": "integer", "null": True},
+        "movie": {"type": "foreign_key", "references": "movie", "null": True},
+    },
+    "max_joins": 2,
+}
+
 SEED_SQL = """
 INSERT INTO director (name) VALUES ('Akira Kurosawa'), ('Agnes Varda'), ('Stanley Kubrick');
 INSERT INTO movie (name, rating, director, released, tags, api_key, genre, budget, poster,

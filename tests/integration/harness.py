@@ -203,6 +203,15 @@ class Server:
         return code
 
 
+def rss_mib(pid):
+    """The resident set of a process, in MiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
 def serve_as_non_owner(server):
     """Points the server's config at restable_it_app, a role that does not own the tables (so
     row-level security applies to it) and holds every privilege on them. Call after creating

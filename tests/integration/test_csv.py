@@ -10,10 +10,9 @@ import json
 import os
 import socket
 import time
-import urllib.parse
 
-from fixtures import MOVIES, SEED_SQL
-from harness import Server, expect, expect_error, expect_status
+from fixtures import MOVIES, SAMPLE_TABLE, SEED_SQL
+from harness import Server, expect, expect_error, expect_status, rss_mib, serve_as_non_owner
 
 SECRET = "csv-test-secret-that-is-long-enough-0123456789"
 BIG_ROWS = 200000
@@ -26,22 +25,7 @@ def config():
                     "default": {"read": "public", "write": "public", "delete": "public"}}
     conf["server"] = {"limits": {"export_stall_timeout_s": 1}}
     conf["database"] = {"pool_size": 2}
-    conf["tables"]["sample"] = {
-        "columns": {
-            "id": {"type": "bigserial", "primary_key": True},
-            "small": {"type": "smallint", "null": True},
-            "big": {"type": "bigint", "null": True},
-            "ratio": {"type": "real", "null": True},
-            "score": {"type": "double", "null": True},
-            "at": {"type": "timestamp", "null": True},
-            "clock": {"type": "time", "null": True},
-            "notes": {"type": "text", "null": True},
-            "doc": {"type": "json", "null": True},
-            "ints": {"type": "array", "of": "integer", "null": True},
-            "movie": {"type": "foreign_key", "references": "movie", "null": True},
-        },
-        "max_joins": 2,
-    }
+    conf["tables"]["sample"] = copy.deepcopy(SAMPLE_TABLE)
     conf["tables"]["vault"] = {"columns": {"body": {"type": "text"}},
                                "auth": {"read": ["role:admin"]}}
     conf["tables"]["note"] = {"columns": {"owner": {"type": "varchar", "length": 100},
@@ -57,9 +41,9 @@ INSERT INTO sample (small, big, ratio, score, at, clock, notes, doc, ints, movie
   (-3, 9007199254740993, 1.5, -0.25, '2024-02-29 13:14:15.5', '08:30:00',
    'comma, "quote", CR' || chr(13) || ' LF' || chr(10) || ' end', '{"a": [1, "x,y"]}',
    '{1,NULL,3}', 1),
-  (NULL, NULL, NULL, NULL, NULL, NULL, '', 'null', '{}', NULL),
-  (7, 0, 0, 1e300, NULL, NULL, '=1+1', '"just text"', NULL, 5),
-  (NULL, NULL, NULL, NULL, NULL, NULL, '\\.', NULL, NULL, NULL);
+  (NULL, 0, NULL, NULL, NULL, NULL, '', 'null', '{}', NULL),
+  (7, -1, 0, 1e300, NULL, NULL, '=1+1', '"just text"', NULL, 5),
+  (NULL, 0, NULL, NULL, NULL, NULL, '\\.', NULL, NULL, NULL);
 """
 
 
@@ -74,21 +58,12 @@ def setup():
     server.sql("INSERT INTO vault (body) VALUES ('gold')")
     server.sql(f"INSERT INTO big (n, label) SELECT i, 'row ' || i || ' {PAD}' "
                f"FROM generate_series(1, {BIG_ROWS}) i")
-    # RLS on note, through a role that does not own it (as tests/integration/test_auth.py)
-    server.sql("DO $$ BEGIN CREATE ROLE restable_it_app LOGIN; EXCEPTION WHEN duplicate_object "
-               "THEN NULL; END $$")
-    server.sql("GRANT ALL ON ALL TABLES IN SCHEMA public TO restable_it_app; "
-               "GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO restable_it_app")
     server.sql("ALTER TABLE note ENABLE ROW LEVEL SECURITY; "
                "CREATE POLICY note_owner ON note USING "
                "(owner = current_setting('request.jwt.claims', true)::json->>'sub')")
     server.sql("INSERT INTO note (owner, body) VALUES ('alice', 'a1'), ('alice', 'a2'), "
                "('bob', 'b1')")
-    parsed = urllib.parse.urlparse(server.database_url)
-    server.config["database"]["url"] = urllib.parse.urlunparse(parsed._replace(
-        netloc=f"restable_it_app@{parsed.hostname}:{parsed.port}"))
-    with open(server.config_path, "w") as handle:
-        json.dump(server.config, handle)
+    serve_as_non_owner(server)  # not the tables' owner: RLS applies
     return server.start()
 
 
@@ -337,14 +312,6 @@ def test_stalled_client_is_bounded(server):
         expect(len(received) < BIG_ROWS * 110, "the whole export was sent")
     finally:
         sock.close()
-
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 def test_million_rows_in_constant_memory(server):

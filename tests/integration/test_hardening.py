@@ -12,7 +12,7 @@ import subprocess
 import time
 
 from fixtures import MOVIES, SEED_SQL
-from harness import Server, expect, expect_error
+from harness import Server, expect, expect_error, rss_mib
 
 
 def setup():
@@ -196,14 +196,6 @@ def test_a_silent_new_connection_is_closed_after_the_header_deadline(server):
         data = b""
     sock.close()
     expect(data == b"" and time.time() - started < 3, "silent connection kept open")
-
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 def test_memory_comes_back_after_a_burst_of_connections(server):

@@ -15,7 +15,7 @@ import re
 import shutil
 import subprocess
 
-from fixtures import MOVIES
+from fixtures import MOVIES, SAMPLE_TABLE
 from harness import Server, expect, expect_status, pg_start, pg_stop
 
 WEB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "web")
@@ -40,23 +40,7 @@ def config():
                                 "delete": "authenticated"}}
     conf["tables"]["movie"]["auth"] = {"write": ["scope:movies:write", "role:editor"],
                                        "delete": ["role:admin"]}
-    conf["tables"]["sample"] = {
-        "columns": {
-            "id": {"type": "bigserial", "primary_key": True},
-            "small": {"type": "smallint", "null": True},
-            "big": {"type": "bigint", "default": 0},
-            "ratio": {"type": "real", "null": True},
-            "score": {"type": "double", "null": True},
-            "at": {"type": "timestamp", "null": True},
-            "clock": {"type": "time", "null": True},
-            "notes": {"type": "text", "null": True},
-            "doc": {"type": "json", "null": True},
-            "ints": {"type": "array", "of": "integer", "null": True},
-            "movie": {"type": "foreign_key", "references": "movie", "null": True},
-        },
-        "max_joins": 2,
-        "auth": {"read": "authenticated"},
-    }
+    conf["tables"]["sample"] = dict(copy.deepcopy(SAMPLE_TABLE), auth={"read": "authenticated"})
     conf["tables"]["kind"] = {"search_language": "english", "columns": {
         "code": {"type": "varchar", "length": 20, "primary_key": True},
         "label": {"type": "text", "search": True},
