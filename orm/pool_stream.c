@@ -113,11 +113,16 @@ void orm_pool_stream(struct orm_pool *pool, const struct orm_statement *prelude,
     stream->stall_timeout_ms = options->stall_timeout_ms;
     stream->taken_ms = orm_pool_now_ms();
 
-    size_t count = prelude_count + 3;
+    /* behind a transaction pooler the session settings come first in the transaction, as for
+     * every job (orm/pool.c); the prelude's own settings come after them and win */
+    size_t first = pool->transaction_settings_sql ? 2 : 1;
+    size_t count = first + prelude_count + 2;
     struct orm_statement *statements = xcalloc(count, sizeof *statements);
     statements[0] = (struct orm_statement){"BEGIN READ ONLY", NULL, 0};
+    if (pool->transaction_settings_sql)
+        statements[1] = (struct orm_statement){pool->transaction_settings_sql, NULL, 0};
     for (size_t i = 0; i < prelude_count; i++)
-        statements[i + 1] = prelude[i];
+        statements[first + i] = prelude[i];
     statements[count - 2] = (struct orm_statement){copy_sql, NULL, 0};
     statements[count - 1] = (struct orm_statement){"COMMIT", NULL, 0};
     struct pool_job *job = orm_pool_job_new(statements, count, stream_job_done, stream);

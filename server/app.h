@@ -206,6 +206,8 @@ void srv_respond_errors(struct srv_request *request, unsigned int status, const 
 /* Maps a failed pool outcome to 409/422/503/500... */
 void srv_respond_outcome_error(struct srv_request *request, const struct orm_outcome *outcome);
 void srv_add_header(struct srv_request *request, const char *name, const char *value);
+/* Adds name to the response's one Vary header ("Accept, Origin"). */
+void srv_add_vary(struct srv_request *request, const char *name);
 /* Access-Control-* headers when the request's Origin is allowed. */
 void srv_add_cors_headers(struct srv_request *request);
 

@@ -42,7 +42,7 @@ static void list_done(struct srv_request *request, struct orm_outcome *outcome)
     srv_respond_result(request, 200, "{\"rows\":", outcome->result, "}");
     outcome->result = NULL;
     srv_add_header(request, MHD_HTTP_HEADER_ETAG, etag);
-    srv_add_header(request, MHD_HTTP_HEADER_VARY, "Accept"); /* CSV is the other one */
+    srv_add_vary(request, "Accept"); /* CSV is the other one */
     if (state->range_header && total >= 0) {
         char value[128];
         const char *table = state->range_name;

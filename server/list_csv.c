@@ -125,7 +125,7 @@ static void csv_done(struct srv_request *request, struct orm_outcome *outcome)
     if (srv_if_none_match_hits(request, etag)) {
         sb_free(&body);
         srv_respond_not_modified(request, etag);
-        srv_add_header(request, MHD_HTTP_HEADER_VARY, "Accept");
+        srv_add_vary(request, "Accept");
         return;
     }
     size_t length = body.length;
@@ -134,7 +134,7 @@ static void csv_done(struct srv_request *request, struct orm_outcome *outcome)
         MHD_create_response_from_buffer_with_free_callback_cls(length, text, free, text);
     srv_respond_with(request, 200, response, length, csv_content_type);
     srv_add_header(request, MHD_HTTP_HEADER_ETAG, etag);
-    srv_add_header(request, MHD_HTTP_HEADER_VARY, "Accept");
+    srv_add_vary(request, "Accept");
 }
 
 void srv_list_csv(struct srv_request *request, const struct srv_list_params *params)

@@ -35,6 +35,21 @@ void srv_add_header(struct srv_request *request, const char *name, const char *v
         MHD_add_response_header(request->response, name, value);
 }
 
+void srv_add_vary(struct srv_request *request, const char *name)
+{
+    if (!request->response)
+        return;
+    const char *vary = MHD_get_response_header(request->response, MHD_HTTP_HEADER_VARY);
+    if (!vary) {
+        MHD_add_response_header(request->response, MHD_HTTP_HEADER_VARY, name);
+        return;
+    }
+    char merged[128];
+    snprintf(merged, sizeof merged, "%s, %s", vary, name);
+    MHD_del_response_header(request->response, MHD_HTTP_HEADER_VARY, vary);
+    MHD_add_response_header(request->response, MHD_HTTP_HEADER_VARY, merged);
+}
+
 void srv_add_cors_headers(struct srv_request *request)
 {
     const struct cfg_config *config = request->app->config;
@@ -50,7 +65,7 @@ void srv_add_cors_headers(struct srv_request *request)
         if (strcmp(allowed, "*") == 0 || strcmp(allowed, origin) == 0) {
             srv_add_header(request, "Access-Control-Allow-Origin",
                            strcmp(allowed, "*") == 0 ? "*" : origin);
-            srv_add_header(request, "Vary", "Origin");
+            srv_add_vary(request, "Origin");
             /* ETag: a browser client reads it to send If-Match / If-None-Match back */
             srv_add_header(request, "Access-Control-Expose-Headers",
                            "Content-Range, ETag, X-Request-Id, X-Restable-Source, X-Restable-LSN");
