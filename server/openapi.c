@@ -26,7 +26,7 @@ static json_t *header(const char *description, json_t *schema)
 static json_t *header_components(void)
 {
     json_t *headers = json_pack(
-        "{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "X-Request-Id",
+        "{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "X-Request-Id",
         header("the request's id, also in the log line: the client's own X-Request-Id when it is "
                "1-63 characters of A-Z a-z 0-9 - _ . :, otherwise a generated one",
                json_pack("{s:s,s:s}", "type", "string", "pattern", "^[A-Za-z0-9._:-]{1,63}$")),
