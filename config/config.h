@@ -166,7 +166,7 @@ struct cfg_config {
     struct {
         char *host;            /* default "0.0.0.0" */
         int port;              /* default 8080 */
-        int threads;           /* 0 = number of cores */
+        int threads;           /* 0 = one per usable CPU, chosen at start */
         size_t max_body_bytes; /* default 1048576 */
         char *base_path;       /* normalised to start and end with '/'; default "/" */
         char *cursor_secret;   /* signs keyset cursors (at least 32 bytes); or NULL */
@@ -200,7 +200,7 @@ struct cfg_config {
 
     struct {
         char *url;
-        int pool_size;            /* default 8 */
+        int pool_size;            /* default 0: 2 per usable CPU, chosen at start */
         int acquire_timeout_ms;   /* default 5000 */
         int statement_timeout_ms; /* default 10000; 0 = none */
         bool prepared_statements; /* default true; false: unnamed statements only (PgBouncer in
@@ -208,7 +208,7 @@ struct cfg_config {
         /* streaming replicas that serve table reads (SPEC §7) */
         char **replicas;
         size_t replica_count;
-        int replica_pool_size;  /* default pool_size */
+        int replica_pool_size;  /* default 0: pool_size */
         int replica_max_lag_ms; /* default 5000: further behind, out of the rotation */
     } database;
 

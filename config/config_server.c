@@ -280,7 +280,8 @@ void cfg_load_database(struct cfg_loader *loader, const json_t *root, struct cfg
         cfg_error(loader, "database.url",
                   "required (or set RESTABLE_DATABASE_URL or "
                   "DATABASE_URL)");
-    cfg_get_int(loader, database, "database", "pool_size", 1, 1000, 8, &number);
+    /* 0: from the machine at start (server/sizing.c) */
+    cfg_get_int(loader, database, "database", "pool_size", 0, 1000, 0, &number);
     config->database.pool_size = (int)number;
     cfg_get_int(loader, database, "database", "acquire_timeout_ms", 0, INT_MAX, 5000, &number);
     config->database.acquire_timeout_ms = (int)number;
@@ -289,8 +290,8 @@ void cfg_load_database(struct cfg_loader *loader, const json_t *root, struct cfg
     cfg_get_bool(loader, database, "database", "prepared_statements", true,
                  &config->database.prepared_statements);
     load_replicas(loader, database, config);
-    cfg_get_int(loader, database, "database", "replica_pool_size", 1, 1000,
-                config->database.pool_size, &number);
+    /* 0: pool_size */
+    cfg_get_int(loader, database, "database", "replica_pool_size", 0, 1000, 0, &number);
     config->database.replica_pool_size = (int)number;
     cfg_get_int(loader, database, "database", "replica_max_lag_ms", 0, INT_MAX, 5000, &number);
     config->database.replica_max_lag_ms = (int)number;

@@ -31,10 +31,31 @@ struct srv_metrics;
 struct srv_watchdog;
 struct srv_watched;
 
+/* What serve runs with where the config leaves it to the machine (server/sizing.c). */
+struct srv_sizing {
+    int cpus;              /* usable: the affinity mask, capped by the cgroup's CPU quota */
+    int threads;           /* server.threads, or cpus when it is 0 */
+    int pool_size;         /* database.pool_size, or 2 per usable CPU (2-32) when it is 0 */
+    int replica_pool_size; /* database.replica_pool_size, or pool_size when it is 0 */
+    bool is_threads_auto, is_pool_auto;
+    char why[128]; /* for the start-up log: the CPUs and where the number came from */
+};
+/* The CPUs a cgroup's quota allows under cgroup_root (v2 cpu.max, else v1 cpu/cpu.cfs_*), or 0
+ * when it sets none. */
+int srv_cpu_quota(const char *cgroup_root);
+/* The sizing from a config and what the machine allows (affinity_cpus 0: unknown, taken as 1). */
+void srv_sizing_choose(const struct cfg_config *config, int affinity_cpus, int quota_cpus,
+                       struct srv_sizing *sizing);
+/* srv_sizing_choose with this process's affinity mask and cgroup. */
+void srv_sizing_of_machine(const struct cfg_config *config, struct srv_sizing *sizing);
+/* Says at start what was chosen and why (or that the config chose it). */
+void srv_sizing_log(const struct srv_sizing *sizing);
+
 struct srv_app {
     const struct cfg_config *config;
     struct orm_pool *pool;
     struct orm_replicas *replicas; /* database.replicas, or NULL */
+    struct srv_sizing sizing;
     struct auth_verifier *verifier;
     struct MHD_Daemon *daemon;
     atomic_long in_flight;       /* requests started and not yet completed */
@@ -475,7 +496,7 @@ bool srv_watchdog_is_refused(const struct srv_watched *watched);
 /* ---- one thread for HTTP and the database (server/http_loop.c) ---------------------------- */
 
 /* Whether the config asks for it: server.threads = 1, or 0 on a one-core machine. */
-bool srv_http_loop_wanted(const struct cfg_config *config);
+bool srv_http_loop_wanted(const struct srv_sizing *sizing);
 /* Hands the daemon (started without threads of its own) to the pool's loop thread. */
 void srv_http_loop_attach(struct srv_app *app);
 /* One round of MHD from the calling thread: for shutdown, once the pool (whose loop ran MHD)

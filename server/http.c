@@ -369,13 +369,9 @@ int srv_http_start(struct srv_app *app, struct rs_error *error)
     int fd = listen_socket_open(config->server.host, config->server.port, error);
     if (fd < 0)
         return -1;
-    unsigned int threads = (unsigned int)config->server.threads;
-    if (threads == 0) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = cores > 0 ? (unsigned int)cores : 1;
-    }
+    unsigned int threads = (unsigned int)app->sizing.threads;
     /* one thread: no MHD threads at all, the pool's loop drives MHD (server/http_loop.c) */
-    app->is_shared_loop = srv_http_loop_wanted(config);
+    app->is_shared_loop = srv_http_loop_wanted(&app->sizing);
     app->mhd_threads = app->is_shared_loop ? 1 : (int)threads;
     app->watchdog = srv_watchdog_start(app);
     unsigned int flags = (app->is_shared_loop ? MHD_USE_EPOLL : MHD_USE_EPOLL_INTERNAL_THREAD) |

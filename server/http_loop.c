@@ -14,11 +14,10 @@
 
 #include "server/app.h"
 
-bool srv_http_loop_wanted(const struct cfg_config *config)
+bool srv_http_loop_wanted(const struct srv_sizing *sizing)
 {
-    if (config->server.threads == 1)
-        return true;
-    return config->server.threads == 0 && sysconf(_SC_NPROCESSORS_ONLN) == 1;
+    /* server.threads 1, or 0 on one usable CPU */
+    return sizing->threads == 1;
 }
 
 /* One round of MHD, on the pool's loop thread; returns how soon MHD wants the next. */

@@ -87,14 +87,14 @@ static int start_replicas(struct srv_app *app, const struct orm_pool_options *pr
         .pool = *primary,
         .max_lag_ms = config->database.replica_max_lag_ms,
     };
-    options.pool.size = config->database.replica_pool_size;
+    options.pool.size = app->sizing.replica_pool_size;
     app->replicas = orm_replicas_new(&options, error);
     if (!app->replicas)
         return -1;
     srv_log("info",
             "%zu replica(s), %d connections each: table reads go to them in turn while "
             "they lag at most %d ms",
-            config->database.replica_count, config->database.replica_pool_size,
+            config->database.replica_count, app->sizing.replica_pool_size,
             config->database.replica_max_lag_ms);
     return 0;
 }
@@ -133,9 +133,10 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
         free_projections(&app);
         return 1;
     }
+    srv_sizing_of_machine(config, &app.sizing);
     struct orm_pool_options options = {
         .url = config->database.url,
-        .size = config->database.pool_size,
+        .size = app.sizing.pool_size,
         .acquire_timeout_ms = config->database.acquire_timeout_ms,
         .statement_timeout_ms = config->database.statement_timeout_ms,
         .unnamed_statements_only = !config->database.prepared_statements,
@@ -166,6 +167,7 @@ int srv_cli_serve(const struct cfg_config *config, bool migrate)
                 "neither server.cursor_secret nor auth.jwt.secret is set: keyset cursors "
                 "are signed with a random key, so another instance (or this one after "
                 "a restart) refuses them; set server.cursor_secret on every instance");
+    srv_sizing_log(&app.sizing);
     srv_log("info", "restable %s listening on http://%s:%d%s with %zu tables", RESTABLE_VERSION,
             config->server.host, config->server.port, config->server.base_path,
             config->table_count);

@@ -58,7 +58,7 @@ def test_replicas_must_be_urls_other_than_the_primary():
     config = json.loads(json.dumps(MOVIES))
     primary = "postgresql://x@127.0.0.1/x"
     config["database"] = {"url": primary, "replicas": [primary, "", 5],
-                          "replica_max_lag_ms": -1, "replica_pool_size": 0}
+                          "replica_max_lag_ms": -1, "replica_pool_size": -1}
     result = check(config)
     expect(result.returncode == 1, result)
     for expected in ("database.replicas[0]: is the primary's own URL",

@@ -139,3 +139,23 @@ def test_a_stderr_nobody_reads_neither_slows_requests_nor_holds_up_the_exit():
         process.stdout.close()
     reports = [name for name in os.listdir(server.directory) if name.startswith("asan")]
     expect(not reports, "sanitizer reports: %s" % reports)
+
+
+def test_start_says_the_threads_and_pool_it_chose_from_the_machine():
+    usable = len(os.sched_getaffinity(0))
+    server = Server(MOVIES).start()
+    try:
+        log = server.read_log()
+    finally:
+        expect(server.stop() == 0)
+    expected_pool = min(max(2 * usable, 2), 32)
+    expect(f"{expected_pool} database connections" in log and "usable CPU" in log, log[-2000:])
+    # what the config sets is used as it is, and said so
+    conf = dict(MOVIES)
+    conf["database"] = {"pool_size": 3}
+    server = Server(conf).start()
+    try:
+        log = server.read_log()
+    finally:
+        expect(server.stop() == 0)
+    expect("3 database connections (database.pool_size)" in log, log[-2000:])
