@@ -127,7 +127,7 @@ static void expect_default_table(const struct cfg_table *table)
 /* The database pool's and auth's defaults (a config with only the database url). */
 static void expect_default_database_and_auth(const struct cfg_config *config)
 {
-    assert_int_equal(config->database.pool_size, 8);
+    assert_int_equal(config->database.pool_size, 0); /* chosen at start from the CPUs */
     assert_int_equal(config->database.acquire_timeout_ms, 5000);
     assert_int_equal(config->database.statement_timeout_ms, 10000);
     assert_int_equal(config->auth.algorithm, CFG_JWT_NONE);
@@ -281,9 +281,9 @@ static const struct broken_case broken_cases[] = {
     {"database_url_rejects_empty",
      "{'database': {'url': ''}, 'tables': {'t': {'columns': {}}}}",
      {E("database.url: expected a non-empty string, got ''")}},
-    {"pool_size_rejects_zero",
-     "{'database': {'url': 'x', 'pool_size': 0}, 'tables': {'t': {'columns': {}}}}",
-     {E("database.pool_size: expected an integer between 1 and 1000, got 0")}},
+    {"pool_size_rejects_negative",
+     "{'database': {'url': 'x', 'pool_size': -1}, 'tables': {'t': {'columns': {}}}}",
+     {E("database.pool_size: expected an integer between 0 and 1000, got -1")}},
     {"timeouts_reject_negative",
      "{'database': {'url': 'x', 'acquire_timeout_ms': -1, 'statement_timeout_ms': '-5'},"
      " 'tables': {'t': {'columns': {}}}}",
