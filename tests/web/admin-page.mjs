@@ -1,13 +1,14 @@
 // tests/web/admin-page.mjs — drives a running restable's admin UI (/admin/) in headless
 // Chromium (Debian's /usr/bin/chromium, driven by playwright-core) as a person would: signs
-// in, lists movies, filters rating ≥ 8, sorts, pages, opens a movie, edits its rating (and
-// reads it back through the API), creates one whose first save fails validation under the
-// field, fixes it and picks a director with the autocomplete, deletes it after confirming;
-// bulk-deletes two rows, sees a stale edit refused (412) and a duplicate refused (409) as
-// notifications; a read-only table has no create button, a token without write grants sees
-// no edit or delete (nor a table it may not read), and a token the server refuses (401)
-// returns to the sign-in page. Every request the page makes must go to the server under test, and the console
-// must stay free of errors. A screenshot of each step lands in ARTIFACTS_DIR.
+// in, lists movies, filters rating ≥ 8, director is empty and name starts with, sorts, pages,
+// opens a movie, edits its rating (and reads it back through the API), creates one whose first
+// save fails validation under the field, fixes it and picks a director with the autocomplete,
+// deletes it after confirming; bulk-deletes two rows, sees a stale edit refused (412) and a
+// duplicate refused (409) as notifications; a read-only table has no create button, a token
+// without write grants sees no edit or delete (nor a table it may not read), and a token the
+// server refuses (401) returns to the sign-in page. Every request the page makes must go to
+// the server under test, and the console must stay free of errors. A screenshot of each step
+// lands in ARTIFACTS_DIR.
 // usage: node admin-page.mjs BASE_URL ARTIFACTS_DIR USERNAME PASSWORD READER_TOKEN
 // Prints one "ok: ..." line per check (browser.mjs); exits 1 with the reason at the first failure.
 import path from "node:path";
@@ -65,6 +66,7 @@ try {
     await page.getByRole("button", { name: "Add filter" }).click();
     await page.getByRole("menuitemcheckbox", { name: "Rating", exact: true }).click();
     await page.locator("input[name=rating]").fill("8");
+    await page.getByText("1-1 of 1").waitFor(); // rating = 8 alone; the list settles first
     await page.getByRole("button", { name: "Add filter" }).click();
     await page.getByRole("menuitemcheckbox", { name: "Rating operator" }).click();
     await page.getByLabel("Rating operator").click();
@@ -88,6 +90,31 @@ try {
     });
     check(requests.some((url) => url.includes("__order=-rating")), "sorting asked the API for __order=-rating");
     await shot("sorted-by-rating");
+
+    // a null filter (operator "is empty") and a text match mode, from fresh filters
+    await page.goto(`${base}/admin/#/movie?filter=%7B%7D&order=ASC&page=1&perPage=15&sort=id`);
+    await page.getByText("1-15 of").waitFor();
+    await page.getByRole("button", { name: "Add filter" }).click();
+    await page.getByRole("menuitemcheckbox", { name: "Director operator" }).click();
+    await page.getByLabel("Director operator").click();
+    await page.getByRole("option", { name: "is empty (null)" }).click();
+    await page.getByText("1-15 of 31").waitFor();
+    check(requests.some((url) => url.includes("director__operator=is_null")),
+          "director is empty lists the 31 movies without one (director__operator=is_null)");
+    await page.goto(`${base}/admin/#/movie?filter=%7B%7D&order=ASC&page=1&perPage=15&sort=id`);
+    await page.getByRole("button", { name: "Add filter" }).click();
+    await page.getByRole("menuitemcheckbox", { name: "Name", exact: true }).click();
+    await page.locator("input[name=name]").fill("ra");
+    await page.getByText("1-15 of 32").waitFor(); // contains: Samurai, Rashomon, the Extras
+    await page.getByRole("button", { name: "Add filter" }).click();
+    await page.getByRole("menuitemcheckbox", { name: "Name match" }).click();
+    await page.getByLabel("Name match").click();
+    await page.getByRole("option", { name: "starts" }).click();
+    await page.getByText("1-1 of 1").waitFor();
+    check(await page.getByRole("cell", { name: "Rashomon" }).count() === 1 &&
+          requests.some((url) => url.includes("name__match=starts")),
+          "name starts with \"ra\" (name__match=starts) leaves Rashomon alone");
+    await shot("filter-name-starts");
 
     // pages (filters cleared through the URL react-admin keeps them in)
     await page.goto(`${base}/admin/#/movie?filter=%7B%7D&order=ASC&page=1&perPage=15&sort=id`);
