@@ -262,6 +262,11 @@ void srv_respond_not_modified(struct srv_request *request, const char *etag);
 
 /* ---- running queries (server/dispatch.c) ------------------------------------------------ */
 
+/* The pool a request's query goes to (SPEC §7): a fit replica, in turn, for a table route's
+ * GET or HEAD (honouring its X-Restable-LSN), else the primary; sets is_from_replica. NULL
+ * after answering 400 to a malformed X-Restable-LSN. The caller holds app->pool_lock. */
+struct orm_pool *srv_pool_for_request(struct srv_request *request);
+
 /* Resumes the request's suspended connection (any thread), and in a shared loop tells the
  * loop to let MHD send it. After it the request may be answered and freed by another thread:
  * touch nothing of it afterwards. */

@@ -160,13 +160,20 @@ static int wanted_lsn(struct srv_request *request, uint64_t *out)
     return -1;
 }
 
-/* The pool a query goes to: a replica for a table route's read when one is fit, else the
- * primary. NULL after a 400. */
 static struct orm_pool *pool_for(struct srv_request *request, int probe_timeout_ms)
+{
+    if (probe_timeout_ms > 0) {
+        request->is_from_replica = false;
+        return request->app->pool;
+    }
+    return srv_pool_for_request(request);
+}
+
+struct orm_pool *srv_pool_for_request(struct srv_request *request)
 {
     struct srv_app *app = request->app;
     request->is_from_replica = false;
-    if (!app->replicas || probe_timeout_ms > 0 || !request->route.table || !is_read(request))
+    if (!app->replicas || !request->route.table || !is_read(request))
         return app->pool;
     uint64_t lsn;
     if (wanted_lsn(request, &lsn) < 0)

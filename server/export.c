@@ -150,10 +150,17 @@ static void start_export(struct srv_request *request, const struct orm_sql *sett
         srv_add_header(request, MHD_HTTP_HEADER_RETRY_AFTER, "1");
         return;
     }
+    /* a table read: a replica's when one is fit (SPEC §7) */
+    struct orm_pool *pool = srv_pool_for_request(request);
+    if (!pool) {
+        pthread_rwlock_unlock(&app->pool_lock);
+        free(state);
+        return; /* 400: a malformed X-Restable-LSN */
+    }
     /* before the submit: the started callback resumes it, maybe before orm_pool_stream returns */
     request->did_suspend = true;
     MHD_suspend_connection(request->connection);
-    orm_pool_stream(app->pool, prelude, count, sb_text(&copy->text), &options, export_started,
+    orm_pool_stream(pool, prelude, count, sb_text(&copy->text), &options, export_started,
                     ready_rows, state);
     pthread_rwlock_unlock(&app->pool_lock);
 }

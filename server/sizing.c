@@ -100,9 +100,9 @@ void srv_sizing_of_machine(const struct cfg_config *config, struct srv_sizing *s
 
 void srv_sizing_log(const struct srv_sizing *sizing)
 {
-    srv_log("info", "%d HTTP thread%s%s and %d database connection%s%s, from %s",
-            sizing->threads, sizing->threads == 1 ? " (sharing the pool's loop)" : "s",
+    srv_log("info", "%d HTTP thread%s%s and %d database connection%s%s, from %s", sizing->threads,
+            sizing->threads == 1 ? " (sharing the pool's loop)" : "s",
             sizing->is_threads_auto ? "" : " (server.threads)", sizing->pool_size,
-            sizing->pool_size == 1 ? "" : "s",
-            sizing->is_pool_auto ? "" : " (database.pool_size)", sizing->why);
+            sizing->pool_size == 1 ? "" : "s", sizing->is_pool_auto ? "" : " (database.pool_size)",
+            sizing->why);
 }

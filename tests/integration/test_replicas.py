@@ -59,11 +59,13 @@ def pause_replay(cluster):
 
 def test_reads_go_to_the_replica_and_writes_to_the_primary(cluster):
     cluster.wait_for_source("replica")
-    for path in ("/movie/", "/movie/1/", "/movie/count/", "/movie/ids/"):
+    for path in ("/movie/", "/movie/1/", "/movie/count/", "/movie/ids/", "/movie/export/"):
         response = cluster.server.get(path)
         expect_status(response, 200)
         expect(response.header("X-Restable-Source") == "replica", (path, response.headers))
         expect(response.header("X-Restable-LSN") is None, response.headers)
+    exported = cluster.server.get("/movie/export/")
+    expect(exported.body.startswith("id,name") and "m5" in exported.body, exported.body[:300])
     created = cluster.server.request("POST", "/movie/", body={"name": "Heat"})
     expect_status(created, 201)
     expect(created.header("X-Restable-Source") == "primary", created.headers)
