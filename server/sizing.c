@@ -44,7 +44,7 @@ static int cgroup_v2_cpus(const char *root)
 
 static long long read_number(const char *root, const char *name)
 {
-    char path[512];
+    char path[1024]; /* root is at most 511 bytes (srv_cpu_quota), name a short constant */
     snprintf(path, sizeof path, "%s/%s", root, name);
     FILE *file = fopen(path, "r");
     if (!file)
