@@ -417,6 +417,33 @@ enum orm_stream_state orm_stream_read(struct orm_stream *stream, char *out, size
  * still running is cut at once (its connection reset). NULL is ignored. */
 void orm_stream_release(struct orm_stream *stream);
 
+/* ---- sessions (orm/pool_session.c): one connection held for one transaction ------------- */
+
+/* What a session's step asks for next. */
+enum orm_session_action { ORM_SESSION_NEXT, ORM_SESSION_COMMIT, ORM_SESSION_ROLLBACK };
+/* With ORM_SESSION_NEXT: the next step's statements, copied before the step callback returns. */
+struct orm_session_next {
+    const struct orm_statement *statements;
+    size_t statement_count;
+};
+/* Runs on the pool thread after each step that succeeded; outcome is as for orm_result_cb. It
+ * must not block: it builds the next step from this one's result (or ends the session). */
+typedef enum orm_session_action (*orm_session_step_cb)(void *context, struct orm_outcome *outcome,
+                                                       struct orm_session_next *next);
+
+/* A conversation on one connection: BEGIN plus statements is sent on an idle connection, which
+ * the session then holds — nothing else is sent on it, pipelined or not, until it ends. After
+ * each step, step() says what comes next; ORM_SESSION_COMMIT and ORM_SESSION_ROLLBACK end it.
+ * A failed step (an error, the statement timeout, a lost connection) rolls the transaction back
+ * at once, without calling step(). done runs exactly once, on the pool thread (or before this
+ * returns when the session cannot start): with a failed step's outcome, else with the outcome
+ * of the COMMIT (which may fail too) or the ROLLBACK asked for. When a COMMIT or ROLLBACK fails
+ * the connection's state is unknown and it is dropped. Each step is bounded by the statement
+ * timeout, the wait for a connection by the acquire timeout. */
+void orm_pool_submit_session(struct orm_pool *pool, const struct orm_statement *statements,
+                             size_t statement_count, orm_session_step_cb step, orm_result_cb done,
+                             void *context);
+
 /* Blocking convenience for the CLI and tests: submits and waits. Caller PQclears
  * outcome->result. Must not be called from the pool thread. */
 void orm_pool_run_sync(struct orm_pool *pool, const struct orm_statement *statements,

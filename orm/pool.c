@@ -158,20 +158,27 @@ static void tend_connections(struct orm_pool *pool, long long now)
  * risk a pipeline waits for an idle connection, and so does everything behind it. */
 static void dispatch(struct orm_pool *pool, long long now)
 {
+    orm_pool_sessions_resume(pool, now);
     for (size_t depth = 0; depth < POOL_PIPELINE_DEPTH; depth++)
         for (int i = 0; i < pool->size; i++) {
             struct pool_conn *conn = &pool->conns[i];
-            if (!orm_pool_conn_is_up(conn) || conn->in_flight != depth)
+            if (!orm_pool_conn_is_up(conn) || conn->in_flight != depth || conn->session)
                 continue;
             struct pool_job *job = depth == 0 ? orm_pool_queue_pop(pool, &pool->probes) : NULL;
             if (!job) {
                 const struct pool_job *next = pool->waiting.head;
-                if (!next || (depth > 0 && next->deadline_ms - now < POOL_PIPELINE_SLACK_MS))
+                if (!next || (depth > 0 &&
+                              (next->session || next->deadline_ms - now < POOL_PIPELINE_SLACK_MS)))
                     return; /* nothing this or a busier connection could take */
                 if (depth > 0 && !orm_pool_conn_is_flowing(conn, now))
                     continue;
+                /* a session starts where no late cancel can still land on its statements */
+                if (next->session && now < conn->stray_cancel_until_ms)
+                    continue;
                 job = orm_pool_queue_pop(pool, &pool->waiting);
             }
+            if (job->session)
+                orm_pool_session_bind(job->session, conn);
             orm_pool_conn_run(conn, job, now);
         }
 }

@@ -228,6 +228,8 @@ void orm_pool_conn_down(struct pool_conn *conn, enum orm_status status, const ch
         else
             orm_pool_job_fail(pool, failed[i], status, message);
     }
+    if (conn->session)
+        orm_pool_session_lost(conn, status, message);
 }
 
 /* libpq prints server notices (e.g. "terminating connection due to administrator command")
@@ -495,7 +497,7 @@ static void complete_oldest(struct pool_conn *conn)
     if (was_cancelled && is_cancelled) {
         outcome = (struct orm_outcome){.status = ORM_E_STATEMENT_TIMEOUT};
         snprintf(outcome.message, sizeof outcome.message, "%s", STATEMENT_TIMEOUT);
-    } else if (was_cancelled && now < conn->stray_cancel_until_ms) {
+    } else if (was_cancelled && now < conn->stray_cancel_until_ms && !job->session) {
         orm_pool_requeue(conn->pool, job);
         return;
     }

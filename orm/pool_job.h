@@ -55,10 +55,11 @@ struct pool_job {
     void *context;
     size_t statement_count;
     struct pool_statement *statements;
-    long long deadline_ms;     /* CLOCK_MONOTONIC: fails with ORM_E_TIMEOUT if still waiting */
-    bool needs_idle;           /* a probe: runs only on a connection with nothing in flight */
-    bool is_read;              /* no side effects: may be sent again on another connection */
-    struct orm_stream *stream; /* a COPY streamed to a consumer (orm/pool_stream.c), or NULL */
+    long long deadline_ms;        /* CLOCK_MONOTONIC: fails with ORM_E_TIMEOUT if still waiting */
+    bool needs_idle;              /* a probe: runs only on a connection with nothing in flight */
+    bool is_read;                 /* no side effects: may be sent again on another connection */
+    struct orm_stream *stream;    /* a COPY streamed to a consumer (orm/pool_stream.c), or NULL */
+    struct pool_session *session; /* a step of a session (orm/pool_session.c), or NULL */
 };
 
 struct pool_queue {
@@ -126,6 +127,9 @@ struct pool_conn {
     /* A cancel may also interrupt the job after its own (orm/pool_conn.c, complete_oldest): a
      * "canceling statement" error before this time goes back to the queue, as it rolled back. */
     long long stray_cancel_until_ms;
+
+    /* The session holding the connection (orm/pool_session.c): no other job is sent on it. */
+    struct pool_session *session;
 
     struct pool_cache_entry cache[POOL_CACHE_SLOTS];
     size_t cache_count;
@@ -225,6 +229,16 @@ enum pool_stream_step orm_pool_stream_police(struct pool_conn *conn, struct pool
                                              long long now, long long *next);
 void orm_pool_stream_outcome(const struct pool_job *job, struct orm_outcome *outcome);
 const char *orm_pool_stream_cut_reason(const struct pool_job *job);
+
+/* orm/pool_session.c — on the loop thread. */
+
+/* The session's first step is about to be sent on conn, which it holds from now on. */
+void orm_pool_session_bind(struct pool_session *session, struct pool_conn *conn);
+/* Sends the next step of every session whose connection is idle and whose step is ready. */
+void orm_pool_sessions_resume(struct orm_pool *pool, long long now);
+/* conn went down: a session holding it between two steps ends with status and message (one
+ * with a step in flight ends through that step's failure). */
+void orm_pool_session_lost(struct pool_conn *conn, enum orm_status status, const char *message);
 
 /* orm/pool_conn.c — all run on the loop thread. */
 

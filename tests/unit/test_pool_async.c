@@ -4,8 +4,9 @@
  * transactions, acquire timeout, queue limit, the deadlines of jobs pipelined behind a query
  * that stalls (reads sent again elsewhere, a held-up write cancelling it, a job cancelled past
  * the statement timeout), a database down at start, free with queries in flight, callbacks
- * that submit again, the prepared-statement cache, NULL parameters, and a PostgreSQL restart
- * under load. Skips when RESTABLE_TEST_DATABASE_URL is unset (the restart
+ * that submit again, the prepared-statement cache, NULL parameters, sessions (one connection
+ * held for a transaction of several steps: no other job inside it, rollback, timeouts), and a
+ * PostgreSQL restart under load. Skips when RESTABLE_TEST_DATABASE_URL is unset (the restart
  * test also needs RESTABLE_TEST_PG_DATA and RESTABLE_TEST_PG_BIN).
  *
  * Callbacks run on the pool thread, where a cmocka assert would longjmp into the wrong stack:
@@ -911,6 +912,233 @@ static void test_pool_survives_database_restart(void **state)
     tally_destroy(&tally);
 }
 
+/* ---- sessions (orm/pool_session.c) --------------------------------------------------------- */
+
+/* A scripted session: steps[i] runs after step i - 1 with that step's first value as $1 (the
+ * first step has no parameter); after the last one the session commits, or rolls back when
+ * rollback_at_end is set. Records every step's first value and the end. */
+#define SESSION_STEPS 6
+
+struct session_script {
+    const char *steps[SESSION_STEPS];
+    size_t step_count;
+    bool rollback_at_end;
+    struct tally *tally;
+    size_t step_calls;
+    char values[SESSION_STEPS][32];
+    char param[32];
+    enum orm_status status;
+    char sqlstate[6];
+    int done_calls;
+    long long done_ms;
+};
+
+static enum orm_session_action session_step(void *context, struct orm_outcome *outcome,
+                                            struct orm_session_next *next)
+{
+    struct session_script *script = context;
+    pthread_mutex_lock(&script->tally->lock);
+    size_t index = script->step_calls++;
+    if (index < SESSION_STEPS && PQntuples(outcome->result) > 0)
+        snprintf(script->values[index], sizeof script->values[index], "%s",
+                 PQgetvalue(outcome->result, 0, 0));
+    pthread_mutex_unlock(&script->tally->lock);
+    if (index + 1 >= script->step_count)
+        return script->rollback_at_end ? ORM_SESSION_ROLLBACK : ORM_SESSION_COMMIT;
+    snprintf(script->param, sizeof script->param, "%s", script->values[index]);
+    static const char *params[1];
+    params[0] = script->param; /* copied by the pool before this returns */
+    static struct orm_statement statement;
+    statement = (struct orm_statement){script->steps[index + 1], params, 1};
+    *next = (struct orm_session_next){&statement, 1};
+    return ORM_SESSION_NEXT;
+}
+
+static void session_done(void *context, struct orm_outcome *outcome)
+{
+    struct session_script *script = context;
+    struct tally *tally = script->tally;
+    pthread_mutex_lock(&tally->lock);
+    script->status = outcome->status;
+    snprintf(script->sqlstate, sizeof script->sqlstate, "%s", outcome->sqlstate);
+    script->done_calls++;
+    script->done_ms = now_ms();
+    tally->done++;
+    pthread_cond_broadcast(&tally->changed);
+    pthread_mutex_unlock(&tally->lock);
+}
+
+static void session_start(struct orm_pool *pool, struct session_script *script)
+{
+    struct orm_statement first = {script->steps[0], NULL, 0};
+    orm_pool_submit_session(pool, &first, 1, session_step, session_done, script);
+}
+
+/* Makes a table of the test's own: name gets its name, and the statements that use it. */
+static void session_table(struct orm_pool *pool, char *name, size_t size, const char *kind)
+{
+    char sql[256];
+    snprintf(name, size, "pool_session_%s_%d", kind, (int)getpid());
+    snprintf(sql, sizeof sql, "CREATE TABLE %s (id serial PRIMARY KEY, v int UNIQUE)", name);
+    run_ok(pool, sql);
+}
+
+static char *session_count(struct orm_pool *pool, const char *table, char *out, size_t size)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    struct orm_outcome outcome;
+    run(pool, sql, NULL, 0, &outcome);
+    snprintf(out, size, "%s", outcome.status == ORM_OK ? PQgetvalue(outcome.result, 0, 0) : "?");
+    PQclear(outcome.result);
+    return out;
+}
+
+/* After a session, the connection holds no transaction: a new statement that writes nothing
+ * runs in a transaction of its own, which has no transaction id (the session's writes had one). */
+static void assert_connection_clean(struct orm_pool *pool)
+{
+    struct orm_outcome outcome;
+    run(pool, "SELECT (txid_current_if_assigned() IS NULL)::text", NULL, 0, &outcome);
+    assert_int_equal(outcome.status, ORM_OK);
+    assert_string_equal(PQgetvalue(outcome.result, 0, 0), "true");
+    PQclear(outcome.result);
+}
+
+/* Steps build on each other in one transaction on one connection, and jobs submitted while the
+ * session holds the pool's only connection run after it, never inside its transaction. */
+static void test_pool_session_holds_its_connection_until_commit(void **state)
+{
+    (void)state;
+    if (!database_url())
+        skip();
+    struct orm_pool *pool = pool_open(1, 5000, 0, 0);
+    char table[64], insert[160], read_back[160], drop[96], count[16];
+    session_table(pool, table, sizeof table, "commit");
+    snprintf(insert, sizeof insert,
+             "INSERT INTO %s (v) SELECT $1::int + 1 FROM pg_sleep(0.1) RETURNING v::text", table);
+    snprintf(read_back, sizeof read_back,
+             "SELECT txid_current()::text FROM %s, pg_sleep(0.1) WHERE v = $1::int", table);
+    struct tally tally;
+    tally_init(&tally);
+    struct session_script script = {
+        .steps = {"SELECT 40::text FROM pg_sleep(0.1)", insert, read_back},
+        .step_count = 3,
+        .tally = &tally};
+    session_start(pool, &script);
+    wait_dispatched(pool);
+    struct expectation others[10];
+    struct orm_statement other = {"SELECT txid_current()::text", NULL, 0};
+    for (int i = 0; i < 10; i++) {
+        expect(&others[i], &tally, "");
+        orm_pool_submit(pool, &other, 1, tally_callback, &others[i]);
+    }
+    int done = tally_wait(&tally, 11, WAIT_MS);
+    char inserted[16];
+    snprintf(inserted, sizeof inserted, "%s", session_count(pool, table, count, sizeof count));
+    assert_connection_clean(pool);
+    snprintf(drop, sizeof drop, "DROP TABLE %s", table);
+    run_ok(pool, drop);
+    orm_pool_free(pool);
+    assert_int_equal(done, 11);
+    assert_int_equal(script.done_calls, 1);
+    assert_int_equal(script.status, ORM_OK);
+    assert_int_equal(script.step_calls, 3);
+    assert_string_equal(script.values[0], "40");
+    assert_string_equal(script.values[1], "41"); /* the first step's value, plus one */
+    assert_string_equal(inserted, "1");          /* committed */
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(others[i].status, ORM_OK);
+        assert_true(others[i].finished_ms >= script.done_ms);
+    }
+    tally_destroy(&tally);
+}
+
+/* A step that fails rolls back what the earlier steps wrote; done hears that step's error and
+ * the step callback is not called for it. A ROLLBACK asked for undoes everything as well. */
+static void test_pool_session_rolls_back_on_failure(void **state)
+{
+    (void)state;
+    if (!database_url())
+        skip();
+    struct orm_pool *pool = pool_open(1, 5000, 0, 0);
+    char table[64], insert[160], again[160], drop[96], after_failure[16], after_rollback[16];
+    session_table(pool, table, sizeof table, "rollback");
+    snprintf(insert, sizeof insert, "INSERT INTO %s (v) VALUES (7) RETURNING v::text", table);
+    snprintf(again, sizeof again, "INSERT INTO %s (v) VALUES ($1::int) RETURNING v::text", table);
+    struct tally tally;
+    tally_init(&tally);
+    struct session_script failing = {
+        .steps = {insert, again, "SELECT 1"}, .step_count = 3, .tally = &tally};
+    session_start(pool, &failing);
+    assert_int_equal(tally_wait(&tally, 1, WAIT_MS), 1);
+    session_count(pool, table, after_failure, sizeof after_failure);
+    assert_connection_clean(pool);
+    struct session_script asked = {
+        .steps = {insert}, .step_count = 1, .rollback_at_end = true, .tally = &tally};
+    session_start(pool, &asked);
+    assert_int_equal(tally_wait(&tally, 2, WAIT_MS), 2);
+    session_count(pool, table, after_rollback, sizeof after_rollback);
+    assert_connection_clean(pool);
+    snprintf(drop, sizeof drop, "DROP TABLE %s", table);
+    run_ok(pool, drop);
+    orm_pool_free(pool);
+    assert_int_equal(failing.done_calls, 1);
+    assert_int_equal(failing.status, ORM_E_QUERY);
+    assert_string_equal(failing.sqlstate, "23505");
+    assert_int_equal(failing.step_calls, 1); /* not for the step that failed */
+    assert_string_equal(after_failure, "0");
+    assert_int_equal(asked.done_calls, 1);
+    assert_int_equal(asked.status, ORM_OK);
+    assert_string_equal(after_rollback, "0");
+    tally_destroy(&tally);
+}
+
+/* A step past the statement timeout fails the session (and rolls it back); a session that finds
+ * no connection within the acquire timeout fails with ORM_E_TIMEOUT without running a step. */
+static void test_pool_session_timeouts(void **state)
+{
+    (void)state;
+    if (!database_url())
+        skip();
+    struct orm_pool *pool = pool_open(1, 150, 300, 0);
+    char table[64], insert[160], drop[96], count[16];
+    session_table(pool, table, sizeof table, "timeout");
+    snprintf(insert, sizeof insert, "INSERT INTO %s (v) VALUES (1) RETURNING v::text", table);
+    struct tally tally;
+    tally_init(&tally);
+    struct session_script slow = {.steps = {insert, "SELECT pg_sleep(5 + 0 * $1::int)::text"},
+                                  .step_count = 2,
+                                  .tally = &tally};
+    long long started = now_ms();
+    session_start(pool, &slow);
+    assert_int_equal(tally_wait(&tally, 1, WAIT_MS), 1);
+    long long elapsed = now_ms() - started;
+    session_count(pool, table, count, sizeof count);
+    assert_connection_clean(pool);
+
+    struct expectation sleeper;
+    expect(&sleeper, &tally, "");
+    struct orm_statement sleep_statement = {"SELECT pg_sleep(0.25)::text", NULL, 0};
+    orm_pool_submit(pool, &sleep_statement, 1, tally_callback, &sleeper);
+    wait_dispatched(pool);
+    struct session_script late = {.steps = {"SELECT 1"}, .step_count = 1, .tally = &tally};
+    session_start(pool, &late);
+    assert_int_equal(tally_wait(&tally, 3, WAIT_MS), 3);
+    snprintf(drop, sizeof drop, "DROP TABLE %s", table);
+    run_ok(pool, drop);
+    orm_pool_free(pool);
+    bool is_timeout = slow.status == ORM_E_STATEMENT_TIMEOUT ||
+                      (slow.status == ORM_E_QUERY && strcmp(slow.sqlstate, "57014") == 0);
+    assert_true(is_timeout);
+    assert_true(elapsed < 3000);
+    assert_string_equal(count, "0");
+    assert_int_equal(late.status, ORM_E_TIMEOUT);
+    assert_int_equal(late.step_calls, 0);
+    assert_int_equal(sleeper.status, ORM_OK);
+    tally_destroy(&tally);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -932,6 +1160,9 @@ int main(void)
         cmocka_unit_test(test_pool_unnamed_statements_only_prepares_nothing),
         cmocka_unit_test(test_pool_session_settings_per_transaction_behind_a_pooler),
         cmocka_unit_test(test_pool_null_parameters_bind_sql_null),
+        cmocka_unit_test(test_pool_session_holds_its_connection_until_commit),
+        cmocka_unit_test(test_pool_session_rolls_back_on_failure),
+        cmocka_unit_test(test_pool_session_timeouts),
         /* last: it stops and restarts the cluster */
         cmocka_unit_test(test_pool_survives_database_restart),
     };
