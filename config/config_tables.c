@@ -13,8 +13,8 @@
 
 #include "config/config_internal.h"
 
-static const char *const reserved_names[] = {"auth",   "admin",   "docs",    "healthz",
-                                             "readyz", "metrics", "openapi", NULL};
+static const char *const reserved_names[] = {"auth",    "admin",   "docs",  "healthz", "readyz",
+                                             "metrics", "openapi", "batch", NULL};
 
 static void check_name(struct cfg_loader *loader, const char *path, const char *name)
 {
@@ -28,7 +28,7 @@ static void check_name(struct cfg_loader *loader, const char *path, const char *
         if (strcmp(name, reserved_names[i]) == 0)
             cfg_error(loader, path,
                       "\"%s\" is a reserved path (auth, admin, docs, healthz, "
-                      "readyz, metrics, openapi) and cannot be a table name",
+                      "readyz, metrics, openapi, batch) and cannot be a table name",
                       name);
 }
 

@@ -94,6 +94,7 @@ enum srv_route_kind {
     SRV_ROUTE_ADMIN,       /* /admin/: the admin UI's index.html */
     SRV_ROUTE_ADMIN_ASSET, /* /admin/{file...}: its files; the decoded rest in pk_text */
     SRV_ROUTE_LOGIN,
+    SRV_ROUTE_BATCH,      /* POST /batch/ */
     SRV_ROUTE_COLLECTION, /* /T/ */
     SRV_ROUTE_COUNT,      /* /T/count/ */
     SRV_ROUTE_SCHEMA,     /* /T/schema/ */
@@ -124,6 +125,10 @@ const char *srv_route_allowed_methods(const struct srv_route *route);
 
 struct srv_request;
 typedef void (*srv_query_done)(struct srv_request *request, struct orm_outcome *outcome);
+/* A session's step (srv_run_session): reads outcome, fills next or ends the session. */
+typedef enum orm_session_action (*srv_session_step)(struct srv_request *request,
+                                                    struct orm_outcome *outcome,
+                                                    struct orm_session_next *next);
 
 /* A query-string argument, in the order sent. value is NULL for "?flag" (no '='). */
 struct srv_arg {
@@ -176,6 +181,7 @@ struct srv_request {
     const struct orm_statement *replica_statements;
     size_t replica_statement_count;
     srv_query_done query_done;
+    srv_session_step session_step; /* srv_run_session's steps */
     /* Set by a query callback that passes the request to another thread (the login's hashing
      * thread), which then answers and resumes it: dispatch.c makes the hand-off only once it
      * is done reading the request, since the other thread may free it at any moment after. */
@@ -193,6 +199,9 @@ struct srv_request {
     struct MHD_Response *response;
     unsigned int status;
     uint64_t body_bytes; /* the response body's length, for the access log */
+
+    /* POST /batch/: 1 + the operation an error answer names ("operation": N); 0: none. */
+    size_t error_operation;
 
     /* Handler scratch for its query callback, allocated from the arena. */
     void *handler_state;
@@ -280,6 +289,12 @@ void srv_run_query(struct srv_request *request, const struct orm_sql *sql, srv_q
  * free within timeout_ms (orm_pool_submit_probe). */
 void srv_run_probe(struct srv_request *request, const struct orm_sql *sql, int timeout_ms,
                    srv_query_done done);
+/* Suspends the connection and starts a session (orm_pool_submit_session): the RLS claims
+ * prelude and first are its first step; step runs on the pool thread after each step that
+ * succeeded; done runs once at the end and must set a response (the connection is resumed
+ * after it). first may be freed after the call. */
+void srv_run_session(struct srv_request *request, const struct orm_sql *first,
+                     srv_session_step step, srv_query_done done);
 /* Refuses further queries (503) and frees the pool; queries still queued fail, and every
  * callback has run when it returns. Main thread, at shutdown. */
 void srv_close_pool(struct srv_app *app);
@@ -346,6 +361,7 @@ void srv_admin_find(const struct cfg_config *config, char *out, size_t size);
  * to out, or "" after logging a warning (server/docs.c). */
 void srv_docs_find(const struct cfg_config *config, char *out, size_t size);
 void srv_handle_login(struct srv_request *request);
+void srv_handle_batch(struct srv_request *request);
 void srv_handle_root(struct srv_request *request);
 
 /* ---- the parameter parser (server/params.c, server/params_request.c) -------------------- */

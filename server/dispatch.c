@@ -3,8 +3,9 @@
  * suspend the connection, submit, and resume it from the pool thread once the callback has
  * left a response (srv_request_resume, also used by the login's hashing thread). Adds the
  * row-level-security prelude (request.jwt.claims) for requests made with a token; it is
- * pipelined with the query, so it costs no extra round trip. Closes the pool at shutdown so
- * that no query is submitted to it afterwards.
+ * pipelined with the query, so it costs no extra round trip. Sessions (srv_run_session) hold
+ * one connection of the primary for a transaction of several steps (POST /batch/). Closes the
+ * pool at shutdown so that no query is submitted to it afterwards.
  */
 #include <string.h>
 
@@ -52,8 +53,9 @@ static void query_finished(void *context, struct orm_outcome *outcome)
         hand_off(request->hand_off_argument); /* the last touch of the request here */
         return;
     }
-    if (!request->is_chained && request->app->replicas && request->route.table &&
-        !is_read(request) && request->status < 300)
+    bool is_table_write =
+        (request->route.table || request->route.kind == SRV_ROUTE_BATCH) && !is_read(request);
+    if (!request->is_chained && request->app->replicas && is_table_write && request->status < 300)
         fetch_commit_lsn(request);
     if (!request->is_chained)
         srv_request_resume(request);
@@ -193,9 +195,11 @@ static bool is_read(const struct srv_request *request)
            strcmp(request->method, MHD_HTTP_METHOD_HEAD) == 0;
 }
 
-/* probe_timeout_ms > 0: a health probe (orm_pool_submit_probe) */
-static void run_query(struct srv_request *request, const struct orm_sql *sql, int probe_timeout_ms,
-                      srv_query_done done)
+/* Takes the pool lock for reading, picks the pool (pool_for) and suspends the connection (or
+ * marks a chained query). NULL, unlocked and after a 503 or 400, when there is nothing to
+ * submit to. */
+static struct orm_pool *submit_begin(struct srv_request *request, const struct orm_sql *sql,
+                                     int probe_timeout_ms, srv_query_done done)
 {
     struct srv_app *app = request->app;
     pthread_rwlock_rdlock(&app->pool_lock);
@@ -205,13 +209,13 @@ static void run_query(struct srv_request *request, const struct orm_sql *sql, in
          * stays false, so query_finished resumes the connection with this answer. */
         srv_respond_error(request, 503, NULL, "the server is shutting down, try another one");
         srv_add_header(request, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-        return;
+        return NULL;
     }
     /* like the 503 above: a 400 answered before anything is suspended or chained */
     struct orm_pool *pool = pool_for(request, probe_timeout_ms);
     if (!pool) {
         pthread_rwlock_unlock(&app->pool_lock);
-        return;
+        return NULL;
     }
     if (!request->did_suspend) {
         /* Only ever on the worker thread, inside the access handler, before the submit: the
@@ -225,16 +229,33 @@ static void run_query(struct srv_request *request, const struct orm_sql *sql, in
     /* the statement text only: values are parameters and never logged */
     if (srv_log_enabled("debug"))
         srv_log("debug", "request %s: %s", request->request_id, sb_text(&sql->text));
+    return pool;
+}
 
-    struct orm_statement statements[2];
+/* The RLS claims prelude when the request has a token, then sql: the count of statements. */
+static size_t with_claims(const struct srv_request *request, const struct orm_sql *sql,
+                          struct orm_statement statements[2], const char *claims_params[1])
+{
     size_t count = 0;
-    const char *claims_params[1];
     if (request->principal.is_authenticated && request->principal.claims_json) {
         claims_params[0] = request->principal.claims_json;
         statements[count++] = (struct orm_statement){claims_sql, claims_params, 1};
     }
     statements[count++] = (struct orm_statement){
         sb_text(&sql->text), (const char *const *)sql->params, (int)sql->param_count};
+    return count;
+}
+
+/* probe_timeout_ms > 0: a health probe (orm_pool_submit_probe) */
+static void run_query(struct srv_request *request, const struct orm_sql *sql, int probe_timeout_ms,
+                      srv_query_done done)
+{
+    struct orm_pool *pool = submit_begin(request, sql, probe_timeout_ms, done);
+    if (!pool)
+        return;
+    struct orm_statement statements[2];
+    const char *claims_params[1];
+    size_t count = with_claims(request, sql, statements, claims_params);
     if (request->is_from_replica)
         keep_for_primary(request, statements, count);
     if (probe_timeout_ms > 0)
@@ -243,7 +264,28 @@ static void run_query(struct srv_request *request, const struct orm_sql *sql, in
         orm_pool_submit_read(pool, statements, count, query_finished, request);
     else
         orm_pool_submit(pool, statements, count, query_finished, request);
-    pthread_rwlock_unlock(&app->pool_lock);
+    pthread_rwlock_unlock(&request->app->pool_lock);
+}
+
+static enum orm_session_action session_step(void *context, struct orm_outcome *outcome,
+                                            struct orm_session_next *next)
+{
+    struct srv_request *request = context;
+    return request->session_step(request, outcome, next);
+}
+
+void srv_run_session(struct srv_request *request, const struct orm_sql *first,
+                     srv_session_step step, srv_query_done done)
+{
+    struct orm_pool *pool = submit_begin(request, first, 0, done); /* a write: the primary */
+    if (!pool)
+        return;
+    request->session_step = step;
+    struct orm_statement statements[2];
+    const char *claims_params[1];
+    size_t count = with_claims(request, first, statements, claims_params);
+    orm_pool_submit_session(pool, statements, count, session_step, query_finished, request);
+    pthread_rwlock_unlock(&request->app->pool_lock);
 }
 
 void srv_run_query(struct srv_request *request, const struct orm_sql *sql, srv_query_done done)

@@ -58,7 +58,7 @@ static int authenticate(struct srv_request *request)
     return 0;
 }
 
-static int authorize(struct srv_request *request, const struct cfg_policy *policy)
+int srv_request_authorize(struct srv_request *request, const struct cfg_policy *policy)
 {
     if (auth_policy_allows(policy, &request->principal))
         return 0;
@@ -121,7 +121,7 @@ static void route_and_handle(struct srv_request *request)
         return;
     }
     const struct cfg_policy *policy = policy_for(request, row);
-    if (policy && authorize(request, policy) < 0)
+    if (policy && srv_request_authorize(request, policy) < 0)
         return;
     row->handler(request);
 }

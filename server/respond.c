@@ -146,9 +146,15 @@ void srv_respond_empty(struct srv_request *request, unsigned int status)
     srv_respond_with(request, status, response, 0, NULL);
 }
 
-static json_t *error_object(unsigned int status, const char *message)
+/* In a batch, the error names the operation that failed (server/handlers_batch.c). */
+static json_t *error_object(const struct srv_request *request, unsigned int status,
+                            const char *message)
 {
-    return json_pack("{s:{s:i,s:s}}", "error", "status", (int)status, "message", message);
+    json_t *body = json_pack("{s:{s:i,s:s}}", "error", "status", (int)status, "message", message);
+    if (request->error_operation > 0)
+        json_object_set_new(json_object_get(body, "error"), "operation",
+                            json_integer((json_int_t)request->error_operation - 1));
+    return body;
 }
 
 void srv_respond_error(struct srv_request *request, unsigned int status, const char *field,
@@ -161,7 +167,7 @@ void srv_respond_error(struct srv_request *request, unsigned int status, const c
     va_end(args);
     /* messages echo what the client sent (a key, a header): JSON strings must be UTF-8 */
     rs_utf8_repair(message);
-    json_t *body = error_object(status, message);
+    json_t *body = error_object(request, status, message);
     if (field && *field) {
         char field_text[128];
         snprintf(field_text, sizeof field_text, "%s", field);
@@ -202,7 +208,7 @@ void srv_respond_rs_error(struct srv_request *request, const struct rs_error *er
 void srv_respond_errors(struct srv_request *request, unsigned int status, const char *message,
                         json_t *errors)
 {
-    json_t *body = error_object(status, message);
+    json_t *body = error_object(request, status, message);
     json_t *inner = json_object_get(body, "error");
     if (json_array_size(errors) == 1) {
         json_t *only = json_array_get(errors, 0);

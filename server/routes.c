@@ -27,6 +27,8 @@ const struct srv_route_row srv_route_rows[] = {
     {SRV_ROUTE_ADMIN_ASSET, "/admin/{file...}", "GET", SRV_POLICY_NONE, srv_handle_admin,
      SRV_ROW_NO_TOKEN | SRV_ROW_ADMIN},
     {SRV_ROUTE_LOGIN, "/auth/login", "POST", SRV_POLICY_NONE, srv_handle_login, SRV_ROW_LOGIN},
+    /* each operation is checked against its own table's policy (server/handlers_batch.c) */
+    {SRV_ROUTE_BATCH, "/batch/", "POST", SRV_POLICY_NONE, srv_handle_batch, 0},
 
     {SRV_ROUTE_COLLECTION, "/{table}/", "GET", SRV_POLICY_TABLE_READ, srv_handle_list, 0},
     {SRV_ROUTE_COLLECTION, "/{table}/", "POST", SRV_POLICY_TABLE_WRITE, srv_handle_create,

@@ -49,6 +49,9 @@ extern const size_t srv_route_row_count;
 const struct srv_route_row *srv_route_row_for(const struct srv_route *route, const char *method);
 /* Whether the route's rows never look at a token (SRV_ROW_NO_TOKEN). */
 bool srv_route_is_token_free(const struct srv_route *route);
+/* 0 when the principal satisfies policy, else -1 after responding 401 (no token) or 403 naming
+ * request->route.table (server/request.c). */
+int srv_request_authorize(struct srv_request *request, const struct cfg_policy *policy);
 /* Whether the row is there for this table (read_only, allow_bulk_*); table may be NULL. */
 bool srv_route_row_applies(const struct srv_route_row *row, const struct cfg_table *table);
 
