@@ -2,8 +2,9 @@
  * server/handlers_batch.c — POST /batch/ (SPEC §5): up to 100 row writes in one transaction on
  * one connection. Every operation is checked before anything is sent — its shape, its table,
  * the method on that table (405 when read_only), its table's policy (401/403), its id and body
- * (400/422, by the validator the single routes use) and its references ("$N.col": an earlier
- * operation that answers a row holding col). The operations then run as the steps of one pool
+ * (422: a body that parses but does not say what a batch must; row bodies by the validator
+ * the single routes use) and its references ("$N.col": an earlier operation that answers a
+ * row holding col). The operations then run as the steps of one pool
  * session (srv_run_session): each step's statement is built on the pool thread from the results
  * so far, with references replaced by the values they name and validated again. The first
  * operation that fails ends the session with a ROLLBACK, and the answer is its error with
@@ -61,7 +62,7 @@ static void shape_error(struct srv_request *request, size_t index, const char *p
 {
     char field[160];
     op_field(field, sizeof field, index, part, key);
-    operation_error(request, index, 400, field, message);
+    operation_error(request, index, 422, field, message);
 }
 
 /* ---- references: "$N.col" ------------------------------------------------------------------ */
@@ -82,7 +83,7 @@ static bool parse_reference(const json_t *value, size_t *operation, const char *
 }
 
 /* A reference of operation index must name an earlier operation that answers a row (POST,
- * PATCH) holding the column. Responds 400 and returns -1 otherwise. */
+ * PATCH) holding the column. Responds 422 and returns -1 otherwise. */
 static int check_reference(struct srv_request *request, const struct batch_state *state,
                            size_t index, const json_t *value, const char *part, const char *key)
 {
@@ -233,7 +234,7 @@ static void release_json(void *value)
     json_decref(value);
 }
 
-/* Validates what the body says without its references (400 for a bad one); the columns they
+/* Validates what the body says without its references (422 for a bad one); the columns they
  * fill are validated once their values are known. */
 static int check_body(struct srv_request *request, struct batch_state *state, size_t index)
 {
@@ -285,7 +286,7 @@ static int check_operation(struct srv_request *request, struct batch_state *stat
     if (!json_is_object(spec)) {
         char field[32];
         snprintf(field, sizeof field, "operations[%zu]", index);
-        operation_error(request, index, 400, field, "each operation must be a JSON object");
+        operation_error(request, index, 422, field, "each operation must be a JSON object");
         return -1;
     }
     const char *key;
@@ -554,7 +555,7 @@ static void release_state(void *data)
     json_decref(state->results);
 }
 
-/* The operations array of the body; NULL after responding 400/413. */
+/* The operations array of the body; NULL after responding 422/413. */
 static json_t *operations_of(struct srv_request *request, json_t *body)
 {
     json_t *operations = json_is_object(body) ? json_object_get(body, "operations") : NULL;
@@ -563,19 +564,19 @@ static json_t *operations_of(struct srv_request *request, json_t *body)
     json_object_foreach(json_is_object(body) ? body : NULL, key, value)
     {
         if (strcmp(key, "operations") != 0) {
-            srv_respond_error(request, 400, key,
+            srv_respond_error(request, 422, key,
                               "unknown key \"%.100s\": send {\"operations\": [...]}", key);
             return NULL;
         }
     }
     if (!json_is_array(operations)) {
-        srv_respond_error(request, 400, "operations",
+        srv_respond_error(request, 422, "operations",
                           "the body must be {\"operations\": [...]}, an array of operations");
         return NULL;
     }
     size_t count = json_array_size(operations);
     if (count == 0) {
-        srv_respond_error(request, 400, "operations", "operations is empty: send 1 to %d",
+        srv_respond_error(request, 422, "operations", "operations is empty: send 1 to %d",
                           BATCH_MAX_OPERATIONS);
         return NULL;
     }

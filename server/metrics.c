@@ -11,8 +11,8 @@
 
 #include "server/app.h"
 
-static const char *const route_names[] = {"other", "list", "row",        "count", "schema",
-                                          "ids",   "new",  "references", "export"};
+static const char *const route_names[] = {"other", "list", "row",        "count",  "schema",
+                                          "ids",   "new",  "references", "export", "batch"};
 #define ROUTE_COUNT (sizeof route_names / sizeof route_names[0])
 static const char *const method_names[] = {"GET",   "HEAD",   "POST",    "PUT",
                                            "PATCH", "DELETE", "OPTIONS", "other"};
@@ -90,6 +90,8 @@ static size_t route_index(enum srv_route_kind kind)
         return 7;
     case SRV_ROUTE_EXPORT:
         return 8;
+    case SRV_ROUTE_BATCH:
+        return 9;
     default:
         return 0;
     }

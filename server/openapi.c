@@ -268,13 +268,15 @@ static json_t *error_schema(void)
                   "minimum", 0, "required", "message", "additionalProperties", 0);
     json_object_set_new(json_object_get(json_object_get(item, "properties"), "row"), "description",
                         json_string("create of many: the index of the row at fault, from 0"));
+    json_t *operation = json_pack("{s:s,s:i,s:s}", "type", "integer", "minimum", 0, "description",
+                                  "POST /batch/: the index of the operation at fault, from 0");
     return json_pack("{s:s,s:[s],s:{s:{s:s,s:[s,s],s:{s:{s:s,s:i,s:i},s:{s:s},s:{s:s},s:{s:s,"
-                     "s:o}},s:b}},s:b}",
+                     "s:o},s:o},s:b}},s:b}",
                      "type", "object", "required", "error", "properties", "error", "type", "object",
                      "required", "status", "message", "properties", "status", "type", "integer",
                      "minimum", 400, "maximum", 599, "message", "type", "string", "field", "type",
-                     "string", "errors", "type", "array", "items", item, "additionalProperties", 0,
-                     "additionalProperties", 0);
+                     "string", "errors", "type", "array", "items", item, "operation", operation,
+                     "additionalProperties", 0, "additionalProperties", 0);
 }
 
 static const char document_description[] =
@@ -298,6 +300,7 @@ static void build(void)
                                    "responses", srv_openapi_error_components(config), "headers",
                                    header_components(), "parameters", json_object());
     add_operator_routes(paths, config);
+    srv_openapi_add_batch(paths, config);
     for (size_t i = 0; i < config->table_count; i++)
         srv_openapi_add_table(paths, components, config, &config->tables[i]);
     add_heads(paths);

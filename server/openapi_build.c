@@ -83,8 +83,8 @@ static const struct {
      "nothing was written",
      NULL},
     {"413", "PayloadTooLarge",
-     "the body is larger than server.max_body_bytes, or a create sends more rows than the "
-     "table's max_page_size",
+     "the body is larger than server.max_body_bytes, a create sends more rows than the "
+     "table's max_page_size, or a batch holds more than 100 operations",
      NULL},
     {"414", "URITooLong", "the URL is longer than server.limits.max_url_bytes", NULL},
     {"415", "UnsupportedMediaType", "the body is not application/json", NULL},

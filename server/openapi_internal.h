@@ -44,4 +44,7 @@ json_t *srv_openapi_operation(const char *id_prefix, const char *table, const ch
 void srv_openapi_add_table(json_t *paths, json_t *components, const struct cfg_config *config,
                            const struct cfg_table *table);
 
+/* Adds POST /batch/ (server/openapi_batch.c). */
+void srv_openapi_add_batch(json_t *paths, const struct cfg_config *config);
+
 #endif

@@ -1,7 +1,7 @@
 /*
  * server/router.c — maps a request path to a route by the patterns of the route table
  * (server/routes.c): the reserved paths (healthz, readyz, metrics, openapi.json, docs and
- * docs/{file}, admin/ and admin/{file...}, auth/login) and, for each declared table T, /T/,
+ * docs/{file}, admin/ and admin/{file...}, auth/login, batch) and, for each declared table T, /T/,
  * /T/count/, /T/schema/, /T/ids/, /T/new/, /T/references/ and /T/{pk}/. A trailing slash is
  * optional. Named sub-routes win over a primary key with the same text. The path is the one the
  * client sent, still percent-encoded (server/target.c says why); only data segments are decoded.

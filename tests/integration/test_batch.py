@@ -2,19 +2,15 @@
 each checked against its table's policy before any runs; "$N.col" takes a column of an earlier
 operation's row; the first failure rolls everything back and answers its error with
 "operation": N; more than 100 operations is 413. Every error path is checked to write nothing."""
-import json
 import threading
-import urllib.parse
 
-from harness import Server, expect, expect_error, expect_status
-from test_auth import bearer, claims, make_token
+from harness import Server, expect, expect_error, expect_status, serve_as_non_owner
+from test_auth import CONFIG as AUTH_CONFIG, bearer, claims, make_token
 
-SECRET = "integration-test-secret-that-is-long-enough-0123456789"
 CONFIG = {
-    "auth": {
-        "jwt": {"secret": SECRET, "algorithm": "HS256", "issuer": "restable"},
-        "default": {"read": "public", "write": "public", "delete": "public"},
-    },
+    # the JWT key of test_auth, whose tokens these are; every table open unless it says
+    "auth": {"jwt": AUTH_CONFIG["auth"]["jwt"],
+             "default": {"read": "public", "write": "public", "delete": "public"}},
     "tables": {
         "director": {"columns": {"name": {"type": "varchar", "length": 100, "unique": True}}},
         "movie": {
@@ -42,25 +38,15 @@ ADMIN = bearer(make_token(claims(sub="root", roles=["admin"])))
 
 def setup():
     server = Server(CONFIG)
-    # The server connects as a role that is not the tables' owner, so RLS applies to it.
-    server.sql("DO $$ BEGIN CREATE ROLE restable_it_app LOGIN; EXCEPTION WHEN duplicate_object "
-               "THEN NULL; END $$")
-    server.sql("GRANT ALL ON ALL TABLES IN SCHEMA public TO restable_it_app; "
-               "GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO restable_it_app")
-    server.sql("ALTER TABLE note ENABLE ROW LEVEL SECURITY; "
-               "CREATE POLICY note_owner ON note USING "
-               "(owner = current_setting('request.jwt.claims', true)::json->>'sub') "
-               "WITH CHECK (owner = current_setting('request.jwt.claims', true)::json->>'sub')")
+    # the server connects as a role that is not the tables' owner, so RLS applies to it
+    serve_as_non_owner(server)
+    server.sql("ALTER TABLE note ENABLE ROW LEVEL SECURITY; CREATE POLICY note_owner ON note "
+               "USING (owner = current_setting('request.jwt.claims', true)::json->>'sub') WITH "
+               "CHECK (owner = current_setting('request.jwt.claims', true)::json->>'sub')")
     server.sql("INSERT INTO director (name) VALUES ('Kurosawa'); "
                "INSERT INTO movie (title, rating, director) VALUES ('Ran', 9, 1), ('Ikiru', 8, 1); "
                "INSERT INTO studio (name) VALUES ('Toho'); INSERT INTO ledger (amount) VALUES (1); "
                "INSERT INTO note (owner, body) VALUES ('alice', 'a1'), ('bob', 'b1')")
-    parsed = urllib.parse.urlparse(server.database_url)
-    app_url = urllib.parse.urlunparse(parsed._replace(netloc=f"restable_it_app@{parsed.hostname}:"
-                                                             f"{parsed.port}"))
-    server.config["database"]["url"] = app_url
-    with open(server.config_path, "w") as handle:
-        json.dump(server.config, handle)
     return server.start()
 
 
@@ -116,6 +102,8 @@ def test_operations_run_in_order_with_references(server):
            director["body"]["id"], cleo)
     expect(server.get("/movie/2/").json["rating"] == 7)
     expect_status(server.get(f"/movie/{vagabond['body']['id']}/"), 404)
+    metrics = server.get("/metrics").body
+    expect('route="batch",method="POST",status="200"' in metrics, metrics[-2000:])
 
 
 def test_more_than_100_operations_is_413(server):
@@ -131,38 +119,48 @@ def test_more_than_100_operations_is_413(server):
     server.sql("DELETE FROM director WHERE name LIKE 'd%'")
 
 
-def test_envelope_errors_are_400(server):
-    expect_error(batch(server, []), 400, "operations")
-    expect_error(server.request("POST", "/batch/", body=[{"method": "POST"}]), 400, "operations")
-    expect_error(server.request("POST", "/batch/", body={"operations": [], "x": 1}), 400, "x")
+def test_envelope_errors(server):
+    """Malformed JSON is 400; JSON that is not a batch is 422, like a row body that does not
+    validate; a query parameter is 400 and GET is 405."""
+    expect_error(batch(server, []), 422, "operations", "empty")
+    expect_error(server.request("POST", "/batch/", body=[{"method": "POST"}]), 422, "operations")
+    expect_error(server.request("POST", "/batch/", body={"operations": [], "x": 1}), 422, "x")
     expect_error(server.request("POST", "/batch/", raw="{nope",
                                 headers={"Content-Type": "application/json"}), 400)
+    expect_error(server.request("POST", "/batch/", raw="a=1",
+                                headers={"Content-Type": "text/plain"}), 415)
     expect_error(server.request("POST", "/batch/?x=1", body={"operations": []}), 400, "x")
-    expect_error(server.get("/batch/"), 405)
+    response = server.get("/batch/")
+    expect_error(response, 405)
+    expect(response.header("Allow") == "POST, OPTIONS", response.headers)
+    expect_error(batch(server, [{"method": "DELETE", "table": "movie", "id": 1}],
+                       headers={"Authorization": "Bearer not.a.token"}), 401)
 
 
 def test_unknown_table_method_and_keys(server):
     good = {"method": "POST", "table": "director", "body": {"name": "never"}}
-    expect_failed(server, [good, {"method": "POST", "table": "nope", "body": {}}], 400, 1,
+    expect_failed(server, [good, {"method": "POST", "table": "nope", "body": {}}], 422, 1,
                   "operations[1].table", "unknown table")
-    expect_failed(server, [good, {"method": "GET", "table": "movie", "id": 1}], 400, 1,
+    expect_failed(server, [good, {"method": "GET", "table": "movie", "id": 1}], 422, 1,
                   "operations[1].method", "unknown method")
-    expect_failed(server, [good, {"table": "movie", "id": 1}], 400, 1, "operations[1].method")
-    expect_failed(server, [good, {"method": "DELETE", "table": "movie", "id": 1, "if": 1}], 400,
+    expect_failed(server, [good, {"method": 5, "table": "movie", "id": 1}], 422, 1,
+                  "operations[1].method", "unknown method")
+    expect_failed(server, [good, {"table": "movie", "id": 1}], 422, 1, "operations[1].method")
+    expect_failed(server, [good, {"method": "DELETE", "table": "movie", "id": 1, "if": 1}], 422,
                   1, "operations[1].if", "unknown key")
-    expect_failed(server, [good, "DELETE"], 400, 1, "operations[1]")
+    expect_failed(server, [good, "DELETE"], 422, 1, "operations[1]")
 
 
 def test_bad_ids(server):
     good = {"method": "POST", "table": "director", "body": {"name": "never"}}
-    expect_failed(server, [good, {"method": "DELETE", "table": "movie", "id": "abc"}], 400, 1,
+    expect_failed(server, [good, {"method": "DELETE", "table": "movie", "id": "abc"}], 422, 1,
                   "operations[1].id", "invalid primary key")
-    expect_failed(server, [good, {"method": "PATCH", "table": "movie", "body": {}}], 400, 1,
+    expect_failed(server, [good, {"method": "PATCH", "table": "movie", "body": {}}], 422, 1,
                   "operations[1].id")
     expect_failed(server, [{"method": "POST", "table": "movie", "id": 1, "body": {"title": "x"}}],
-                  400, 0, "operations[0].id")
+                  422, 0, "operations[0].id")
     expect_failed(server, [good, {"method": "DELETE", "table": "movie", "id": 1, "body": {}}],
-                  400, 1, "operations[1].body")
+                  422, 1, "operations[1].body")
 
 
 def test_references_must_point_back_to_a_row(server):
@@ -170,21 +168,21 @@ def test_references_must_point_back_to_a_row(server):
     # to itself, and to a later operation
     expect_failed(server, [director, {"method": "POST", "table": "movie",
                                       "body": {"title": "x", "director": "$1.id"}}],
-                  400, 1, "operations[1].body.director", "does not run before")
+                  422, 1, "operations[1].body.director", "does not run before")
     expect_failed(server, [{"method": "POST", "table": "movie",
                             "body": {"title": "x", "director": "$1.id"}}, director],
-                  400, 0, "operations[0].body.director", "does not run before")
+                  422, 0, "operations[0].body.director", "does not run before")
     # a column the row does not have, a secret one, an operation that answers no row
     expect_failed(server, [director, {"method": "POST", "table": "movie",
                                       "body": {"title": "x", "director": "$0.nope"}}],
-                  400, 1, "operations[1].body.director", "no column")
+                  422, 1, "operations[1].body.director", "no column")
     movie = {"method": "POST", "table": "movie", "body": {"title": "y"}}
     expect_failed(server, [movie, {"method": "POST", "table": "movie",
                                    "body": {"title": "$0.api_key"}}],
-                  400, 1, "operations[1].body.title", "no column")
+                  422, 1, "operations[1].body.title", "no column")
     expect_failed(server, [{"method": "DELETE", "table": "movie", "id": 1},
                            {"method": "PATCH", "table": "movie", "id": "$0.id", "body": {}}],
-                  400, 1, "operations[1].id", "answers no row")
+                  422, 1, "operations[1].id", "answers no row")
 
 
 def test_policy_of_each_table_applies_before_anything_runs(server):
@@ -220,7 +218,7 @@ def test_invalid_body_is_422_as_the_single_route_says(server):
                   422, 1, "title", "required")
     expect_failed(server, [good, {"method": "PATCH", "table": "movie", "id": 1,
                                   "body": {"nope": 1}}], 422, 1, "nope")
-    expect_failed(server, [good, {"method": "POST", "table": "movie", "body": [1]}], 400, 1,
+    expect_failed(server, [good, {"method": "POST", "table": "movie", "body": [1]}], 422, 1,
                   "operations[1].body")
 
 

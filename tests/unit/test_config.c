@@ -404,7 +404,11 @@ static const struct broken_case broken_cases[] = {
     {"table_name_may_not_be_a_reserved_path",
      "{" DB ", 'tables': {'admin': {'columns': {}}}}",
      {E("tables.admin: 'admin' is a reserved path (auth, admin, docs, healthz, readyz, metrics, "
-        "openapi) and cannot be a table name")}},
+        "openapi, batch) and cannot be a table name")}},
+    {"batch_is_a_reserved_path",
+     "{" DB ", 'tables': {'batch': {'columns': {}}}}",
+     {E("tables.batch: 'batch' is a reserved path (auth, admin, docs, healthz, readyz, metrics, "
+        "openapi, batch) and cannot be a table name")}},
     {"restable_prefix_is_ours",
      "{" DB ", 'tables': {'restable_user': {'columns': {}}}}",
      {E("tables.restable_user: names starting with 'restable_' are reserved for restable")}},
@@ -805,7 +809,7 @@ static void test_reports_every_problem_at_once(void **state)
         E("database.url: required (or set RESTABLE_DATABASE_URL or DATABASE_URL)"),
         E("auth.jwt.secret: must be at least 32 bytes (got 3)"),
         E("tables.admin: 'admin' is a reserved path (auth, admin, docs, healthz, readyz, "
-          "metrics, openapi) and cannot be a table name"),
+          "metrics, openapi, batch) and cannot be a table name"),
         E("tables.movie.page_sise: unknown key (did you mean 'page_size'?)"),
         E("tables.movie.columns.rating.type: unknown type 'integr' (did you mean 'integer'?)"),
         E("tables.movie.columns.name.length: expected an integer between 1 and 10485760, got "
@@ -1394,14 +1398,14 @@ static void test_load_reads_search(void **state)
 static void test_load_rejects_every_reserved_table_name(void **state)
 {
     (void)state;
-    static const char *const names[] = {"auth",   "admin",   "docs",   "healthz",
-                                        "readyz", "metrics", "openapi"};
+    static const char *const names[] = {"auth",   "admin",   "docs",    "healthz",
+                                        "readyz", "metrics", "openapi", "batch"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char text[256], message[256];
         snprintf(text, sizeof text, "{" DB ", 'tables': {'%s': {'columns': {}}}}", names[i]);
         snprintf(message, sizeof message,
                  E("tables.%s: '%s' is a reserved path (auth, admin, docs, healthz, readyz, "
-                   "metrics, openapi) and cannot be a table name"),
+                   "metrics, openapi, batch) and cannot be a table name"),
                  names[i], names[i]);
         expect_errors(text, (const char *const[]){message, NULL});
     }

@@ -95,6 +95,8 @@ static void test_allow_outside_the_collection_and_row(void **state)
     for (size_t i = 0; i < sizeof read_paths / sizeof read_paths[0]; i++)
         expect_allow(state, read_paths[i], "GET, HEAD, OPTIONS");
     expect_allow(state, "/auth/login", "POST, OPTIONS");
+    expect_allow(state, "/batch/", "POST, OPTIONS");
+    expect_allow(state, "/batch", "POST, OPTIONS");
 }
 
 static bool answers(void **state, const char *method, const char *path)
@@ -124,6 +126,9 @@ static void test_methods_without_a_row_are_405(void **state)
     assert_true(answers(state, "DELETE", "/deletable/"));
     assert_true(answers(state, "PATCH", "/updatable/"));
     assert_true(answers(state, "POST", "/auth/login"));
+    assert_true(answers(state, "POST", "/batch/"));
+    assert_false(answers(state, "GET", "/batch/"));
+    assert_false(answers(state, "DELETE", "/batch/"));
 }
 
 static void test_head_is_answered_by_the_get_row(void **state)
@@ -165,7 +170,7 @@ static void test_probes_and_docs_never_look_at_tokens(void **state)
         {"/healthz", true},   {"/readyz", true},        {"/openapi.json", true},
         {"/docs", true},      {"/docs/x.css", true},    {"/metrics", false},
         {"/", false},         {"/auth/login", false},   {"/plain/", false},
-        {"/plain/7/", false}, {"/plain/count/", false},
+        {"/plain/7/", false}, {"/plain/count/", false}, {"/batch/", false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct srv_route route = route_of(state, cases[i].path);
