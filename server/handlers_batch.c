@@ -316,46 +316,55 @@ static int check_operation(struct srv_request *request, struct batch_state *stat
 
 /* ---- building an operation's statement ------------------------------------------------------ */
 
-/* Puts the values references name into the operation's id and body; 422 when a row lacks one. */
-static int substitute(struct srv_request *request, struct batch_state *state, struct batch_op *op)
+/* A reference as the operation's id: the key it names, parsed by the primary key's type; 422
+ * when the row does not hold it or it is no key. */
+static int substitute_id(struct srv_request *request, struct batch_state *state,
+                         struct batch_op *op)
 {
-    size_t index = state->current;
-    char message[512], field[160];
-    const char *key;
-    json_t *value;
     size_t target;
     const char *column;
-    if (op->id && parse_reference(op->id, &target, &column)) {
-        json_t *found = resolve_reference(state, op->id);
-        const struct cfg_column *pk = cfg_primary_key(op->table);
-        char *text = NULL;
-        struct rs_error error = {0};
-        if (!found || orm_value_from_json(pk, found, &text, &error) < 0 || !text) {
-            free(text);
-            snprintf(message, sizeof message, "%s is not a key of %s: %s",
-                     json_string_value(op->id), op->table->name,
-                     found ? error.message : "the row it names does not hold it");
-            op_field(field, sizeof field, index, "id", NULL);
-            operation_error(request, index, 422, field, message);
-            return -1;
-        }
-        op->pk = rs_arena_adopt(&request->arena, text);
-    }
-    if (!op->body)
+    if (!op->id || !parse_reference(op->id, &target, &column))
         return 0;
+    json_t *found = resolve_reference(state, op->id);
+    const struct cfg_column *pk = cfg_primary_key(op->table);
+    char *text = NULL;
+    struct rs_error error = {0};
+    if (found && orm_value_from_json(pk, found, &text, &error) == 0 && text) {
+        op->pk = rs_arena_adopt(&request->arena, text);
+        return 0;
+    }
+    free(text);
+    char message[512], field[160];
+    snprintf(message, sizeof message, "%s is not a key of %s: %s", json_string_value(op->id),
+             op->table->name, found ? error.message : "the row it names does not hold it");
+    op_field(field, sizeof field, state->current, "id", NULL);
+    operation_error(request, state->current, 422, field, message);
+    return -1;
+}
+
+/* Puts the values references name into the body (validated afterwards with the rest of it);
+ * 422 when the row they name does not hold one. */
+static int substitute_body(struct srv_request *request, struct batch_state *state,
+                           struct batch_op *op)
+{
+    const char *key;
+    json_t *value;
     json_object_foreach(op->body, key, value)
     {
+        size_t target;
+        const char *column;
         if (!parse_reference(value, &target, &column))
             continue;
         json_t *found = resolve_reference(state, value);
         if (!found) {
+            char message[300], field[160];
             snprintf(message, sizeof message, "%s: the row operation %zu answered does not hold it",
                      json_string_value(value), target);
-            op_field(field, sizeof field, index, "body", key);
-            operation_error(request, index, 422, field, message);
+            op_field(field, sizeof field, state->current, "body", key);
+            operation_error(request, state->current, 422, field, message);
             return -1;
         }
-        json_object_set(op->body, key, found);
+        json_object_set(op->body, key, found); /* replacing a value keeps the iteration valid */
     }
     return 0;
 }
@@ -366,7 +375,7 @@ static int build_write(struct srv_request *request, struct batch_state *state)
     struct batch_op *op = &state->ops[state->current];
     orm_sql_free(&state->sql);
     state->sql = (struct orm_sql){0};
-    if (substitute(request, state, op) < 0)
+    if (substitute_id(request, state, op) < 0 || substitute_body(request, state, op) < 0)
         return -1;
     struct srv_row_values values = {0};
     if (op->body) {
@@ -450,6 +459,50 @@ static json_t *first_row(const char *text)
     return row;
 }
 
+/* A POST's insert answered its key ([{"<pk>": value}]): kept, with that object as the row
+ * until the read-back answers. -1 after a 500 when it did not come back (a bug). */
+static int take_created_key(struct srv_request *request, struct batch_state *state,
+                            const char *first)
+{
+    struct batch_op *op = &state->ops[state->current];
+    json_t *created = first ? first_row(first) : NULL;
+    const struct cfg_column *pk = cfg_primary_key(op->table);
+    json_t *key = json_object_get(created, pk->name);
+    char *text = NULL;
+    struct rs_error error = {0};
+    if (!key || orm_value_from_json(pk, key, &text, &error) < 0 || !text) {
+        free(text);
+        json_decref(created);
+        srv_log("error", "request %s: batch operation %zu: the insert answered no key",
+                request->request_id, state->current);
+        char message[160];
+        snprintf(message, sizeof message,
+                 "internal error (a bug); see the server log for request %s", request->request_id);
+        operation_error(request, state->current, 500, NULL, message);
+        return -1;
+    }
+    op->pk = rs_arena_adopt(&request->arena, text);
+    op->row = created;
+    state->is_reading_back = true;
+    return 0;
+}
+
+/* The read-back of a POST: the whole row, or, when the read policy hides it, its key. */
+static void take_created_row(struct batch_state *state, const char *first)
+{
+    struct batch_op *op = &state->ops[state->current];
+    json_t *row = first ? json_loads(first, 0, NULL) : NULL;
+    if (json_is_object(row)) {
+        json_decref(op->row);
+    } else {
+        json_decref(row);
+        row = op->row;
+    }
+    state->is_reading_back = false;
+    add_result(state, 201, row);
+    json_decref(row); /* the results hold it */
+}
+
 /* Records what the operation's step answered; -1 after responding (404, or a POST whose key
  * did not come back). Sets *is_more when the operation needs another step (POST's read). */
 static int take_result(struct srv_request *request, struct batch_state *state,
@@ -457,38 +510,11 @@ static int take_result(struct srv_request *request, struct batch_state *state,
 {
     struct batch_op *op = &state->ops[state->current];
     const char *first = PQntuples(result) > 0 ? PQgetvalue(result, 0, 0) : NULL;
-    *is_more = false;
-    if (op->method == BATCH_POST && !state->is_reading_back) {
-        json_t *created = first ? first_row(first) : NULL;
-        const struct cfg_column *pk = cfg_primary_key(op->table);
-        char *text = NULL;
-        struct rs_error error = {0};
-        json_t *key = json_object_get(created, pk->name);
-        int parsed = key ? orm_value_from_json(pk, key, &text, &error) : -1;
-        if (parsed < 0 || !text) {
-            free(text);
-            json_decref(created);
-            operation_error(request, state->current, 500, NULL,
-                            "internal error: the created row's key did not come back (a bug)");
-            return -1;
-        }
-        op->pk = rs_arena_adopt(&request->arena, text);
-        op->row = created; /* kept until the read answers: a row the policy hides stays this */
-        state->is_reading_back = true;
-        *is_more = true;
-        return 0;
-    }
+    *is_more = op->method == BATCH_POST && !state->is_reading_back;
+    if (*is_more)
+        return take_created_key(request, state, first);
     if (op->method == BATCH_POST) {
-        json_t *row = first ? json_loads(first, 0, NULL) : NULL;
-        if (json_is_object(row)) {
-            json_decref(op->row);
-        } else { /* the policy hides the row it created: its key is what it can see */
-            json_decref(row);
-            row = op->row;
-        }
-        state->is_reading_back = false;
-        add_result(state, 201, row);
-        json_decref(row); /* the results hold it */
+        take_created_row(state, first);
         return 0;
     }
     bool is_gone = !first || (op->method == BATCH_DELETE ? strtoll(first, NULL, 10) == 0
