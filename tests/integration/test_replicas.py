@@ -77,6 +77,12 @@ def test_reads_go_to_the_replica_and_writes_to_the_primary(cluster):
     first, second = (tuple(int(part, 16) for part in r.header("X-Restable-LSN").split("/"))
                      for r in (created, patched))
     expect(second > first, (first, second))
+    # a batch is a write: it runs on the primary and answers its commit's position too
+    batch = cluster.server.request("POST", "/batch/", body={"operations": [
+        {"method": "PATCH", "table": "movie", "id": 1, "body": {"name": "m1c"}}]})
+    expect_status(batch, 200)
+    third = tuple(int(part, 16) for part in (batch.header("X-Restable-LSN") or "0/0").split("/"))
+    expect(third > second, (second, third, batch.headers))
     metrics = cluster.server.get("/metrics").body
     expect('restable_replica_up{replica="0"} 1' in metrics, metrics[-800:])
 
