@@ -328,6 +328,14 @@ int orm_build_update_row(const struct cfg_table *table, const struct orm_row *se
     return build_update(table, set, reset_missing, NULL, 0, target, out, error);
 }
 
+/* "WITH del AS (DELETE FROM "T" t0": the start both deletes share, WHERE next. */
+static void open_delete(struct orm_build *build, const struct cfg_table *table, struct sb *text)
+{
+    sb_append(text, "WITH del AS (DELETE FROM ");
+    orm_build_identifier(build, text, table->name);
+    sb_append(text, " t0");
+}
+
 int orm_build_delete(const struct cfg_table *table, const struct orm_filter *filters,
                      size_t filter_count, struct orm_sql *out, struct rs_error *error)
 {
@@ -335,9 +343,7 @@ int orm_build_delete(const struct cfg_table *table, const struct orm_filter *fil
         return -1;
     struct orm_build build = {.sql = out};
     struct sb *text = &out->text;
-    sb_append(text, "WITH del AS (DELETE FROM ");
-    orm_build_identifier(&build, text, table->name);
-    sb_append(text, " t0");
+    open_delete(&build, table, text);
     int result = orm_build_where(&build, table, filters, filter_count, text, error);
     sb_append(text, " RETURNING 1) SELECT count(*) FROM del");
     return orm_build_finish(&build, result, error);
@@ -350,9 +356,7 @@ int orm_build_delete_row(const struct cfg_table *table, const struct orm_row_tar
         return -1;
     struct orm_build build = {.sql = out};
     struct sb *text = &out->text;
-    sb_append(text, "WITH del AS (DELETE FROM ");
-    orm_build_identifier(&build, text, table->name);
-    sb_append(text, " t0");
+    open_delete(&build, table, text);
     int pk_number = append_row_where(&build, table, target, text);
     sb_append(text, " RETURNING 1) SELECT count(*)");
     /* an uncorrelated subquery next to the aggregate: one row either way */

@@ -285,6 +285,10 @@ void srv_request_resume(struct srv_request *request);
  * srv_run_query again to chain) — the connection is resumed after it returns unless it chained.
  * Takes ownership of nothing: sql may be freed after the call. */
 void srv_run_query(struct srv_request *request, const struct orm_sql *sql, srv_query_done done);
+/* What a handler does with an orm_build_* result: runs sql when built is 0, else answers the
+ * builder's error (400 and the like); frees sql either way. */
+void srv_run_built(struct srv_request *request, int built, struct orm_sql *sql,
+                   const struct rs_error *error, srv_query_done done);
 /* The same for a health probe: an idle connection only, failing (ORM_E_TIMEOUT) when none is
  * free within timeout_ms (orm_pool_submit_probe). */
 void srv_run_probe(struct srv_request *request, const struct orm_sql *sql, int timeout_ms,

@@ -293,6 +293,16 @@ void srv_run_query(struct srv_request *request, const struct orm_sql *sql, srv_q
     run_query(request, sql, 0, done);
 }
 
+void srv_run_built(struct srv_request *request, int built, struct orm_sql *sql,
+                   const struct rs_error *error, srv_query_done done)
+{
+    if (built < 0)
+        srv_respond_rs_error(request, error);
+    else
+        srv_run_query(request, sql, done);
+    orm_sql_free(sql);
+}
+
 void srv_run_probe(struct srv_request *request, const struct orm_sql *sql, int timeout_ms,
                    srv_query_done done)
 {

@@ -263,11 +263,7 @@ static void run_create(struct srv_request *request, const struct create_request 
         done = !create->keys ? create_many_done
                              : (create->is_many ? upsert_many_done : upsert_one_done);
     }
-    if (built < 0)
-        srv_respond_rs_error(request, &error);
-    else
-        srv_run_query(request, &sql, done);
-    orm_sql_free(&sql);
+    srv_run_built(request, built, &sql, &error, done);
 }
 
 /* The body's shape and size: an object, or an array of 1 to max_page_size rows. */

@@ -130,9 +130,6 @@ void srv_list_cursor_run(struct srv_request *request, const struct srv_list_para
     request->handler_state = state;
     struct orm_sql sql = {0};
     struct rs_error error = {0};
-    if (orm_build_list_keyset(&params->select, &sql, &error) < 0)
-        srv_respond_rs_error(request, &error);
-    else
-        srv_run_query(request, &sql, cursor_page_done);
-    orm_sql_free(&sql);
+    srv_run_built(request, orm_build_list_keyset(&params->select, &sql, &error), &sql, &error,
+                  cursor_page_done);
 }

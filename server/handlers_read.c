@@ -62,13 +62,10 @@ static void run_list(struct srv_request *request, const struct orm_select *selec
 {
     struct orm_sql sql = {0};
     struct rs_error error = {0};
-    int built = with_total ? orm_build_list_with_total(select, &sql, &error)
-                           : orm_build_list(select, &sql, &error);
-    if (built < 0)
-        srv_respond_rs_error(request, &error);
-    else
-        srv_run_query(request, &sql, list_done);
-    orm_sql_free(&sql);
+    srv_run_built(request,
+                  with_total ? orm_build_list_with_total(select, &sql, &error)
+                             : orm_build_list(select, &sql, &error),
+                  &sql, &error, list_done);
 }
 
 /* The estimated total of the list's filters (__count=estimated): below count_exact_below the
@@ -125,11 +122,8 @@ void srv_handle_list(struct srv_request *request)
     }
     struct orm_sql sql = {0};
     struct rs_error error = {0};
-    if (orm_build_count_estimate(&params->select, &sql, &error) < 0)
-        srv_respond_rs_error(request, &error);
-    else
-        srv_run_query(request, &sql, list_estimate_done);
-    orm_sql_free(&sql);
+    srv_run_built(request, orm_build_count_estimate(&params->select, &sql, &error), &sql, &error,
+                  list_estimate_done);
 }
 
 static void get_done(struct srv_request *request, struct orm_outcome *outcome)
@@ -165,11 +159,7 @@ void srv_handle_get(struct srv_request *request)
         return;
     struct orm_sql sql = {0};
     struct rs_error error = {0};
-    if (orm_build_get(&params.select, pk, &sql, &error) < 0)
-        srv_respond_rs_error(request, &error);
-    else
-        srv_run_query(request, &sql, get_done);
-    orm_sql_free(&sql);
+    srv_run_built(request, orm_build_get(&params.select, pk, &sql, &error), &sql, &error, get_done);
 }
 
 struct count_state {
@@ -199,11 +189,7 @@ static void run_count(struct srv_request *request, const struct orm_select *sele
 {
     struct orm_sql sql = {0};
     struct rs_error error = {0};
-    if (orm_build_count(select, &sql, &error) < 0)
-        srv_respond_rs_error(request, &error);
-    else
-        srv_run_query(request, &sql, count_done);
-    orm_sql_free(&sql);
+    srv_run_built(request, orm_build_count(select, &sql, &error), &sql, &error, count_done);
 }
 
 /* __count=estimated: the planner's estimate when it expects count_exact_below rows or more
@@ -236,11 +222,8 @@ void srv_handle_count(struct srv_request *request)
     }
     struct orm_sql sql = {0};
     struct rs_error error = {0};
-    if (orm_build_count_estimate(&params->select, &sql, &error) < 0)
-        srv_respond_rs_error(request, &error);
-    else
-        srv_run_query(request, &sql, count_estimate_done);
-    orm_sql_free(&sql);
+    srv_run_built(request, orm_build_count_estimate(&params->select, &sql, &error), &sql, &error,
+                  count_estimate_done);
 }
 
 static void ids_done(struct srv_request *request, struct orm_outcome *outcome)
@@ -260,10 +243,8 @@ void srv_handle_ids(struct srv_request *request)
         return;
     struct orm_sql sql = {0};
     struct rs_error error = {0};
-    if (orm_build_ids(request->route.table, params.search, params.limit, params.offset, &sql,
-                      &error) < 0)
-        srv_respond_rs_error(request, &error);
-    else
-        srv_run_query(request, &sql, ids_done);
-    orm_sql_free(&sql);
+    srv_run_built(request,
+                  orm_build_ids(request->route.table, params.search, params.limit, params.offset,
+                                &sql, &error),
+                  &sql, &error, ids_done);
 }

@@ -124,11 +124,8 @@ static void update_one(struct srv_request *request, bool is_put)
         struct orm_row set = {values.assignments, values.count};
         struct orm_sql sql = {0};
         struct rs_error error = {0};
-        if (orm_build_update_row(table, &set, is_put, &target, &sql, &error) < 0)
-            srv_respond_rs_error(request, &error);
-        else
-            srv_run_query(request, &sql, is_put ? put_one_done : patch_one_done);
-        orm_sql_free(&sql);
+        srv_run_built(request, orm_build_update_row(table, &set, is_put, &target, &sql, &error),
+                      &sql, &error, is_put ? put_one_done : patch_one_done);
     }
 }
 
@@ -167,11 +164,8 @@ void srv_handle_delete_one(struct srv_request *request)
         return;
     struct orm_sql sql = {0};
     struct rs_error error = {0};
-    if (orm_build_delete_row(request->route.table, &target, &sql, &error) < 0)
-        srv_respond_rs_error(request, &error);
-    else
-        srv_run_query(request, &sql, delete_one_done);
-    orm_sql_free(&sql);
+    srv_run_built(request, orm_build_delete_row(request->route.table, &target, &sql, &error), &sql,
+                  &error, delete_one_done);
 }
 
 static void bulk_delete_done(struct srv_request *request, struct orm_outcome *outcome)
@@ -188,12 +182,10 @@ void srv_handle_bulk_delete(struct srv_request *request)
     if (srv_list_params_parse(request, SRV_PARAMS_BULK, &params) == 0) {
         struct orm_sql sql = {0};
         struct rs_error error = {0};
-        if (orm_build_delete(request->route.table, params.filters, params.filter_count, &sql,
-                             &error) < 0)
-            srv_respond_rs_error(request, &error);
-        else
-            srv_run_query(request, &sql, bulk_delete_done);
-        orm_sql_free(&sql);
+        srv_run_built(request,
+                      orm_build_delete(request->route.table, params.filters, params.filter_count,
+                                       &sql, &error),
+                      &sql, &error, bulk_delete_done);
     }
 }
 
@@ -225,12 +217,10 @@ void srv_handle_bulk_update(struct srv_request *request)
             struct orm_row set = {values.assignments, values.count};
             struct orm_sql sql = {0};
             struct rs_error error = {0};
-            if (orm_build_update(request->route.table, &set, false, params.filters,
-                                 params.filter_count, &sql, &error) < 0)
-                srv_respond_rs_error(request, &error);
-            else
-                srv_run_query(request, &sql, bulk_update_done);
-            orm_sql_free(&sql);
+            srv_run_built(request,
+                          orm_build_update(request->route.table, &set, false, params.filters,
+                                           params.filter_count, &sql, &error),
+                          &sql, &error, bulk_update_done);
         }
     }
 }

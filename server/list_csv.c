@@ -141,9 +141,6 @@ void srv_list_csv(struct srv_request *request, const struct srv_list_params *par
 {
     struct orm_sql sql = {0};
     struct rs_error error = {0};
-    if (orm_build_list_csv(&params->select, &sql, &error) < 0)
-        srv_respond_rs_error(request, &error);
-    else
-        srv_run_query(request, &sql, csv_done);
-    orm_sql_free(&sql);
+    srv_run_built(request, orm_build_list_csv(&params->select, &sql, &error), &sql, &error,
+                  csv_done);
 }
