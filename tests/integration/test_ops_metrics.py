@@ -4,6 +4,7 @@ unless server.metrics.public), the log level (server.log_level / RESTABLE_LOG_LE
 shutdown grace period (server.shutdown_grace_s) with a request in flight."""
 import copy
 import json
+import os
 import re
 import threading
 import time
@@ -63,7 +64,10 @@ def test_metrics_carry_build_info_pool_and_failure_counters(context):
                  "restable_db_queue_full_total", "restable_process_open_fds",
                  "restable_process_resident_memory_bytes"):
         expect(metric(text, name) is not None, f"{name} missing")
-    expect(metric(text, "restable_db_pool_connections", '{state="configured"}') == 8)
+    # the default pool: two connections per usable CPU, from 2 to 32 (server/sizing.c)
+    default_pool = min(max(2 * len(os.sched_getaffinity(0)), 2), 32)
+    expect(metric(text, "restable_db_pool_connections", '{state="configured"}') == default_pool,
+           text[-2000:])
     expect("# TYPE restable_limit_hits_total counter" in text)
 
 
