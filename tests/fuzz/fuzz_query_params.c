@@ -4,7 +4,7 @@
  * null, __ids, __order, __page, __page_size, __visible_fields, __readable, __range_header),
  * then the SQL builder over what it accepted.
  *
- * Input: byte 0 picks the use (list/count/bulk/get) and the table; the rest is the raw query
+ * Input: byte 0 picks the use (list/count/bulk/get/export) and the table; the rest is the raw query
  * string as a client sends it, decoded by the HTTP layer's own decoder (server/target.c:
  * percent-escapes, '+', NULs, UTF-8, the parameter cap), then parsed.
  *
@@ -71,6 +71,16 @@ static void build_sql(const struct srv_list_params *parsed, enum srv_params_use 
     case SRV_PARAMS_GET:
         status = orm_build_get(&parsed->select, "1", &sql, &error);
         break;
+    case SRV_PARAMS_EXPORT: {
+        /* COPY takes no parameters: the values travel in the settings statement, and the COPY
+         * text holds none of them either */
+        struct orm_sql settings = {0};
+        status = orm_build_export(&parsed->select, &settings, &sql, &error);
+        if (status == 0)
+            expect_ascii(&settings);
+        orm_sql_free(&settings);
+        break;
+    }
     }
     if (status == 0)
         expect_ascii(&sql);
@@ -83,8 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 16 * 1024)
         return -1;
-    enum srv_params_use use = (enum srv_params_use)(data[0] & 3);
-    size_t table_index = (size_t)((data[0] >> 2) & 3) % app.config->table_count;
+    enum srv_params_use use = (enum srv_params_use)((data[0] & 7) % (SRV_PARAMS_EXPORT + 1));
+    size_t table_index = (size_t)((data[0] >> 3) & 3) % app.config->table_count;
     /* the request owns everything parsed, as in the server: its arena, freed at the end */
     struct srv_request request = {0};
     rs_arena_init(&request.arena, NULL, 0);
