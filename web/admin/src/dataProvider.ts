@@ -51,6 +51,11 @@ function filterQuery(table: Table, filter: Record<string, any>, query: URLSearch
     }
 }
 
+/* __ids's value: the keys, each escaped, comma-separated. */
+function idList(ids: Identifier[]): string {
+    return ids.map((id) => encodeURIComponent(String(id))).join(",");
+}
+
 function totalOf(headers: Headers, fallback: number): number {
     const range = headers.get("Content-Range");
     const total = range?.match(/\/(\d+)$/);
@@ -158,9 +163,11 @@ export function restableDataProvider(api: ApiDescription): DataProvider {
         },
         async updateMany(resource, params) {
             const table = tableOf(api, resource);
+            if (!params.ids.length) return { data: [] };
             const body = JSON.stringify(writable(table, params.data));
             if (table.bulkUpdate) {
-                const answer = await apiFetch(`${table.name}/?__ids=${params.ids.join(",")}`,
+                // the server refuses a bulk PATCH without __ids (400); it answers the rows changed
+                const answer = await apiFetch(`${table.name}/?__ids=${idList(params.ids)}`,
                                               { method: "PATCH", body });
                 return { data: (answer.json?.rows ?? []).map((r: any) => r[table.primaryKey]) };
             }
@@ -177,8 +184,7 @@ export function restableDataProvider(api: ApiDescription): DataProvider {
             if (!params.ids.length) return { data: [] };
             if (table.bulkDelete) {
                 // never without __ids: that would delete every row
-                await apiFetch(`${table.name}/?__ids=${params.ids.map((id) =>
-                    encodeURIComponent(String(id))).join(",")}`, { method: "DELETE" });
+                await apiFetch(`${table.name}/?__ids=${idList(params.ids)}`, { method: "DELETE" });
             } else {
                 for (const id of params.ids) await deleteOne(resource, id);
             }

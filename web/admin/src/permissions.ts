@@ -70,11 +70,13 @@ export interface TableRights {
     write: boolean; // create and edit
     delete: boolean;
     bulkDelete: boolean;
+    bulkUpdate: boolean; // PATCH /T/?__ids= (allow_bulk_update)
 }
 
 export function rightsOn(table: Table, principal: Principal): TableRights {
     const read = allows(table.policies.read, principal);
     const write = read && table.canCreate && allows(table.policies.write, principal);
     const remove = read && table.canCreate && allows(table.policies.delete, principal);
-    return { read, write, delete: remove, bulkDelete: remove && table.bulkDelete };
+    const bulkUpdate = write && table.bulkUpdate && allows(table.policies.bulkUpdate, principal);
+    return { read, write, delete: remove, bulkDelete: remove && table.bulkDelete, bulkUpdate };
 }

@@ -2,8 +2,8 @@
 // (src/schema.ts) and the token's rights on it (src/permissions.ts): a list grid with a cell
 // per column type, filters, sortable headers and pages; a page per row with the tables that
 // reference it; create and edit forms (defaults from /T/new/). Create, edit and delete appear
-// only where the table takes writes and the token may make them; bulk delete only where the
-// table allows it.
+// only where the table takes writes and the token may make them; bulk delete and bulk edit
+// only where the table allows them.
 import { useEffect, useState } from "react";
 import { Box, Typography } from "@mui/material";
 import {
@@ -13,6 +13,7 @@ import {
 } from "react-admin";
 import { Link } from "react-router-dom";
 import { apiFetch } from "./api";
+import { BulkEditButton } from "./BulkEdit";
 import { columnField, shownColumns } from "./fields";
 import { tableFilters } from "./filters";
 import { columnInput } from "./inputs";
@@ -34,14 +35,24 @@ function ListActions({ rights }: { rights: TableRights }) {
     );
 }
 
+/* The buttons over selected rows; none (no selection checkboxes) when the token may neither
+ * bulk-delete nor bulk-edit this table. */
+function bulkActions({ table, tables, rights }: Props) {
+    if (!rights.bulkDelete && !rights.bulkUpdate) return false;
+    return (
+        <>
+            {rights.bulkUpdate && <BulkEditButton table={table} tables={tables} />}
+            {rights.bulkDelete && <BulkDeleteButton mutationMode="pessimistic" />}
+        </>
+    );
+}
+
 function TableList({ table, tables, rights }: Props) {
     return (
         <List filters={tableFilters(table, tables)} actions={<ListActions rights={rights} />}
               perPage={table.pageSize} sort={{ field: table.primaryKey, order: "ASC" }}
               pagination={<Pagination rowsPerPageOptions={pageSizes(table)} />}>
-            <Datagrid rowClick="show"
-                      bulkActionButtons={rights.bulkDelete
-                          ? <BulkDeleteButton mutationMode="pessimistic" /> : false}>
+            <Datagrid rowClick="show" bulkActionButtons={bulkActions({ table, tables, rights })}>
                 {shownColumns(table.columns).map(columnField)}
                 {rights.write && <EditButton key="__edit" />}
             </Datagrid>

@@ -38,7 +38,7 @@ export interface Table {
     canCreate: boolean; // the table takes writes at all (not read_only)
     bulkDelete: boolean;
     bulkUpdate: boolean;
-    policies: { read: Policy; write: Policy; delete: Policy };
+    policies: { read: Policy; write: Policy; delete: Policy; bulkUpdate: Policy };
     pageSize: number;
     maxPageSize: number;
     filters: Filter[]; // the columns the list can be filtered on (not secret ones)
@@ -151,6 +151,7 @@ export function describeApi(document: any): ApiDescription {
                 read: policyOf(collection.get, secured),
                 write: policyOf(collection.post ?? one.patch, secured),
                 delete: policyOf(one.delete, secured),
+                bulkUpdate: policyOf(collection.patch, secured),
             },
             pageSize: pageSize?.default ?? 25,
             maxPageSize: pageSize?.maximum ?? 100,
