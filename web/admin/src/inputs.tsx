@@ -2,6 +2,7 @@
 // date and date-time pickers, selects for choices, an autocomplete over /T/ids/?search= for a
 // foreign key, a password field for a secret column (write-only: empty means unchanged), text
 // lists for arrays, JSON text for json columns. Required columns are marked and checked.
+import { useRef } from "react";
 import {
     AutocompleteInput, BooleanInput, DateInput, DateTimeInput, NumberInput, PasswordInput,
     ReferenceInput, SelectInput, TextArrayInput, TextInput, maxLength, required,
@@ -15,6 +16,26 @@ function parseJson(text: string): any {
     } catch {
         return text; // sent as a JSON string; the user sees it come back as one
     }
+}
+
+function jsonText(value: any): string {
+    if (value === null || value === undefined) return "";
+    return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/* A json column as JSON text; the form's value is what the text means (parseJson). The box
+ * keeps the text as typed while it still means the form's value: re-serialising it at every
+ * keystroke would turn "null" into an empty box, '"x"' into x and move the cursor. */
+function JsonInput(props: Record<string, any> & { source: string }) {
+    const typed = useRef<string | undefined>(undefined);
+    const format = (value: any) => (typed.current !== undefined &&
+        JSON.stringify(parseJson(typed.current)) === JSON.stringify(value ?? null)
+        ? typed.current : jsonText(value));
+    const parse = (text: string) => {
+        typed.current = text;
+        return parseJson(text);
+    };
+    return <TextInput {...props} multiline format={format} parse={parse} />;
 }
 
 /* The inputs forms and filters share: a select for choices, a checkbox, a number, a date;
@@ -77,10 +98,7 @@ export function columnInput(column: Column, tables: Table[], mode: "create" | "e
                               .filter(Boolean).map((s) => (column.itemKind === "integer" ||
                                   column.itemKind === "number" ? Number(s) : s))} />;
     case "json":
-        return <TextInput {...props} multiline
-                          format={(v: any) => (v === null || v === undefined ? "" :
-                              typeof v === "string" ? v : JSON.stringify(v))}
-                          parse={parseJson} />;
+        return <JsonInput {...props} />;
     default:
         return <TextInput {...props} parse={(v: string) => (v === "" && column.nullable ? null : v)} />;
     }
