@@ -1,8 +1,9 @@
 """GET /admin/ (SPEC §8): the react-admin app built by scripts/admin-assets, served from local
 files. Checked in real headless Chromium (tests/web/admin-page.mjs: sign in, list, filter,
-sort, page, show, edit, create with a validation error, autocomplete, delete, bulk delete, 412
-and 409 notifications, read-only table, a token without write grants, a refused token back to
-sign-in; screenshots in test-artifacts/), plus what the server must do
+sort, page, show, edit, create with a validation error, autocomplete, delete, bulk delete, bulk
+edit, a create and an edit through an input of each column type, 412 and 409 notifications,
+read-only table, a token without write grants, a refused token back to sign-in; screenshots in
+test-artifacts/), plus what the server must do
 with the files: gzip when asked (with Vary), immutable caching for hashed names and no-cache
 for the page, nothing outside the folder, the whole app under 700 KB gzipped, admin.enabled,
 a clear 404 when the app is not installed."""
@@ -32,6 +33,8 @@ def secured():
                     "default": {"read": "authenticated", "write": ["role:editor"],
                                 "delete": ["role:editor"]}}
     conf["tables"]["studio"]["auth"] = {"read": ["role:editor"]}
+    # rows can be picked on the director list, which offers bulk delete but no bulk edit
+    conf["tables"]["director"]["allow_bulk_delete"] = True
     return conf
 
 
@@ -84,12 +87,25 @@ def test_admin_in_headless_chromium(context):
                  "the read-only studio table has no Create",
                  "the reader's movie page has no Edit or Delete",
                  "bulk delete removed the two picked rows",
+                 "bulk edit set rating 4 on exactly the two picked rows",
+                 "a table without allow_bulk_update has bulk delete but no Bulk edit",
+                 "the create form starts from /movie/new/'s defaults (rating 0, released unchecked)",
+                 "genre (choices) is a select offering (none), drama, comedy, sci-fi",
+                 "api_key (secret) is a password input", "released (boolean) is a switch",
+                 "release_date is a date input", "extra (jsonb) keeps the JSON text as typed",
+                 "reads back through the API with genre, released, release_date, tags and extra",
+                 "its page never shows the secret api_key",
+                 "on edit, api_key is an empty password input",
+                 "the edit form shows extra, release_date, released and the tags as saved",
                  "director__operator=is_null", "name__match=starts", "a stale edit is refused (412)",
                  "a duplicate director name (409) is shown",
                  "the studio table, which the reader may not read, is not in the menu",
                  "a 401 forgets the token and returns to the sign-in page"):
         expect(line in result.stdout, f"{line!r} missing from:\n{result.stdout}")
     expect(os.path.getsize(os.path.join(ARTIFACTS, "admin-02-list.png")) > 10000, "no screenshot")
+    # the secret typed on create was stored, and the edit that left it empty kept it
+    expect(server.sql("SELECT api_key FROM movie WHERE name = 'Dreams'") == "dreams-key-1",
+           "the api_key typed in the create form is in the database, unchanged by the edit")
 
 
 def test_page_is_html_pointing_at_its_folder(context):
