@@ -88,16 +88,20 @@ def test_admin_in_headless_chromium(context):
                  "the reader's movie page has no Edit or Delete",
                  "bulk delete removed the two picked rows",
                  "bulk edit set rating 4 on exactly the two picked rows",
+                 "a bulk edit the server refuses (422) shows",
                  "a table without allow_bulk_update has bulk delete but no Bulk edit",
-                 "the create form starts from /movie/new/'s defaults (rating 0, released unchecked)",
+                 "the create form starts from /movie/new/'s defaults "
+                 "(rating 0, released unchecked)",
                  "genre (choices) is a select offering (none), drama, comedy, sci-fi",
                  "api_key (secret) is a password input", "released (boolean) is a switch",
                  "release_date is a date input", "extra (jsonb) keeps the JSON text as typed",
-                 "reads back through the API with genre, released, release_date, tags and extra",
+                 "reads back through the API with genre, released, release_date, tags and "
+                 "extra",
                  "its page never shows the secret api_key",
                  "on edit, api_key is an empty password input",
                  "the edit form shows extra, release_date, released and the tags as saved",
-                 "director__operator=is_null", "name__match=starts", "a stale edit is refused (412)",
+                 "director__operator=is_null", "name__match=starts",
+                 "a stale edit is refused (412)",
                  "a duplicate director name (409) is shown",
                  "the studio table, which the reader may not read, is not in the menu",
                  "a 401 forgets the token and returns to the sign-in page"):

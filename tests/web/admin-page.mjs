@@ -3,8 +3,8 @@
 // in, lists movies, filters rating ≥ 8, director is empty and name starts with, sorts, pages,
 // opens a movie, edits its rating (and reads it back through the API), creates one whose first
 // save fails validation under the field, fixes it and picks a director with the autocomplete,
-// deletes it after confirming; bulk-deletes two rows and bulk-edits two others (a table without
-// bulk update offers no bulk edit); creates a movie through an input of each type (defaults from
+// deletes it after confirming; bulk-deletes two rows and bulk-edits two others (a 422 shown in
+// the dialog; a table without bulk update offers no bulk edit); creates a movie through an input of each type (defaults from
 // /movie/new/, a select for choices, a password for the secret, a switch, a date, a text list,
 // JSON text), reads it back through the API and edits it with the secret left empty; sees a
 // stale edit refused (412) and a duplicate refused (409) as notifications; a read-only table has no create button, a token
@@ -229,6 +229,24 @@ try {
           `(rating 4: ${rated4.json.rows.map((r) => r.name).join(", ")})`);
     await page.getByRole("cell", { name: "Extra 03" }).scrollIntoViewIfNeeded(); // the toolbar scrolled right
     await shot("bulk-edited");
+    // a value the server refuses (422) is shown under its input in the dialog
+    for (const name of ["Extra 03", "Extra 04"])
+        await page.getByRole("row", { name: new RegExp(name) }).getByRole("checkbox").check();
+    await page.getByRole("button", { name: "Bulk edit" }).click();
+    await bulkDialog.getByLabel("Column").click();
+    await page.getByRole("option", { name: "Contact", exact: true }).click();
+    await page.getByRole("listbox").waitFor({ state: "detached" });
+    await bulkDialog.locator("input[name=contact]").fill("not-an-email");
+    await bulkDialog.getByRole("button", { name: "Update" }).click();
+    const bulkError = bulkDialog.locator(".ra-input-contact .MuiFormHelperText-root");
+    await bulkError.waitFor();
+    const bulkErrorText = await bulkError.textContent();
+    await shot("bulk-edit-422");
+    await bulkDialog.getByRole("button", { name: "Cancel" }).click();
+    await bulkDialog.waitFor({ state: "detached" });
+    const contacts = await api("/movie/?contact__operator=not_null&__visible_fields=name&__page_size=100");
+    check(/email/i.test(bulkErrorText) && !contacts.json.rows.some((r) => /^Extra/.test(r.name)),
+          `a bulk edit the server refuses (422) shows "${bulkErrorText}" under the value; nothing was written`);
 
     // a table without bulk update offers no bulk edit (the director table allows bulk delete)
     await page.goto(`${base}/admin/#/director`);

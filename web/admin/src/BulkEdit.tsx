@@ -59,7 +59,8 @@ export function BulkEditButton({ table, tables }: { table: Table; tables: Table[
                     <DialogContent>
                         <SelectInput source={PICKED} label="Column" validate={required()}
                                      fullWidth helperText={false}
-                                     choices={columns.map((c) => ({ id: c.name, name: c.title }))} />
+                                     choices={columns.map((c) => ({ id: c.name,
+                                                                    name: c.title }))} />
                         <FormDataConsumer>
                             {({ formData }) => {
                                 const column = columns.find((c) => c.name === formData[PICKED]);
