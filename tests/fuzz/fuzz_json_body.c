@@ -4,12 +4,15 @@
  * column type's JSON and text parsers: lengths, ranges, choices, email, uuid, dates, times,
  * intervals, numerics, bytea, arrays, json), then the INSERT/UPDATE builder over what passed.
  *
- * Input: byte 0 picks the write mode (create, replace, patch) and the table of the shared
- * fuzz config; the rest is the request body, parsed as the server parses it.
+ * Input: byte 0 picks the write mode (create, upsert, replace, patch: bits 0-1) and the table
+ * of the shared fuzz config (bits 2-3); the rest is the request body, parsed as the server
+ * parses it. Create and upsert come without a key in the path (POST /T/), replace and patch
+ * with key "1" (PUT/PATCH /T/1/).
  *
  * Invariants: a row is accepted only when every key is a column; a refusal lists at least one
  * error, each with a field and a message, and the list encodes as JSON (the 422 body); a
- * json/jsonb value comes out as JSON text; a primary key never reaches an UPDATE.
+ * json/jsonb value comes out as JSON text; a primary key never reaches an UPDATE (an upsert
+ * may send it: it is the conflict key).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -55,6 +58,11 @@ static void build_write(const struct cfg_table *table, enum srv_write_mode mode,
     int status;
     if (mode == SRV_WRITE_CREATE) {
         status = orm_build_insert(table, &row, 1, &sql, &error);
+    } else if (mode == SRV_WRITE_UPSERT) {
+        /* POST /T/?__on_conflict=<primary key> */
+        const struct cfg_column *key = cfg_primary_key(table);
+        struct orm_conflict conflict = {&key, 1};
+        status = orm_build_insert_rows(table, &row, 1, &conflict, &sql, &error);
     } else {
         for (size_t i = 0; i < values->count; i++)
             fuzz_expect(!values->assignments[i].column->is_primary_key,
@@ -73,7 +81,8 @@ static void validate_row(const struct cfg_table *table, json_t *row, enum srv_wr
 {
     json_t *errors = json_array();
     struct srv_row_values values;
-    const char *path_pk = mode == SRV_WRITE_CREATE ? NULL : "1";
+    bool is_post = mode == SRV_WRITE_CREATE || mode == SRV_WRITE_UPSERT;
+    const char *path_pk = is_post ? NULL : "1";
     struct rs_arena arena; /* a request's, in the server */
     rs_arena_init(&arena, NULL, 0);
     if (srv_row_validate(&arena, table, row, mode, path_pk, &values, errors) == 0) {
@@ -129,13 +138,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1 || size > 64 * 1024)
         return -1;
     const struct cfg_config *config = fuzz_config_tables();
-    enum srv_write_mode mode = (enum srv_write_mode)((data[0] & 3) % 3);
+    enum srv_write_mode mode = (enum srv_write_mode)(data[0] & 3);
     const struct cfg_table *table = &config->tables[((data[0] >> 2) & 3) % config->table_count];
     /* as server/request.c parses a body */
     json_t *body = json_loadb((const char *)data + 1, size - 1, JSON_REJECT_DUPLICATES, NULL);
     if (!body)
         return 0;
-    if (json_is_array(body) && mode == SRV_WRITE_CREATE) {
+    if (json_is_array(body) && (mode == SRV_WRITE_CREATE || mode == SRV_WRITE_UPSERT)) {
         for (size_t i = 0; i < json_array_size(body) && i < 64; i++)
             validate_row(table, json_array_get(body, i), mode);
     } else {
