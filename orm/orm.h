@@ -514,6 +514,11 @@ void orm_pool_free(struct orm_pool *pool);
  * for work it has left; -1: until fd is readable). Once orm_pool_free has returned, run is
  * never called again: the caller drives its source itself from then on. */
 void orm_pool_drive(struct orm_pool *pool, int fd, int (*run)(void *context), void *context);
+/* Tells the loop that the driven source has work its descriptor will not announce (say, a
+ * connection resumed by another thread: a replica's pool, the login's hashing thread): the
+ * loop calls run again in its next round, waking first if it sleeps. Any thread; cheap when the
+ * loop is awake. */
+void orm_pool_poke_driver(struct orm_pool *pool);
 
 /* ---- blocking connection for the CLI (orm/connect.c) ------------------------------------ */
 

@@ -120,8 +120,8 @@ static void wait_for_events(struct orm_pool *pool, long long police_at)
     /* sleeping first, then a look at the queue: a submit either shows up in the look or
      * finds the flag set and writes the eventfd (both sides are sequentially consistent) */
     atomic_store(&pool->is_sleeping, true);
-    int timeout =
-        atomic_load(&pool->incoming) > 0 ? 0 : next_timeout(pool, orm_pool_now_ms(), police_at);
+    bool has_work = atomic_load(&pool->incoming) > 0 || atomic_load(&pool->is_driver_poked);
+    int timeout = has_work ? 0 : next_timeout(pool, orm_pool_now_ms(), police_at);
     if (pool->is_driving && pool->driver_timeout_ms >= 0 && pool->driver_timeout_ms < timeout)
         timeout = pool->driver_timeout_ms;
     int count = epoll_wait(pool->epoll_fd, events, 64, timeout);
@@ -217,8 +217,11 @@ static void *pool_main(void *argument)
         wait_for_events(pool, police_at);
         /* the driven source answers what the results completed and submits new work, which
          * take_incoming and dispatch then send, all in this round */
-        if (pool->is_driving)
+        if (pool->is_driving) {
+            /* cleared before the run: a poke during it gives another round */
+            atomic_store(&pool->is_driver_poked, false);
             pool->driver_timeout_ms = pool->driver_run(pool->driver_context);
+        }
         take_incoming(pool, &is_closing);
         long long now = orm_pool_now_ms();
         if (is_closing) {
@@ -502,6 +505,14 @@ void orm_pool_free(struct orm_pool *pool)
     fail_waiting(pool, ORM_E_SHUTDOWN, "the pool is closing");
     pthread_mutex_destroy(&pool->lock);
     pool_release(pool);
+}
+
+void orm_pool_poke_driver(struct orm_pool *pool)
+{
+    /* the flag first: either the loop sees it before it sleeps, or it already sleeps and
+     * orm_pool_wake finds is_sleeping set (both sides sequentially consistent) */
+    atomic_store(&pool->is_driver_poked, true);
+    orm_pool_wake(pool);
 }
 
 void orm_pool_drive(struct orm_pool *pool, int fd, int (*run)(void *context), void *context)

@@ -172,7 +172,10 @@ struct orm_pool {
     int (*driver_run)(void *context);
     int driver_timeout_ms; /* loop thread: what the last run asked for (-1: no limit) */
     void *driver_context;
-    bool is_driver_new;  /* under lock */
+    bool is_driver_new; /* under lock */
+    /* any thread: the driven source has work its descriptor will not announce (a connection
+     * resumed from another thread); the loop runs it without sleeping first */
+    atomic_bool is_driver_poked;
     bool is_driving;     /* loop thread */
     atomic_int incoming; /* jobs on incoming_head..tail */
 

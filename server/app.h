@@ -522,6 +522,9 @@ bool srv_watchdog_is_refused(const struct srv_watched *watched);
 
 /* Whether the config asks for it: server.threads = 1, or 0 on a one-core machine. */
 bool srv_http_loop_wanted(const struct srv_sizing *sizing);
+/* A connection was resumed (MHD_resume_connection), on whatever thread: with the shared loop,
+ * MHD runs again in the loop's next round, which this wakes. */
+void srv_http_loop_resumed(struct srv_app *app);
 /* Hands the daemon (started without threads of its own) to the pool's loop thread. */
 void srv_http_loop_attach(struct srv_app *app);
 /* One round of MHD from the calling thread: for shutdown, once the pool (whose loop ran MHD)

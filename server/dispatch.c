@@ -21,8 +21,7 @@ void srv_request_resume(struct srv_request *request)
     struct srv_app *app = request->app;
     MHD_resume_connection(request->connection);
     /* read nothing of request past this point: MHD may already be answering and freeing it */
-    if (app->is_shared_loop)
-        atomic_store(&app->has_resumed, true);
+    srv_http_loop_resumed(app);
 }
 
 static bool is_read(const struct srv_request *request);

@@ -59,8 +59,7 @@ static void ready_rows(void *context)
     struct export_state *state = context;
     struct srv_app *app = state->app;
     MHD_resume_connection(state->connection);
-    if (app->is_shared_loop)
-        atomic_store(&app->has_resumed, true);
+    srv_http_loop_resumed(app);
 }
 
 static void free_state(void *context)

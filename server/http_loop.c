@@ -37,6 +37,16 @@ static int run_http(void *context)
     return wait_ms > INT_MAX ? INT_MAX : (int)wait_ms;
 }
 
+void srv_http_loop_resumed(struct srv_app *app)
+{
+    if (!app->is_shared_loop)
+        return; /* MHD's own threads take resumed connections up themselves */
+    atomic_store(&app->has_resumed, true);
+    /* the resume may come from another thread (a replica's pool, the login's hashing thread)
+     * while the loop sleeps on descriptors that will not announce it: wake it */
+    orm_pool_poke_driver(app->pool);
+}
+
 void srv_http_loop_attach(struct srv_app *app)
 {
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(app->daemon, MHD_DAEMON_INFO_EPOLL_FD);

@@ -118,6 +118,35 @@ def test_a_malformed_lsn_is_400(cluster):
                      field="X-Restable-LSN")
 
 
+def test_a_replica_read_is_answered_at_once_with_one_shared_thread(cluster):
+    """With server.threads 1, HTTP runs in the primary pool's loop, and a replica's answer is
+    resumed from the replica pool's thread: that must wake the loop. It did not, so each replica
+    read waited for the loop's next unrelated wake-up (50-170 ms, up to the 200 ms poller)."""
+    config = dict(CONFIG)
+    config["server"] = {"threads": 1}
+    config["database"] = {"replicas": [cluster.standby.url(cluster.url)],
+                          "replica_max_lag_ms": 60000}
+    server = Server(config, migrate=False, database_url=cluster.url).start()
+    try:
+        deadline = time.time() + 15
+        while server.get("/movie/").header("X-Restable-Source") != "replica":
+            expect(time.time() < deadline, "the one-thread server never read from the replica")
+            time.sleep(0.05)
+        durations = []
+        for _ in range(30):
+            started = time.monotonic()
+            response = server.get("/movie/?__page_size=5")
+            durations.append(time.monotonic() - started)
+            expect_status(response, 200)
+            expect(response.header("X-Restable-Source") == "replica", response.headers)
+        durations.sort()
+        median = durations[len(durations) // 2]
+        expect(median < 0.04, f"replica reads took {median * 1000:.0f} ms (median of 30): "
+                              f"{[round(d * 1000) for d in durations]}")
+    finally:
+        expect(server.stop() == 0)
+
+
 def test_a_lagging_replica_leaves_the_rotation_and_comes_back(cluster):
     config = dict(CONFIG)
     config["database"] = {"replicas": [cluster.standby.url(cluster.url)],
