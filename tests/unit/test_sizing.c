@@ -91,7 +91,9 @@ static void test_defaults_follow_the_usable_cpus(void **state)
     struct srv_sizing sizing;
     srv_sizing_choose(config, 2, 0, &sizing);
     assert_int_equal(sizing.cpus, 2);
-    assert_int_equal(sizing.threads, 2);
+    /* up to two CPUs: one thread serves HTTP and the database together */
+    assert_int_equal(sizing.threads, 1);
+    assert_true(srv_http_loop_wanted(&sizing));
     assert_int_equal(sizing.pool_size, 4);
     assert_int_equal(sizing.replica_pool_size, 4);
     assert_true(sizing.is_threads_auto && sizing.is_pool_auto);
@@ -100,6 +102,7 @@ static void test_defaults_follow_the_usable_cpus(void **state)
     srv_sizing_choose(config, 64, 3, &sizing);
     assert_int_equal(sizing.cpus, 3);
     assert_int_equal(sizing.threads, 3);
+    assert_false(srv_http_loop_wanted(&sizing));
     assert_int_equal(sizing.pool_size, 6);
     assert_non_null(strstr(sizing.why, "cgroup CPU quota: 3 CPUs"));
     /* one CPU: HTTP shares the pool's loop; the pool keeps two connections */
