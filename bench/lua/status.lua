@@ -1,5 +1,7 @@
 -- Counts non-2xx responses and prints them in the summary (wrk only counts >= 400 as errors
--- in its own line, and not per status).
+-- in its own line, and not per status). BENCH_EXPECT_STATUS=304 counts every other status
+-- instead (conditional-get).
+local expected = tonumber(os.getenv("BENCH_EXPECT_STATUS") or "")
 local threads = {}
 function setup(thread)
     table.insert(threads, thread)
@@ -8,7 +10,7 @@ function init(args)
     non2xx = 0
 end
 function response(status, headers, body)
-    if status < 200 or status > 299 then
+    if (expected and status ~= expected) or (not expected and (status < 200 or status > 299)) then
         non2xx = non2xx + 1
     end
 end
