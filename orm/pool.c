@@ -152,35 +152,55 @@ static void tend_connections(struct orm_pool *pool, long long now)
     }
 }
 
-/* Idle connections first, then the least loaded busy ones that are still flowing, up to the
- * pipeline depth. An idle connection takes a waiting probe first; a probe never goes behind
- * other work. The queue stays first-in first-out: a job too close to its acquire deadline to
- * risk a pipeline waits for an idle connection, and so does everything behind it. */
+/* Where the next waiting job goes: the busiest connection that can still take it, an idle one
+ * only when no busy one can. A job sent to a backend that is still working on the ones before
+ * it lands in a socket it will read anyway; a job sent to an idle backend has to wake it, which
+ * costs the sender and the backend more than the query itself on small machines (and idle
+ * connections still get used as soon as the busy ones are full). A job goes behind others only
+ * when the connection is flowing and the job can afford the risk (not a session's, not close to
+ * its acquire deadline); a session starts where no late cancel can still land on its
+ * statements. NULL: the job cannot go anywhere now. */
+static struct pool_conn *pick_connection(struct orm_pool *pool, const struct pool_job *job,
+                                         long long now)
+{
+    bool may_queue = !job->session && job->deadline_ms - now >= POOL_PIPELINE_SLACK_MS;
+    struct pool_conn *best = NULL;
+    for (int i = 0; i < pool->size; i++) {
+        struct pool_conn *conn = &pool->conns[i];
+        if (!orm_pool_conn_is_up(conn) || conn->session || conn->in_flight >= POOL_PIPELINE_DEPTH)
+            continue;
+        if (conn->in_flight > 0 && (!may_queue || !orm_pool_conn_is_flowing(conn, now)))
+            continue;
+        if (job->session && now < conn->stray_cancel_until_ms)
+            continue;
+        if (!best || conn->in_flight > best->in_flight)
+            best = conn;
+    }
+    return best;
+}
+
+/* Probes first, each on an idle connection (a probe never goes behind other work), then the
+ * waiting jobs in order. The queue stays first-in first-out: when its head can go nowhere,
+ * everything behind it waits too. */
 static void dispatch(struct orm_pool *pool, long long now)
 {
     orm_pool_sessions_resume(pool, now);
-    for (size_t depth = 0; depth < POOL_PIPELINE_DEPTH; depth++)
-        for (int i = 0; i < pool->size; i++) {
-            struct pool_conn *conn = &pool->conns[i];
-            if (!orm_pool_conn_is_up(conn) || conn->in_flight != depth || conn->session)
-                continue;
-            struct pool_job *job = depth == 0 ? orm_pool_queue_pop(pool, &pool->probes) : NULL;
-            if (!job) {
-                const struct pool_job *next = pool->waiting.head;
-                if (!next || (depth > 0 &&
-                              (next->session || next->deadline_ms - now < POOL_PIPELINE_SLACK_MS)))
-                    return; /* nothing this or a busier connection could take */
-                if (depth > 0 && !orm_pool_conn_is_flowing(conn, now))
-                    continue;
-                /* a session starts where no late cancel can still land on its statements */
-                if (next->session && now < conn->stray_cancel_until_ms)
-                    continue;
-                job = orm_pool_queue_pop(pool, &pool->waiting);
-            }
-            if (job->session)
-                orm_pool_session_bind(job->session, conn);
-            orm_pool_conn_run(conn, job, now);
-        }
+    for (int i = 0; i < pool->size && pool->probes.head; i++) {
+        struct pool_conn *conn = &pool->conns[i];
+        if (orm_pool_conn_is_up(conn) && conn->in_flight == 0 && !conn->session)
+            orm_pool_conn_run(conn, orm_pool_queue_pop(pool, &pool->probes), now);
+    }
+    for (const struct pool_job *next; (next = pool->waiting.head);) {
+        struct pool_conn *conn = pick_connection(pool, next, now);
+        if (!conn)
+            break;
+        struct pool_job *job = orm_pool_queue_pop(pool, &pool->waiting);
+        if (job->session)
+            orm_pool_session_bind(job->session, conn);
+        orm_pool_conn_run(conn, job, now);
+    }
+    for (int i = 0; i < pool->size; i++)
+        orm_pool_conn_end_round(&pool->conns[i]);
 }
 
 /* Runs each busy connection's police step; returns the earliest time one asked to run again. */

@@ -123,6 +123,11 @@ struct pool_conn {
     /* jobs in flight, oldest first: slots[(head + i) % POOL_PIPELINE_DEPTH], i < in_flight */
     struct pool_inflight slots[POOL_PIPELINE_DEPTH];
     size_t head, in_flight;
+    /* This round's last job on the connection still lacks its Sync, which libpq 15 always
+     * sends at once (orm/pool_conn.c, "a round's jobs in one segment"). */
+    bool is_sync_held;
+    bool is_corked;   /* TCP_CORK is on: the round's segments wait for orm_pool_conn_end_round */
+    bool cannot_cork; /* not TCP (a Unix socket): setsockopt refused */
 
     /* A cancel may also interrupt the job after its own (orm/pool_conn.c, complete_oldest): a
      * "canceling statement" error before this time goes back to the queue, as it rolled back. */
@@ -252,8 +257,11 @@ int orm_pool_conn_watch(struct pool_conn *conn, uint32_t events);
 void orm_pool_conn_start(struct pool_conn *conn);
 /* Handles epoll events on the connection's socket. */
 void orm_pool_conn_event(struct pool_conn *conn, uint32_t events);
-/* Sends the job on an up connection with fewer than POOL_PIPELINE_DEPTH jobs in flight. */
+/* Sends the job on an up connection with fewer than POOL_PIPELINE_DEPTH jobs in flight; the
+ * last job of a round on the connection leaves with orm_pool_conn_end_round. */
 void orm_pool_conn_run(struct pool_conn *conn, struct pool_job *job, long long now);
+/* Ends the round's sending on the connection: what orm_pool_conn_run held back goes out. */
+void orm_pool_conn_end_round(struct pool_conn *conn);
 /* True when a job may be pipelined behind what the busy connection is running: every job in
  * flight is known to be quick, and the oldest has been running for less than POOL_STALL_MS and
  * was not cancelled. */

@@ -465,6 +465,93 @@ static void test_pool_no_job_waits_past_its_acquire_timeout(void **state)
     tally_destroy(&tally);
 }
 
+/* Jobs that arrive while a connection is busy with quick statements go behind them on that
+ * connection, not to the idle one (one backend woken instead of two), and those given to one
+ * connection in a round leave in one segment (orm/pool_conn.c: the Syncs held back, the socket
+ * corked) while each keeps its own Sync: the one that fails rolls back alone. Before, the
+ * fourth job went to the second connection's backend. */
+static void packs_a_round_onto_the_busy_connection(const char *url)
+{
+    enum { COUNT = 4 };
+    struct orm_pool *pool = pool_open_url(url, 2, 5000, 0, 0);
+    wait_connected(pool, 2);
+    /* the statement, run once on each connection, so it is known to be quick on both */
+    static const char pid_sql[] = "SELECT (pg_backend_pid() / $1::int)::text FROM pg_sleep(0.02)";
+    struct tally tally;
+    tally_init(&tally);
+    struct expectation taught[2];
+    const char *one[] = {"1"}, *zero[] = {"0"};
+    struct orm_statement by_one = {pid_sql, one, 1}, by_zero = {pid_sql, zero, 1};
+    for (int i = 0; i < 2; i++) {
+        expect(&taught[i], &tally, "");
+        orm_pool_submit(pool, &by_one, 1, tally_callback, &taught[i]);
+    }
+    assert_int_equal(tally_wait(&tally, 2, WAIT_MS), 2);
+    assert_int_equal(tally.by_status[ORM_OK], 2);
+    tally_destroy(&tally);
+    /* an idle pool starts with its first connection: whose backend is that? */
+    struct orm_outcome first;
+    run(pool, "SELECT pg_backend_pid()::text", NULL, 0, &first);
+    assert_int_equal(first.status, ORM_OK);
+    char backend[32];
+    snprintf(backend, sizeof backend, "%s", PQgetvalue(first.result, 0, 0));
+    PQclear(first.result);
+
+    tally_init(&tally);
+    struct expectation jobs[COUNT];
+    for (int i = 0; i < COUNT; i++) {
+        expect(&jobs[i], &tally, backend);
+        orm_pool_submit(pool, i == 1 ? &by_zero : &by_one, 1, tally_callback, &jobs[i]);
+    }
+    int done = tally_wait(&tally, COUNT, WAIT_MS);
+    orm_pool_free(pool);
+    assert_int_equal(done, COUNT);
+    assert_int_equal(jobs[1].status, ORM_E_QUERY);
+    assert_string_equal(jobs[1].sqlstate, "22012");
+    for (int i = 0; i < COUNT; i++)
+        if (i != 1) {
+            assert_int_equal(jobs[i].status, ORM_OK);
+            assert_int_equal(jobs[i].calls, 1);
+        }
+    assert_int_equal(tally.ok, COUNT - 1); /* all on the first connection's backend */
+    assert_int_equal(tally.wrong, 0);
+    tally_destroy(&tally);
+}
+
+static void test_pool_packs_a_round_onto_the_busy_connection(void **state)
+{
+    (void)state;
+    if (!database_url())
+        skip();
+    packs_a_round_onto_the_busy_connection(database_url());
+}
+
+/* The same over a Unix socket, where there is no TCP_CORK: each job leaves on its own. */
+static void test_pool_packs_a_round_over_a_unix_socket(void **state)
+{
+    (void)state;
+    if (!database_url())
+        skip();
+    struct orm_pool *pool = pool_open(1, 5000, 0, 0);
+    struct orm_outcome where;
+    run(pool,
+        "SELECT split_part(current_setting('unix_socket_directories'), ',', 1) || ' ' || "
+        "current_setting('port') || ' ' || current_database() || ' ' || current_user",
+        NULL, 0, &where);
+    orm_pool_free(pool);
+    assert_int_equal(where.status, ORM_OK);
+    char directory[256] = "", database[128] = "", user[128] = "";
+    int port = 0;
+    int fields = sscanf(PQgetvalue(where.result, 0, 0), "%255s %d %127s %127s", directory, &port,
+                        database, user);
+    PQclear(where.result);
+    if (fields != 4 || directory[0] != '/')
+        skip(); /* the server listens on no Unix socket */
+    char url[600];
+    snprintf(url, sizeof url, "host=%s port=%d dbname=%s user=%s", directory, port, database, user);
+    packs_a_round_onto_the_busy_connection(url);
+}
+
 /* A read pipelined behind a query that stalls is sent again on another connection instead of
  * waiting for it (a locked table must not hold up the others). The stalling statement ran
  * quickly before, as a query on a table that has just been locked did. */
@@ -1149,6 +1236,8 @@ int main(void)
         cmocka_unit_test(test_pool_pipeline_is_one_transaction),
         cmocka_unit_test(test_pool_acquire_timeout),
         cmocka_unit_test(test_pool_no_job_waits_past_its_acquire_timeout),
+        cmocka_unit_test(test_pool_packs_a_round_onto_the_busy_connection),
+        cmocka_unit_test(test_pool_packs_a_round_over_a_unix_socket),
         cmocka_unit_test(test_pool_read_behind_a_stalled_query_runs_elsewhere),
         cmocka_unit_test(test_pool_write_held_up_by_a_stalled_query_cancels_it),
         cmocka_unit_test(test_pool_cancels_a_job_past_the_statement_timeout),
